@@ -1,0 +1,80 @@
+"""Data passed between the pipeline stages: ingest → clean → metadata → index.
+
+Each stage is a set of pure functions over these small records, so that every
+stage can be tested on its own with real pages (the trafilatura way).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+PageKind = Literal["html", "text"]
+
+
+@dataclass
+class Page:
+    """One scraped page as it arrives, decoded to ``str`` but otherwise untouched.
+
+    A file gives one page; a record file (``.jsonl``/``.csv``) gives one page per row.
+    ``hints`` carries what a record states outright (title, year, province,
+    publish_date, url, source); the cleaner and metadata stages treat hints as
+    evidence, never as a replacement for reading the text.
+    """
+
+    path: str  # file path, with "#N" appended for row N of a record file
+    raw: str
+    kind: PageKind
+    hints: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Article:
+    """One report found on a page, after the site chrome is gone."""
+
+    title: str | None
+    text: str  # clean report text, one paragraph per line
+    truncated: bool = False  # the page was a cut-off preview
+    published: str | None = None  # ISO date (YYYY-MM-DD) the page says it was published
+    source: str | None = None  # the site the page names itself as, when it does
+    damaged: bool = False  # synonym-substitution damage (伪原创) detected
+    heading: str | None = None  # the page's own heading when it is not this article's title (weak evidence only)
+
+
+@dataclass
+class Meta:
+    """Facet values for one article. Unknown stays ``None``/empty: never guessed."""
+
+    region: list[str] = field(default_factory=list)  # province › prefecture › county, most general first
+    year: int | None = None  # the year the report covers
+    topics: list[str] = field(default_factory=list)
+    doc_type: str = "其他"
+    published: str | None = None
+
+
+@dataclass
+class Document:
+    """What goes into the index: an article, its metadata and where it came from."""
+
+    id: str
+    path: str
+    article: Article
+    meta: Meta
+    duplicates: list[str] = field(default_factory=list)  # ids of near-duplicate copies
+
+    def to_export(self) -> dict[str, Any]:
+        """The JSON Lines shape of ``reportsearch export``."""
+        return {
+            "id": self.id,
+            "title": self.article.title,
+            "text": self.article.text,
+            "region": self.meta.region,
+            "year": self.meta.year,
+            "topics": self.meta.topics,
+            "doc_type": self.meta.doc_type,
+            "source": self.article.source,
+            "path": self.path,
+            "published": self.meta.published,
+            "duplicates": self.duplicates,
+            "truncated": self.article.truncated,
+            "damaged": self.article.damaged,
+        }
