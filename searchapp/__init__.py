@@ -1,0 +1,57 @@
+"""Flask front end: an application factory with a UI blueprint and a JSON API blueprint.
+
+``create_app`` follows Flask's tutorial layout.  Templates live in the
+project's top-level ``templates/`` folder; everything the pages need is served
+from this package (no CDN), so the product works offline.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+
+from indexer import store
+
+from .engine import SearchEngine
+
+TEMPLATES = store.project_root() / "templates"
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app; ``INDEX_DIR`` defaults to ``$REPORTSEARCH_INDEX_DIR`` or ``index/``."""
+    app = Flask(__name__, template_folder=str(TEMPLATES), instance_relative_config=True)
+    app.config.from_mapping(
+        INDEX_DIR=str(store.default_index_dir()),
+        JSON_AS_ASCII=False,
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+    )
+    app.config.from_pyfile("config.py", silent=True)
+    if test_config:
+        app.config.update(test_config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["engine"] = SearchEngine(Path(app.config["INDEX_DIR"]))
+
+    from . import api, views
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+
+    @app.errorhandler(404)
+    def not_found(err):  # noqa: ANN001 - Flask passes the exception
+        if request.path.startswith("/api/"):
+            return jsonify({"error": "not found", "path": request.path}), 404
+        return render_template("error.html", code=404, message="没有找到这个页面或文档。"), 404
+
+    @app.errorhandler(500)
+    def server_error(err):  # noqa: ANN001
+        if request.path.startswith("/api/"):
+            return jsonify({"error": "internal error"}), 500
+        return render_template("error.html", code=500, message="服务器出错了，请稍后再试。"), 500
+
+    return app
+
+
+def engine_of(app: Flask) -> SearchEngine:
+    """The app's search engine."""
+    return app.extensions["engine"]

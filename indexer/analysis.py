@@ -1,0 +1,130 @@
+"""Text analysis for the index, as Whoosh tokenizer | filter pipelines.
+
+Two analyzers, each used for BOTH indexing and query parsing so that a query is
+always cut the way the documents were:
+
+* ``word_analyzer``: jieba in *search* mode (a long word also yields its
+  dictionary sub-words: 公共卫生服务 → 公共, 卫生, 公共卫生, 服务 …), lower-cased,
+  punctuation dropped.  It drives relevance ranking.
+* ``gram_analyzer``: overlapping character bigrams of the normalised text with
+  white space removed.  A phrase query over bigrams matches exactly the
+  character sequence, so recall does not depend on how jieba happened to cut a
+  document (卫生服务 inside 公共卫生服务中心).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from typing import Iterator
+
+import jieba
+from whoosh.analysis import CompositeAnalyzer, LowercaseFilter, Token, Tokenizer
+
+jieba.setLogLevel(logging.WARNING)
+
+_WORDY = re.compile(r"\w", re.UNICODE)
+_SPACE = re.compile(r"\s+")
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width letters/digits → ASCII) and lower case: the form both sides are matched in."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def gram_text(text: str) -> str:
+    """The normalised text with white space removed, as the bigram field sees it."""
+    return _SPACE.sub("", normalize(text))
+
+
+class JiebaTokenizer(Tokenizer):
+    """jieba search-mode words with character offsets; punctuation-only tokens are dropped."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, JiebaTokenizer)
+
+    def __hash__(self) -> int:  # pragma: no cover - Whoosh compares, never hashes
+        return hash(type(self))
+
+    def __call__(self, value: str, positions: bool = False, chars: bool = False, keeporiginal: bool = False,
+                 removestops: bool = True, start_pos: int = 0, start_char: int = 0, tokenize: bool = True,
+                 mode: str = "", **kwargs: object) -> Iterator[Token]:
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            t.original = t.text = value
+            t.boost = 1.0
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar = start_char
+                t.endchar = start_char + len(value)
+            yield t
+            return
+        pos = start_pos
+        for word, start, end in jieba.tokenize(value, mode="search"):
+            if not _WORDY.search(word):
+                continue
+            t.text = word
+            t.boost = 1.0
+            if keeporiginal:
+                t.original = word
+            t.stopped = False
+            if positions:
+                t.pos = pos
+                pos += 1
+            if chars:
+                t.startchar = start_char + start
+                t.endchar = start_char + end
+            yield t
+
+
+class BigramTokenizer(Tokenizer):
+    """Overlapping character bigrams of :func:`gram_text`; a one-character text yields itself."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BigramTokenizer)
+
+    def __hash__(self) -> int:  # pragma: no cover
+        return hash(type(self))
+
+    def __call__(self, value: str, positions: bool = False, chars: bool = False, keeporiginal: bool = False,
+                 removestops: bool = True, start_pos: int = 0, start_char: int = 0, tokenize: bool = True,
+                 mode: str = "", **kwargs: object) -> Iterator[Token]:
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        text = gram_text(value) if tokenize else value
+        if len(text) == 1:
+            grams = [text]
+        else:
+            grams = [text[i:i + 2] for i in range(len(text) - 1)]
+        for i, g in enumerate(grams):
+            t.text = g
+            t.boost = 1.0
+            t.stopped = False
+            if keeporiginal:
+                t.original = g
+            if positions:
+                t.pos = start_pos + i
+            if chars:  # offsets are in the normalised text; highlights never use them
+                t.startchar = start_char + i
+                t.endchar = start_char + i + len(g)
+            yield t
+
+
+def word_analyzer() -> CompositeAnalyzer:
+    """jieba words, lower-cased: the ranking analyzer for title and content."""
+    return JiebaTokenizer() | LowercaseFilter()
+
+
+def gram_analyzer() -> BigramTokenizer:
+    """Character bigrams: the recall analyzer."""
+    return BigramTokenizer()
+
+
+def words(text: str) -> list[str]:
+    """The words :func:`word_analyzer` makes of a query string (for highlighting and term queries)."""
+    return [t.text for t in word_analyzer()(text)]
+
+
+def bigrams(text: str) -> list[str]:
+    """The bigrams :func:`gram_analyzer` makes of a query string."""
+    return [t.text for t in gram_analyzer()(text)]

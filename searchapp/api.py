@@ -1,0 +1,41 @@
+"""JSON API: the UI's twin.  Same parameters, same counts, JSON out."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, jsonify, request
+
+from .engine import DEFAULT_PER_PAGE
+from .facets import Filters
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def _engine():
+    from . import engine_of
+
+    return engine_of(current_app)
+
+
+@bp.get("/search")
+def search():
+    """``GET /api/search?q=&region=&year=&topic=&doc_type=&sort=&page=&per_page=``."""
+    eng = _engine()
+    if not eng.available():
+        return jsonify({"error": "no index yet: run `reportsearch index PATH`", "total": 0, "hits": [],
+                        "facets": {}}), 503
+    res = eng.search(
+        request.args.get("q", ""), Filters.from_args(request.args), request.args.get("sort", "relevance"),
+        request.args.get("page", 1), request.args.get("per_page", DEFAULT_PER_PAGE),
+    )
+    return jsonify(res.as_json())
+
+
+@bp.get("/docs/<doc_id>")
+def document(doc_id: str):
+    """One document with its clean text and metadata; 404 JSON for an unknown id."""
+    eng = _engine()
+    doc = eng.document(doc_id) if eng.available() else None
+    if doc is None:
+        abort(404)
+    doc.pop("text_marked", None)
+    doc.pop("display_title", None)
+    return jsonify(doc)

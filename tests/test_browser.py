@@ -1,0 +1,74 @@
+"""A real browser: headless Chromium (Debian's package) searches, clicks a facet, opens a document.
+
+Skipped on a developer machine without Chromium; under CI (``CI`` set) a
+missing browser is a failure, so the test cannot pass by not running.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def server(full_index):
+    from werkzeug.serving import make_server
+
+    from searchapp import create_app
+
+    app = create_app({"INDEX_DIR": str(full_index)})
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown()
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    if not CHROMIUM:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (apt-get install chromium)")
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS,
+                                    headless=True)
+        pg = browser.new_page(viewport={"width": 1280, "height": 900})
+        yield pg
+        browser.close()
+
+
+def test_search_click_facet_open_document(server, page, tmp_path):
+    page.goto(server + "/")
+    page.fill("input[name=q]", "卫生")
+    page.press("input[name=q]", "Enter")
+    page.wait_for_selector("ol.hits li.hit")
+    total_before = int(page.inner_text("#total"))
+    link = page.locator("#facet-region a[data-value='云南省']")
+    facet_count = int(link.locator("xpath=following-sibling::span").inner_text())
+    link.click()
+    page.wait_for_selector(".active-filters")
+    assert "region=" in page.url
+    total_after = int(page.inner_text("#total"))
+    assert total_after == facet_count < total_before
+    regions = page.locator(".hit .meta span:first-child").all_inner_texts()
+    assert regions and all("云南省" in r for r in regions)
+    page.screenshot(path=str(tmp_path / "results.png"), full_page=True)
+    page.locator("ol.hits li.hit h2 a").first.click()
+    page.wait_for_selector("article.doc .text p")
+    assert page.locator("article.doc .text mark").count() > 0
+    # removing the filter chip brings the full result set back
+    page.go_back()
+    page.locator(".chip a.x").first.click()
+    page.wait_for_selector("ol.hits li.hit")
+    assert int(page.inner_text("#total")) == total_before
