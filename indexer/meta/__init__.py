@@ -1,0 +1,82 @@
+"""Metadata stage: facet values (region, year, topics, document type) for one article.
+
+``extract_meta(article, hints)`` is the entry point used by the pipeline.  Each facet
+lives in its own submodule with its own tests:
+
+* :mod:`indexer.meta.regions`  – region path from a gazetteer (jionlp's data, see there)
+* :mod:`indexer.meta.years`    – the year a report covers, and publish-date normalisation
+* :mod:`indexer.meta.topics`   – topics from ``indexer/data/topics.toml``
+* :mod:`indexer.meta.doctype`  – 工作总结 / 工作计划 / … / 政府工作报告 / 决议 / 其他
+
+Unknown stays unknown: every extractor returns ``None``/``[]``/``"其他"`` rather than a
+guess, and none of them raises on odd input.  Heavy resources (gazetteer automaton,
+taxonomy) are built once per process on first use; call :func:`warm_up` to pay that
+cost up front (e.g. before forking index workers).
+
+``hints`` are what a record file states (title, year, province, publish_date, url,
+source).  They are treated as strong but checkable evidence: a hinted title stands in
+for a missing article title, a hinted year or province adds weight to that value but
+the text can outvote it, a hinted publish date fills ``published`` when the article has
+none.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..models import Article, Meta
+from .doctype import DOC_TYPES, extract_doc_type
+from .textutil import normalize
+from .regions import NATIONAL, extract_region, region_levels, resolve_name
+from .topics import extract_topics, taxonomy
+from .years import extract_year, normalize_date
+
+__all__ = [
+    "DOC_TYPES",
+    "NATIONAL",
+    "extract_meta",
+    "extract_region",
+    "extract_year",
+    "extract_topics",
+    "extract_doc_type",
+    "normalize_date",
+    "region_levels",
+    "resolve_name",
+    "warm_up",
+]
+
+
+def warm_up() -> None:
+    """Load the gazetteer, the segmenter and the taxonomy now (≈3–5 s once per process)."""
+    from .regions import gazetteer
+
+    gazetteer()
+    taxonomy()
+
+
+def _s(v: Any) -> str | None:
+    return v if isinstance(v, str) and v.strip() else None
+
+
+def extract_meta(article: Article, hints: dict | None = None) -> Meta:
+    """Facet values for one article; never raises (a broken facet yields its unknown value)."""
+    hints = hints if isinstance(hints, dict) else {}
+    title = _s(getattr(article, "title", None)) or _s(hints.get("title"))
+    text = getattr(article, "text", "") or ""
+    if not isinstance(text, str):
+        text = str(text)
+    # normalise once here; the extractors' own normalise() is then a cheap no-op scan
+    title = normalize(title) or None
+    text = normalize(text)
+    heading = _s(getattr(article, "heading", None))
+    published = normalize_date(getattr(article, "published", None)) or normalize_date(hints.get("publish_date"))
+    try:
+        doc_type = extract_doc_type(title, text, heading)
+    except Exception:  # pragma: no cover - extract_doc_type already guards
+        doc_type = "其他"
+    return Meta(
+        region=extract_region(title, text, hints),
+        year=extract_year(title, text, published, hints.get("year")),
+        topics=extract_topics(title, text),
+        doc_type=doc_type if doc_type in DOC_TYPES else "其他",
+        published=published,
+    )

