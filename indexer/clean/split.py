@@ -1,0 +1,202 @@
+"""Split a cleaned page into reports and find each report's title.
+
+A compilation page prints several reports one after another.  Two shapes are
+recognised, both by their layout, never by wording of one site:
+
+* numbered pieces: a line "篇1" / "第2篇" starts each report;
+* stacked reports: a short title line naming a document type (…总结, …范文,
+  …计划, …材料, …报告 …) set off by more white space than the page uses
+  between paragraphs (two or more blank lines before or after), with at least
+  150 characters of prose on both sides.  Headings inside a report
+  ("一、提高认识加强领导", "开展新农合工作 让农民群众看得起病") are numbered or
+  name no document type, so they never split.
+
+Titles: the page heading is a report's title only when it belongs to it.  For a
+single report the candidates are the short lines before the body; a line the
+page repeats, or that names a document type, wins; a year prefix or file
+extension that the page added ("2023年….docx") is dropped when the document
+states its own title without it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from . import rules
+from .normalize import cjk_count
+
+DOC_SUFFIX = re.compile(
+    r"(?:总结|范文|计划|规划|要点|材料|报告|方案|汇报|讲话|发言|发言稿|讲话稿|意见|通知|心得|体会|小结|纪要|简报|述职|自查|整改"
+    r"|决议|决定|述评|致辞)(?:[（(][^()（）]{0,10}[)）])?$"
+)
+NUMBERED = re.compile(
+    r"^(?:[一二三四五六七八九十]+\s*[、.．]|[（(]\s*[一二三四五六七八九十\d]+\s*[)）]|\d+\s*[、.．)]|第[一二三四五六七八九十\d]+[、,，章节条部分是]"
+    r"|[①-⑳]|[一二三四五六七八九十]是)"
+)
+PIAN = re.compile(r"^(?:篇\s*[0-9一二三四五六七八九十百]+|第\s*[0-9一二三四五六七八九十百]+\s*篇)\s*(?:[:：.、]\s*([^。，；]{2,50}))?$")
+_TITLE_LABEL = re.compile(r"^(?:文章标题|标题|题目|文档标题)\s*[:：]\s*")
+_YEAR_PREFIX = re.compile(r"^(?:\d{2,4}|[〇一二三四五六七八九零]{2,4}|20xx|20XX|xx|XX)\s*年(?:度)?\s*$")
+_NORM_DROP = re.compile(r"[\s\d０-９〇年度\-_.·:：,，。“”\"'《》()（）]|docx?|pdf|txt", re.I)
+_BAD_PUNCT = re.compile(r"[。，；！？,;!?]")
+
+
+@dataclass
+class Segment:
+    lines: list[str]  # non-blank lines of the report (title line included when present)
+    title: str | None = None
+    title_index: int | None = None  # index in lines of the title line
+    extra: dict = field(default_factory=dict)
+
+
+def norm_title(s: str) -> str:
+    """Title comparison key: no digits, years, punctuation, spaces or file extension."""
+    return _NORM_DROP.sub("", rules.strip_file_ext(_TITLE_LABEL.sub("", s)))
+
+
+def title_like(line: str, max_len: int = 50) -> bool:
+    """Short, no sentence punctuation, not a numbered heading."""
+    if not (4 <= len(line) <= max_len):
+        return False
+    if _BAD_PUNCT.search(line) or line[-1] in "：:" or line.startswith(("——", "--", "—")):
+        return False
+    if NUMBERED.match(line) or line[-1] in "的了和与及在对把将为向是、":
+        return False
+    return cjk_count(line) >= 4
+
+
+def _blank_runs(lines: list[str]) -> list[tuple[str, int, int]]:
+    """(line, blanks_before, blanks_after) for each non-blank line."""
+    out: list[tuple[str, int, int]] = []
+    blanks = 0
+    for ln in lines:
+        if not ln:
+            blanks += 1
+            continue
+        if out:
+            prev = out[-1]
+            out[-1] = (prev[0], prev[1], blanks)
+        out.append((ln, blanks, 0))
+        blanks = 0
+    if out:
+        out[-1] = (out[-1][0], out[-1][1], blanks)
+    return out
+
+
+def split_segments(lines: list[str], stacked: bool = True) -> tuple[list[Segment], str]:
+    """Cut the page into report segments; returns (segments, how).
+
+    ``stacked=False`` for a record row (it is one document by construction):
+    only explicit 篇N markers split it.
+    """
+    runs = _blank_runs(lines)
+    texts = [r[0] for r in runs]
+    if not texts:
+        return [], "empty"
+    pian = [i for i, t in enumerate(texts) if PIAN.match(t)]
+    if pian:
+        segs: list[Segment] = []
+        bounds = pian + [len(texts)]
+        pre = texts[: pian[0]]
+        if sum(cjk_count(t) for t in pre) >= 150:
+            segs.append(Segment(pre))
+        for a, b in zip(bounds, bounds[1:]):
+            body = texts[a + 1 : b]
+            named = PIAN.match(texts[a]).group(1)  # type: ignore[union-attr]
+            if named:
+                body = [named] + body
+            if body:
+                seg = Segment(body)
+                if named:
+                    seg.title, seg.title_index = named.strip(), 0
+                elif len(body) > 1 and title_like(body[0]) and not rules.ends_sentence(body[0]):
+                    seg.title, seg.title_index = body[0], 0
+                segs.append(seg)
+        return segs, "pian"
+    if not stacked:
+        return [Segment(texts)], "single"
+    # stacked reports
+    mass = [cjk_count(t) if not title_like(t) else 0 for t in texts]
+    cands = [
+        i
+        for i, (t, bb, ba) in enumerate(runs)
+        if i > 0 and title_like(t, 40) and DOC_SUFFIX.search(t) and (ba >= 2 or bb >= 2)
+    ]
+    bounds = [0]
+    for c in cands:
+        before = sum(mass[bounds[-1] : c])
+        after_end = next((d for d in cands if d > c), len(texts))
+        after = sum(mass[c + 1 : after_end])
+        if before >= 150 and after >= 150:
+            bounds.append(c)
+    if len(bounds) == 1:
+        return [Segment(texts)], "single"
+    segs = []
+    for a, b in zip(bounds, bounds[1:] + [len(texts)]):
+        if b <= a:
+            continue
+        body = texts[a:b]
+        seg = Segment(body)
+        if title_like(body[0]) and not rules.ends_sentence(body[0]):
+            seg.title, seg.title_index = body[0], 0
+        segs.append(seg)
+    return segs, "stacked"
+
+
+def head_zone(lines: list[str]) -> int:
+    """Number of leading lines before the report body starts."""
+    for i, ln in enumerate(lines):
+        if len(ln) >= 40 or (rules.ends_sentence(ln) and not ln.endswith(("）", ")"))):
+            return i
+    return len(lines)
+
+
+def _strip_prefix_variant(title: str, cands: list[str]) -> str:
+    """Prefer the document's own wording over a page heading that only adds a year prefix."""
+    for c in cands:
+        if c != title and len(c) >= 6 and title.endswith(c) and _YEAR_PREFIX.match(title[: -len(c)]):
+            return c
+    return title
+
+
+def choose_title(lines: list[str], repeated: set[str], site: str | None) -> tuple[str | None, str | None]:
+    """(title, page heading) of a single-report page from its head lines."""
+    h = head_zone(lines)
+    cands: list[tuple[int, str, int]] = []
+    for i in range(min(h, 12)):
+        raw = lines[i]
+        t = rules.strip_file_ext(_TITLE_LABEL.sub("", raw)).strip()
+        if site and (t == site or site in t and len(t) <= len(site) + 4):
+            continue
+        if not title_like(t, 60):
+            continue
+        score = 1 if not cands else 0
+        if DOC_SUFFIX.search(t):
+            score += 3
+        if raw in repeated or any(norm_title(raw) == norm_title(x) for x in lines[i + 1 : h]):
+            score += 2
+        if re.search(r"在.{2,40}(?:会议|大会)上", t) or re.search(r"(?:市长|省长|主席|书记|局长|院长)\s*\S{1,4}$", t):
+            score -= 5
+        cands.append((score, t, i))
+    if not cands:
+        return None, None
+    best = max(cands, key=lambda c: (c[0], -c[2]))
+    heading = cands[0][1] if cands[0][2] == min(c[2] for c in cands) else None
+    if best[0] < 1:
+        return None, heading
+    title = _strip_prefix_variant(best[1], [c[1] for c in cands])
+    if heading == title:
+        heading = None
+    return title, heading
+
+
+def strip_title_lines(lines: list[str], title: str | None, heading: str | None) -> list[str]:
+    """Remove the title (and page-heading copies of it) from the head of the text."""
+    keys = {norm_title(x) for x in (title, heading) if x}
+    keys.discard("")
+    h = head_zone(lines)
+    out = []
+    for i, ln in enumerate(lines):
+        if i < max(h, 1) + 1 and i < 15 and (norm_title(ln) in keys or _TITLE_LABEL.match(ln)):
+            continue
+        out.append(ln)
+    return out

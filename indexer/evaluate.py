@@ -1,0 +1,159 @@
+"""Evaluate the cleaner (and, when present, the metadata extractor) against hand labels.
+
+    python -m indexer.evaluate ../shared/labels/seeds.json
+
+Seed files are resolved as ``<labels dir>/../seeds/<file>``.  For every labelled
+article it prints must_keep kept (x/y), must_drop dropped (x/y), title match and
+region/year agreement (``indexer.meta.extract_meta``, imported lazily: "n/a"
+while that module is missing), and per file the article count expected vs got.
+Exit status 1 when any must_keep / must_drop / article-count check fails;
+region/year disagreement is only reported.
+
+Labelled articles are matched to produced articles by title similarity
+(difflib ratio) when the label has a title, otherwise by order.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .clean import clean_page
+from .models import Article, Page
+
+
+@dataclass
+class ArticleResult:
+    id: str
+    keep: tuple[int, int]
+    drop: tuple[int, int]
+    title_ok: bool
+    got_title: str | None
+    region: str
+    year: str
+
+    @property
+    def ok(self) -> bool:
+        return self.keep[0] == self.keep[1] and self.drop[0] == self.drop[1]
+
+
+def _similar(a: str | None, b: str | None) -> float:
+    if not a or not b:
+        return 1.0 if a == b else 0.0
+    return difflib.SequenceMatcher(None, a, b).ratio()
+
+
+def match_articles(labels: list[dict], got: list[Article]) -> list[Article | None]:
+    """Pair each label with a produced article: best title similarity, else by order."""
+    used: set[int] = set()
+    out: list[Article | None] = []
+    for pos, lab in enumerate(labels):
+        best, best_s = None, 0.5
+        if lab.get("title"):
+            for i, a in enumerate(got):
+                if i in used:
+                    continue
+                s = _similar(lab["title"], a.title)
+                if s > best_s:
+                    best, best_s = i, s
+        if best is None:
+            best = next((i for i in range(len(got)) if i not in used and i >= pos), None)
+            if best is None:
+                best = next((i for i in range(len(got)) if i not in used), None)
+        if best is not None:
+            used.add(best)
+        out.append(got[best] if best is not None else None)
+    return out
+
+
+def _load_meta() -> Callable[..., Any] | None:
+    try:
+        from .meta import extract_meta  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - another engineer's module may be missing or broken
+        return None
+    return extract_meta
+
+
+def evaluate(labels_path: Path, out: Callable[[str], None] = print) -> bool:
+    """Run the evaluation; return True when every hard check passes."""
+    data = json.loads(labels_path.read_text(encoding="utf-8"))
+    seeds_dir = labels_path.resolve().parent.parent / "seeds"
+    by_file: dict[str, list[dict]] = {}
+    for lab in data.get("articles", []):
+        by_file.setdefault(lab["file"], []).append(lab)
+    extract_meta = _load_meta()
+    all_ok = True
+    totals = {"keep": [0, 0], "drop": [0, 0], "count": [0, 0], "title": [0, 0], "region": [0, 0], "year": [0, 0]}
+    for fname, labels in by_file.items():
+        path = seeds_dir / fname
+        try:
+            raw = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            out(f"{fname}: cannot read ({exc})")
+            all_ok = False
+            continue
+        kind = "html" if path.suffix.lower() in (".html", ".htm") else "text"
+        got = clean_page(Page(str(path), raw, kind, {}))
+        count_ok = len(got) == len(labels)
+        totals["count"][0] += count_ok
+        totals["count"][1] += 1
+        all_ok &= count_ok
+        out(f"== {fname}: articles expected {len(labels)}, got {len(got)} {'OK' if count_ok else 'FAIL'}")
+        all_text = "\n".join((a.title or "") + "\n" + a.text for a in got)
+        for lab, art in zip(labels, match_articles(labels, got)):
+            text = art.text if art else ""
+            keep = sum(s in text for s in lab.get("must_keep", []))
+            drop = sum(s not in all_text for s in lab.get("must_drop", []))
+            nk, nd = len(lab.get("must_keep", [])), len(lab.get("must_drop", []))
+            title_ok = art is not None and (art.title or None) == (lab.get("title") or None)
+            region = year = "n/a"
+            if extract_meta is not None and art is not None:
+                try:
+                    meta = extract_meta(art, None)
+                    r_ok = list(meta.region or []) == list(lab.get("region") or [])
+                    accepted = [lab.get("year")] + list(lab.get("year_also_accepted", []))
+                    y_ok = meta.year in accepted
+                    region = f"{'OK' if r_ok else 'DIFF'} {meta.region}"
+                    year = f"{'OK' if y_ok else 'DIFF'} {meta.year}"
+                    totals["region"][0] += r_ok
+                    totals["region"][1] += 1
+                    totals["year"][0] += y_ok
+                    totals["year"][1] += 1
+                except Exception as exc:  # noqa: BLE001
+                    region = year = f"error: {type(exc).__name__}"
+            totals["keep"][0] += keep
+            totals["keep"][1] += nk
+            totals["drop"][0] += drop
+            totals["drop"][1] += nd
+            totals["title"][0] += title_ok
+            totals["title"][1] += 1
+            ok = keep == nk and drop == nd
+            all_ok &= ok
+            out(
+                f"  {lab['id']}: must_keep {keep}/{nk}  must_drop {drop}/{nd}  "
+                f"title {'OK' if title_ok else 'DIFF'} ({art.title if art else None!r} vs {lab.get('title')!r})  "
+                f"region {region}  year {year}  {'OK' if ok else 'FAIL'}"
+            )
+    t = totals
+    out(
+        f"TOTAL must_keep {t['keep'][0]}/{t['keep'][1]}  must_drop {t['drop'][0]}/{t['drop'][1]}  "
+        f"article counts {t['count'][0]}/{t['count'][1]}  titles {t['title'][0]}/{t['title'][1]}  "
+        + (f"region {t['region'][0]}/{t['region'][1]}  year {t['year'][0]}/{t['year'][1]}" if extract_meta else "region n/a  year n/a")
+    )
+    out("RESULT " + ("PASS" if all_ok else "FAIL"))
+    return all_ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        print("usage: python -m indexer.evaluate LABELS.json", file=sys.stderr)
+        return 2
+    return 0 if evaluate(Path(argv[0])) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
