@@ -13,6 +13,7 @@ always cut the way the documents were:
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import unicodedata
@@ -25,6 +26,36 @@ jieba.setLogLevel(logging.WARNING)
 
 _WORDY = re.compile(r"\w", re.UNICODE)
 _SPACE = re.compile(r"\s+")
+
+
+@functools.lru_cache(maxsize=1)
+def _t2s():
+    try:
+        import opencc
+
+        return opencc.OpenCC("t2s")
+    except Exception:  # OpenCC missing or its data unreadable: no conversion rather than a failure
+        return None
+
+
+def to_simplified(text: str) -> str:
+    """Traditional characters → simplified (OpenCC t2s); unchanged when OpenCC is unavailable."""
+    conv = _t2s()
+    if conv is None or not text:
+        return text
+    try:
+        return conv.convert(text)
+    except Exception:
+        return text
+
+
+def simplified_variant(text: str) -> str | None:
+    """The simplified form of a text written in traditional characters, else None (cheap for most texts)."""
+    probe = text[:4000]
+    if to_simplified(probe) == probe:
+        return None
+    simp = to_simplified(text)
+    return simp if simp != text else None
 
 
 def normalize(text: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from whoosh import columns
 from whoosh.fields import BOOLEAN, COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-from .analysis import gram_analyzer, word_analyzer
+from .analysis import gram_analyzer, simplified_variant, word_analyzer
 from .models import Document
 
 UNKNOWN = "未知"  # the visible, filterable bucket for a facet value the text does not give
@@ -32,6 +32,9 @@ def build_schema() -> Schema:
         text_key=ID(stored=True),
         title=TEXT(analyzer=words, stored=True, phrase=False, field_boost=TITLE_BOOST),
         content=TEXT(analyzer=words, stored=True, phrase=False),
+        # searched, never shown: the corrected wording of a synonym-damaged (伪原创) text,
+        # and the simplified form of a text in traditional characters
+        repaired=TEXT(analyzer=words, phrase=False),
         grams=TEXT(analyzer=gram_analyzer(), phrase=True, field_boost=0.5),
         region=KEYWORD(stored=True, commas=True, lowercase=False, scorable=False),
         year=NUMERIC(stored=True, sortable=True, signed=False, bits=32),
@@ -47,6 +50,18 @@ def build_schema() -> Schema:
     )
 
 
+# Joins the repaired wording to the text in the bigram field; no query contains it,
+# so no match can span the join.
+GRAM_SEPARATOR = "\u241e"
+
+
+def repaired_text(text: str) -> str:
+    """The text with synonym-substitution damage undone (效劳 → 服务), for the index only."""
+    from .clean.damage import repair_terms
+
+    return repair_terms(text)
+
+
 def _keywords(values: list[str]) -> str:
     """KEYWORD fields are comma separated; names never contain commas, but be safe."""
     return ",".join(v.replace(",", " ") for v in values if v)
@@ -55,13 +70,18 @@ def _keywords(values: list[str]) -> str:
 def facet_blob(doc: Document) -> bytes:
     """The compact facet record read by the facet counter: region path, year, topics, type."""
     m = doc.meta
-    return json.dumps({"i": doc.id, "r": m.region, "y": m.year, "t": m.topics, "d": m.doc_type}, ensure_ascii=False).encode("utf-8")
+    return json.dumps({"i": doc.id, "n": doc.article.title or "", "r": m.region, "y": m.year, "t": m.topics, "d": m.doc_type}, ensure_ascii=False).encode("utf-8")
 
 
 def to_fields(doc: Document, *, file: str, file_hash: str, text_key: str) -> dict[str, Any]:
     """The field dict handed to ``writer.add_document``."""
     a, m = doc.article, doc.meta
     title = a.title or ""
+    extra = [repaired_text(a.text)] if a.damaged else []
+    simp = simplified_variant(title + "\n" + a.text)
+    if simp:
+        extra.append(simp)  # a text in traditional characters is also found by simplified queries
+    repaired = "\n".join(extra)
     fields: dict[str, Any] = {
         "id": doc.id,
         "path": doc.path,
@@ -70,7 +90,8 @@ def to_fields(doc: Document, *, file: str, file_hash: str, text_key: str) -> dic
         "text_key": text_key,
         "title": title,
         "content": a.text,
-        "grams": title + "\n" + a.text,
+        "grams": title + "\n" + a.text + (GRAM_SEPARATOR + repaired if repaired else ""),
+        "repaired": repaired,
         "region": _keywords(m.region) or UNKNOWN,
         "year_key": str(m.year) if m.year else UNKNOWN,
         "topics": _keywords(m.topics) or UNKNOWN,

@@ -32,10 +32,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["engine"] = SearchEngine(Path(app.config["INDEX_DIR"]))
 
-    from . import api, views
+    from . import admin, api, views
+
+    # Web admin (/admin): off unless ADMIN_PASSWORD_HASH (instance config) or
+    # $REPORTSEARCH_ADMIN_PASSWORD is set; also reads SECRET_KEY / $REPORTSEARCH_SECRET_KEY,
+    # UPLOAD_DIR, ADMIN_MAX_* upload limits, INDEX_WORKERS (see docs/admin.md).
+    admin.configure(app)
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(admin.bp)
 
     @app.errorhandler(404)
     def not_found(err):  # noqa: ANN001 - Flask passes the exception

@@ -37,5 +37,35 @@ def document(doc_id: str):
     if doc is None:
         abort(404)
     doc.pop("text_marked", None)
+    doc.pop("needles", None)
     doc.pop("display_title", None)
     return jsonify(doc)
+
+
+@bp.get("/sentences")
+def sentences():
+    """``GET /api/sentences?q=&region=&year=&topic=&doc_type=&page=`` → example sentences."""
+    eng = _engine()
+    if not eng.available():
+        return jsonify({"error": "no index yet", "total": 0, "sentences": []}), 503
+    res = eng.sentences(request.args.get("q", ""), Filters.from_args(request.args), request.args.get("page", 1),
+                        request.args.get("per_page", 20))
+    return jsonify(res.as_json())
+
+
+@bp.get("/suggest")
+def suggest():
+    """``GET /api/suggest?q=`` → completions from indexed titles and frequent words."""
+    eng = _engine()
+    if not eng.available():
+        return jsonify({"suggestions": []})
+    return jsonify({"suggestions": eng.suggest(request.args.get("q", ""))})
+
+
+@bp.get("/docs/<doc_id>/similar")
+def similar(doc_id: str):
+    """Reports like this one (its own copies excluded)."""
+    eng = _engine()
+    if not eng.available() or eng.document(doc_id) is None:
+        abort(404)
+    return jsonify({"similar": [{"id": i, "title": t} for i, t in eng.similar(doc_id)]})

@@ -17,13 +17,18 @@ from whoosh import query as Q
 from whoosh import sorting
 
 from indexer import store
+from indexer.analysis import gram_text
 from indexer.schema import UNKNOWN
 
 from . import query as qmod
+from . import facets as facets_mod
 from .facets import FacetTable, Filters
 from .highlight import highlight, snippet
+from .sentences import MAX_SENTENCE_CHARS, Example, matches, sentence_key, split_sentences
 
 MAX_PER_PAGE = 100
+MAX_SCAN_DOCS = 400  # example sentences are taken from at most this many best-matching reports
+EXPORT_CAP = 1000
 DEFAULT_PER_PAGE = 10
 SORTS = {"relevance": "相关度", "year": "年份（新→旧）", "year_asc": "年份（旧→新）"}
 
@@ -60,6 +65,7 @@ class SearchResult:
     region_level: int = 0
     messages: list[str] = field(default_factory=list)
     needles: list[str] = field(default_factory=list)
+    suggestion: str | None = None  # "did you mean": a near variant of the query that has results
 
     @property
     def pages(self) -> int:
@@ -68,6 +74,31 @@ class SearchResult:
     def as_json(self) -> dict[str, Any]:
         return {"query": self.query, "total": self.total, "page": self.page, "per_page": self.per_page,
                 "pages": self.pages, "sort": self.sort, "hits": [h.as_json() for h in self.hits],
+                "facets": self.facets, "messages": self.messages, "did_you_mean": self.suggestion}
+
+
+@dataclass
+class SentenceResult:
+    query: str
+    filters: Filters
+    total: int
+    sentences: list[Example]
+    facets: dict[str, dict[str, int]]
+    page: int
+    per_page: int
+    messages: list[str] = field(default_factory=list)
+    needles: list[str] = field(default_factory=list)
+    marked: list[Markup] = field(default_factory=list)
+    region_level: int = 0
+    reports: int = 0
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page)) if self.total else 1
+
+    def as_json(self) -> dict[str, Any]:
+        return {"query": self.query, "total": self.total, "page": self.page, "per_page": self.per_page,
+                "pages": self.pages, "sentences": [e.as_json() for e in self.sentences],
                 "facets": self.facets, "messages": self.messages}
 
 
@@ -96,25 +127,52 @@ class SearchEngine:
         self.index_dir = Path(index_dir)
         self._lock = threading.RLock()
         self._ix = None
+        self._live: Path | None = None  # the folder the open index lives in (follows ``CURRENT``)
         self._searcher = None
         self._table: FacetTable | None = None
         self._groups: dict[str, list[str]] = {}
 
     # -- state -----------------------------------------------------------------------------
     def available(self) -> bool:
+        with self._lock:
+            if self._searcher is not None:
+                return True  # keeps answering from the last good state whatever happens on disk
         return store.index_exists(self.index_dir)
 
     def _current(self):
-        """The open searcher, reopened when a newer commit exists."""
-        if self._ix is None:
-            self._ix = store.open_index(self.index_dir)
-        if self._searcher is None:
-            self._searcher = self._ix.searcher()
-            self._reload_tables()
-        elif not self._searcher.up_to_date():
-            self._searcher = self._searcher.refresh()
-            self._reload_tables()
+        """The open searcher, reopened when a newer commit exists or a rebuilt index was swapped in.
+
+        If the index on disk cannot be opened right now (a commit or a swap in the
+        middle of happening), the searcher already open keeps answering.
+        """
+        live = store.live_dir(self.index_dir)
+        try:
+            if self._ix is None or live != self._live:
+                # First use, or ``reportsearch index --rebuild`` swapped a new folder in (CURRENT).
+                ix = store.open_index(self.index_dir)
+                searcher = ix.searcher()
+                old = self._searcher
+                self._ix, self._live, self._searcher = ix, Path(ix.storage.folder), searcher
+                self._reload_tables()
+                if old is not None:
+                    old.close()
+            elif not self._searcher.up_to_date():
+                self._searcher = self._searcher.refresh()
+                self._reload_tables()
+        except Exception:
+            if self._searcher is None:
+                raise
         return self._searcher
+
+    def _drop(self) -> None:
+        if self._searcher is not None:
+            try:
+                self._searcher.close()
+            except Exception:
+                pass
+        self._searcher = None
+        self._ix = None
+        self._live = None
 
     def _reload_tables(self) -> None:
         self._groups = store.load_groups(self.index_dir)
@@ -122,23 +180,20 @@ class SearchEngine:
 
     def close(self) -> None:
         with self._lock:
-            if self._searcher is not None:
-                self._searcher.close()
-            self._searcher = None
-            self._ix = None
+            self._drop()
 
     # -- search ----------------------------------------------------------------------------
     def search(self, q: str | None = "", filters: Filters | None = None, sort: str = "relevance",
-               page: int = 1, per_page: int = DEFAULT_PER_PAGE) -> SearchResult:
+               page: int = 1, per_page: int = DEFAULT_PER_PAGE, _max_per_page: int = MAX_PER_PAGE) -> SearchResult:
         """Run a query with filters; counts, hits and messages are always consistent."""
         filters = filters or Filters()
         pq = qmod.parse(q)
         sort = sort if sort in SORTS else "relevance"
         if pq.empty and sort == "relevance":
             sort = "year"
-        per_page = clamp_int(per_page, DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
+        per_page = clamp_int(per_page, DEFAULT_PER_PAGE, 1, _max_per_page)
         page = clamp_int(page, 1, 1, 10**6)
-        messages: list[str] = []
+        messages: list[str] = list(pq.notes())
         if pq.truncated:
             messages.append(f"查询过长，只使用了前 {qmod.MAX_QUERY_CHARS} 个字符。")
         if (q or "").strip() and pq.empty and not pq.exclude:
@@ -150,31 +205,72 @@ class SearchEngine:
             s = self._current()
             table = self._table
             assert table is not None
-            full = Q.And([wq, fq]) if fq is not None else wq
-            docnums = list(s.docs_for_query(full))
-            total, facets, level = table.count(docnums, filters)
+            fc = facets_mod.compute(s, table, wq, filters)
+            total, facets, level = fc.total, fc.counts, fc.region_level
             result = SearchResult(query=q or "", filters=filters, total=total, hits=[], facets=facets,
                                   page=page, per_page=per_page, sort=sort, region_level=level,
                                   messages=messages, needles=needles)
             if total == 0:
+                if not pq.empty:
+                    result.suggestion = self._did_you_mean(s, pq, fq)
                 return result
             if (page - 1) * per_page >= total:
                 messages.append(f"页码超出范围：共 {result.pages} 页。")
                 return result
-            collapse = sorting.FunctionFacet(lambda _s, n: table.collapse_key(n))
-            kwargs: dict[str, Any] = {"limit": page * per_page, "filter": fq, "collapse": collapse,
-                                      "collapse_limit": 1}
+            kwargs: dict[str, Any] = {"filter": fq}
             if sort == "year":
                 kwargs["sortedby"] = sorting.FunctionFacet(
                     lambda _s, n: -(table.records[n].year or 0) if n in table.records else 0)
             elif sort == "year_asc":
                 kwargs["sortedby"] = sorting.FunctionFacet(
                     lambda _s, n: (table.records[n].year or 99999) if n in table.records else 99999)
-            results = s.search(wq, **kwargs)
-            for hit in results[(page - 1) * per_page: page * per_page]:
-                stored = hit.fields()
+            for stored in self._collapsed_page(s, table, wq, kwargs, page, per_page, len(fc.docnums)):
                 result.hits.append(self._hit(stored, needles))
         return result
+
+    @staticmethod
+    def _collapsed_page(s, table: FacetTable, wq, kwargs: dict[str, Any], page: int, per_page: int,
+                        matching: int) -> list[dict[str, Any]]:
+        """Stored fields of one page of results, each near-duplicate group shown once (its best copy).
+
+        Collapsing is done here rather than with Whoosh's ``collapse=``, which fails to drop the
+        weaker copy when a later copy scores higher.  The window of ranked results grows until the
+        page is full or every match has been seen.
+        """
+        want = page * per_page
+        limit = want + 10
+        while True:
+            results = s.search(wq, limit=limit, **kwargs)
+            seen: set[str] = set()
+            kept: list[int] = []
+            for hit in results:
+                key = table.collapse_key(hit.docnum)
+                if key in seen:
+                    continue
+                seen.add(key)
+                kept.append(hit.docnum)
+                if len(kept) >= want:
+                    break
+            if len(kept) >= want or limit >= matching:
+                break
+            limit = min(matching, limit * 2)
+        return [s.stored_fields(n) for n in kept[(page - 1) * per_page: want]]
+
+    def ids_matching(self, q: str, filters: Filters | None = None) -> set[str]:
+        """Ids of every document the query matches (uncollapsed): for recall checks and exports."""
+        pq = qmod.parse(q)
+        fq = (filters or Filters()).to_query()
+        wq = qmod.to_whoosh(pq)
+        with self._lock:
+            s = self._current()
+            table = self._table
+            assert table is not None
+            docs = s.docs_for_query(Q.And([wq, fq]) if fq is not None else wq)
+            return {table.records[n].id for n in docs if n in table.records}
+
+    def all_hits(self, q: str | None, filters: Filters | None, sort: str, cap: int) -> SearchResult:
+        """The whole result set up to ``cap`` reports (for export), in display order."""
+        return self.search(q, filters, sort, 1, cap, _max_per_page=cap)
 
     def _hit(self, stored: dict[str, Any], needles: list[str]) -> Hit:
         meta = stored.get("meta") or {}
@@ -185,6 +281,146 @@ class SearchEngine:
             duplicates=list(self._groups.get(stored["id"], [])), source=stored.get("source"),
             published=stored.get("published"),
         )
+
+    def _did_you_mean(self, s, pq: qmod.ParsedQuery, fq) -> str | None:
+        """A variant of the query, one character of one item changed, that has results.
+
+        Candidates come from the bigram lexicon (a typo 基本药务 → 基本药物 keeps the
+        character before the typo, so the bigrams starting with it propose the fix),
+        most frequent first; each is checked by running it.
+        """
+        reader = s.reader()
+        for it in pq.positive_items():
+            text = gram_text(it.text)
+            if len(text) < 2 or len(text) > 12:
+                continue
+            tried = 0
+            for j in range(1, len(text)):
+                try:
+                    terms = list(reader.expand_prefix("grams", text[j - 1]))
+                except Exception:  # an odd lexicon entry must not break the search
+                    continue
+                cands = []
+                for t in terms:
+                    t = t.decode("utf-8") if isinstance(t, bytes) else t
+                    if len(t) == 2 and t[1] != text[j]:
+                        cands.append((reader.doc_frequency("grams", t), t[1]))
+                for _df, ch in sorted(cands, reverse=True)[:40]:
+                    variant_text = text[:j] + ch + text[j + 1:]
+                    tried += 1
+                    probe = s.search(qmod.to_whoosh(qmod.parse(f'"{variant_text}"', use_synonyms=False)),
+                                     filter=fq, limit=1)
+                    if not probe.is_empty():
+                        return qmod.replace_item(pq, it, variant_text)
+                    if tried > 300:
+                        break
+        return None
+
+    # -- example sentences -----------------------------------------------------------------
+    def sentences(self, q: str | None, filters: Filters | None = None, page: int = 1,
+                  per_page: int = 20, scan_docs: int = MAX_SCAN_DOCS) -> SentenceResult:
+        """Sentences containing the query, from the best-matching reports, each once with a count."""
+        filters = filters or Filters()
+        pq = qmod.parse(q)
+        per_page = clamp_int(per_page, 20, 1, MAX_PER_PAGE)
+        page = clamp_int(page, 1, 1, 10**6)
+        res = SentenceResult(query=q or "", filters=filters, total=0, sentences=[], facets={}, page=page,
+                             per_page=per_page, messages=list(pq.notes()), needles=qmod.highlight_needles(pq))
+        if pq.empty:
+            res.messages.append("请输入要查找例句的词语或短语。")
+            return res
+        groups = qmod.sentence_needles(pq)
+        wq = qmod.to_whoosh(pq)
+        fq = filters.to_query()
+        with self._lock:
+            s = self._current()
+            table = self._table
+            assert table is not None
+            fc = facets_mod.compute(s, table, wq, filters)
+            res.facets, res.region_level, res.reports = fc.counts, fc.region_level, fc.total
+            results = s.search(wq, filter=fq, limit=scan_docs)
+            if len(fc.docnums) > scan_docs:
+                res.messages.append(f"匹配的报告较多，例句取自相关度最高的 {scan_docs} 篇。")
+            found: dict[str, Example] = {}
+            for hit in results:
+                stored = hit.fields()
+                text = stored.get("content") or ""
+                meta = stored.get("meta") or {}
+                seen_here: set[str] = set()
+                for n, sent in enumerate(split_sentences(text)):
+                    if len(sent) > MAX_SENTENCE_CHARS or not matches(sent, groups):
+                        continue
+                    key = sentence_key(sent)
+                    if key in seen_here:
+                        continue
+                    seen_here.add(key)
+                    if key in found:
+                        found[key].count += 1
+                        found[key].doc_ids.append(stored["id"])
+                        continue
+                    found[key] = Example(sent, stored["id"], n, display_title(stored),
+                                         list(meta.get("region") or []), meta.get("year"),
+                                         doc_ids=[stored["id"]])
+        examples = list(found.values())
+        res.total = len(examples)
+        start = (page - 1) * per_page
+        if examples and start >= len(examples):
+            res.messages.append(f"页码超出范围：共 {res.pages} 页。")
+        res.sentences = examples[start:start + per_page]
+        res.marked = [highlight(e.text, res.needles) for e in res.sentences]
+        return res
+
+    # -- similar reports, suggestions ------------------------------------------------------
+    def similar(self, doc_id: str, limit: int = 5) -> list[tuple[str, str]]:
+        """(id, title) of reports most like this one by key terms, its own copies excluded."""
+        with self._lock:
+            s = self._current()
+            table = self._table
+            assert table is not None
+            docnum = table.by_id.get(doc_id)
+            if docnum is None:
+                return []
+            own = table.collapse_key(docnum)
+            stored = s.stored_fields(docnum)
+            text = (stored.get("title") or "") + "\n" + (stored.get("content") or "")[:20000]
+            out: list[tuple[str, str]] = []
+            seen = {own}
+            for hit in s.more_like(docnum, "content", text=text, top=limit * 3, numterms=20):
+                key = table.collapse_key(hit.docnum)
+                if key in seen:
+                    continue
+                seen.add(key)
+                out.append((hit["id"], display_title(hit.fields())))
+                if len(out) >= limit:
+                    break
+        return out
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[dict[str, str]]:
+        """Completions for what is being typed: matching titles first, then frequent indexed words."""
+        p = qmod.normalize_prefix(prefix)
+        if not p:
+            return []
+        out: list[dict[str, str]] = []
+        with self._lock:
+            s = self._current()
+            table = self._table
+            assert table is not None
+            seen: set[str] = set()
+            for title in table.titles_starting(p, limit):
+                if title not in seen:
+                    seen.add(title)
+                    out.append({"text": title, "kind": "title"})
+            reader = s.reader()
+            try:
+                terms = [(reader.doc_frequency("content", t), t.decode("utf-8") if isinstance(t, bytes) else t)
+                         for t in reader.expand_prefix("content", p)]
+            except Exception:
+                terms = []
+            for _df, term in sorted(terms, key=lambda x: (-x[0], x[1]))[: limit * 2]:
+                if term not in seen and len(out) < limit * 2 and len(term) > len(p) - 1:
+                    seen.add(term)
+                    out.append({"text": term, "kind": "term"})
+        return out[: limit * 2]
 
     # -- documents -------------------------------------------------------------------------
     def document(self, doc_id: str, q: str | None = None) -> dict[str, Any] | None:
@@ -215,6 +451,7 @@ class SearchEngine:
             "truncated": bool(stored.get("truncated")),
             "damaged": bool(stored.get("damaged")),
             "duplicates": list(groups.get(stored["id"], [])),
+            "needles": needles,
         }
 
     def titles(self, ids: list[str]) -> dict[str, str]:

@@ -8,7 +8,9 @@ dropped, an over-long query is cut (and the caller is told).
 
 Matching: an item is found either by its jieba words (ranked, title boosted)
 or, whatever the segmentation, by the exact character sequence through the
-bigram field; a quoted phrase only by the exact sequence.
+bigram field; a quoted phrase only by the exact sequence.  Traditional
+characters are converted to simplified, and synonyms/abbreviations from
+``indexer/data/synonyms.toml`` add alternatives; both are reported.
 """
 from __future__ import annotations
 
@@ -18,7 +20,9 @@ from dataclasses import dataclass, field
 
 from whoosh import query as Q
 
-from indexer.analysis import bigrams, gram_text, words
+from indexer.analysis import bigrams, gram_text, to_simplified, words
+
+from .synonyms import expand
 
 MAX_QUERY_CHARS = 256
 _QUOTES = str.maketrans({"“": '"', "”": '"', "「": '"', "」": '"', "『": '"', "』": '"', "＂": '"'})
@@ -30,6 +34,7 @@ _STRAY = re.compile(r"^[()（）\[\]{}+*~^!:：,，;；]+|[()（）\[\]{}+*~^!:�
 class Item:
     text: str
     phrase: bool = False
+    typed: str | None = None  # the text as typed, when conversion to simplified changed it
 
 
 @dataclass
@@ -40,6 +45,9 @@ class ParsedQuery:
     exclude: list[Item] = field(default_factory=list)
     truncated: bool = False
     original: str = ""
+    simplified: str | None = None  # the query after traditional → simplified, when that changed it
+    expansions: list[tuple[str, str]] = field(default_factory=list)  # (form typed, form added)
+    use_synonyms: bool = True
 
     @property
     def empty(self) -> bool:
@@ -48,19 +56,37 @@ class ParsedQuery:
     def positive_items(self) -> list[Item]:
         return [it for g in self.groups for it in g]
 
+    def notes(self) -> list[str]:
+        """What the parser did to the query, in words for the UI."""
+        out = []
+        if self.simplified:
+            out.append(f"已将繁体字转换为简体检索：{self.simplified}")
+        if self.expansions:
+            out.append("已扩展同义词/简称：" + "；".join(f"{a} → {b}" for a, b in self.expansions))
+        return out
 
-def parse(text: str | None) -> ParsedQuery:
+
+def parse(text: str | None, use_synonyms: bool = True) -> ParsedQuery:
     """Parse a raw query string; never raises."""
     raw = text or ""
-    pq = ParsedQuery(original=raw)
-    s = unicodedata.normalize("NFKC", raw).translate(_QUOTES)
-    s = s.replace("\u3000", " ")
+    pq = ParsedQuery(original=raw, use_synonyms=use_synonyms)
+    s = unicodedata.normalize("NFKC", raw).translate(_QUOTES).replace("\u3000", " ")
     if len(s) > MAX_QUERY_CHARS:
         s = s[:MAX_QUERY_CHARS]
         pq.truncated = True
+    simp = to_simplified(s)
+    typed_items: list[str] | None = None
+    if simp != s:
+        pq.simplified = simp
+        typed_items = [m.group(1) if m.group(1) is not None else m.group(2) for m in _TOKEN.finditer(s)]
+        s = simp
     pending_or = False
     negate = False
-    for m in _TOKEN.finditer(s):
+    tokens = list(_TOKEN.finditer(s))
+    for k, m in enumerate(tokens):
+        typed = None
+        if typed_items is not None and len(typed_items) == len(tokens):
+            typed = typed_items[k].strip()
         if m.group(1) is not None:
             item = Item(m.group(1).strip(), phrase=True)
         else:
@@ -77,6 +103,10 @@ def parse(text: str | None) -> ParsedQuery:
                 negate, tok = True, tok[1:]
             tok = _STRAY.sub("", tok)
             item = Item(tok)
+            if typed is not None:
+                typed = _STRAY.sub("", typed.lstrip("-"))
+        if typed and typed != item.text:
+            item.typed = typed
         if not item.text or not re.search(r"\w", item.text):
             continue
         if negate:
@@ -88,62 +118,122 @@ def parse(text: str | None) -> ParsedQuery:
         else:
             pq.groups.append([item])
         pending_or = False
+    if use_synonyms:
+        for it in pq.positive_items():
+            for _alt, found, other in expand(it.text):
+                pq.expansions.append((found, other))
     return pq
 
 
 def _exact(text: str) -> Q.Query | None:
-    grams = bigrams(text)
-    if not grams:
+    """Exactly this character sequence (white space ignored), whatever the word boundaries."""
+    g = gram_text(text)
+    if not g:
         return None
-    if len(grams) == 1:
-        return Q.Term("grams", grams[0])
-    return Q.Phrase("grams", grams)
+    if len(g) == 1:  # every occurrence of a character starts a bigram (but at the very end of a text)
+        return Q.Prefix("grams", g)
+    grams = bigrams(text)
+    return Q.Term("grams", grams[0]) if len(grams) == 1 else Q.Phrase("grams", grams)
 
 
 def _words(text: str) -> Q.Query | None:
     ws = list(dict.fromkeys(words(text)))
     if not ws:
         return None
-    return Q.And([Q.Or([Q.Term("title", w), Q.Term("content", w)]) for w in ws])
+    return Q.And([Q.Or([Q.Term("title", w), Q.Term("content", w), Q.Term("repaired", w)]) for w in ws])
 
 
-def item_query(item: Item) -> Q.Query | None:
-    """One item: exact sequence (always) or its words (unless quoted)."""
-    if len(gram_text(item.text)) < 2:  # one character: no bigram can hold it
-        return _words(item.text)
-    exact = _exact(item.text)
-    if item.phrase:
+def _single(text: str, phrase: bool) -> Q.Query | None:
+    """One literal item (no synonyms): exact sequence, or (unquoted) its words too."""
+    exact = _exact(text)
+    ws = list(dict.fromkeys(words(text)))
+    if phrase:
         if exact is None:
             return None
-        ws = list(dict.fromkeys(words(item.text)))
         boost = Q.Or([Q.Term(f, w) for w in ws for f in ("title", "content")]) if ws else None
         return Q.AndMaybe(exact, boost) if boost is not None else exact
-    wq = _words(item.text)
-    parts = [p for p in (wq, exact) if p is not None]
+    parts = [p for p in (_words(text), exact) if p is not None]
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else Q.Or(parts)
+
+
+def item_query(item: Item, use_synonyms: bool = True) -> Q.Query | None:
+    """An item, or any of its synonym forms (a form with spaces needs all its words)."""
+    base = _single(item.text, item.phrase)
+    if item.typed:  # the characters as typed (a traditional text is matched verbatim too)
+        typed = _single(item.typed, item.phrase)
+        if typed is not None:
+            base = typed if base is None else Q.Or([base, typed])
+    if not use_synonyms:
+        return base
+    alts: list[Q.Query] = [base] if base is not None else []
+    for alt, _found, _other in expand(item.text):
+        parts = [q for q in (_single(w, item.phrase) for w in alt.split()) if q is not None]
+        if parts:
+            alts.append(parts[0] if len(parts) == 1 else Q.And(parts))
+    if not alts:
+        return None
+    return alts[0] if len(alts) == 1 else Q.Or(alts)
 
 
 def to_whoosh(pq: ParsedQuery) -> Q.Query:
     """The Whoosh query for a parsed query; ``Every()`` when it has no positive item."""
     groups = []
     for g in pq.groups:
-        alts = [q for q in (item_query(it) for it in g) if q is not None]
+        alts = [q for q in (item_query(it, pq.use_synonyms) for it in g) if q is not None]
         if alts:
             groups.append(alts[0] if len(alts) == 1 else Q.Or(alts))
     base: Q.Query = Q.And(groups) if len(groups) > 1 else (groups[0] if groups else Q.Every())
-    excl = [q for q in (item_query(Item(it.text, True)) for it in pq.exclude) if q is not None]
+    excl = [q for q in (_single(it.text, True) for it in pq.exclude) if q is not None]
     if excl:
         base = Q.AndNot(base, Q.Or(excl) if len(excl) > 1 else excl[0])
     return base
 
 
 def highlight_needles(pq: ParsedQuery) -> list[str]:
-    """Strings to mark in snippets and documents: each item, and the words of unquoted items."""
+    """Strings to mark: each item, its synonym forms, and the words of unquoted items."""
     out: list[str] = []
     for it in pq.positive_items():
-        out.append(it.text)
-        if not it.phrase:
-            out.extend(w for w in words(it.text) if len(w) >= 2)
+        texts = [it.text] + ([it.typed] if it.typed else [])
+        if pq.use_synonyms:
+            texts += [w for alt, _f, _o in expand(it.text) for w in alt.split()]
+        for t in texts:
+            out.append(t)
+            if not it.phrase:
+                out.extend(w for w in words(t) if len(w) >= 2)
     return list(dict.fromkeys(n for n in out if n.strip()))
+
+
+def sentence_needles(pq: ParsedQuery) -> list[list[str]]:
+    """For example sentences: one list of acceptable strings per AND group (its items and synonym forms)."""
+    out: list[list[str]] = []
+    for g in pq.groups:
+        alts: list[str] = []
+        for it in g:
+            alts.append(gram_text(it.text))
+            if it.typed:
+                alts.append(gram_text(it.typed))
+            if pq.use_synonyms:
+                alts += [gram_text(alt) for alt, _f, _o in expand(it.text) if " " not in alt]
+        out.append([a for a in dict.fromkeys(alts) if a])
+    return out
+
+
+def replace_item(pq: ParsedQuery, item: Item, new_text: str) -> str:
+    """The query string with one item's text replaced (for "did you mean")."""
+    parts = []
+    for g in pq.groups:
+        alts = []
+        for it in g:
+            t = new_text if it is item else it.text
+            alts.append(f'"{t}"' if it.phrase else t)
+        parts.append(" OR ".join(alts))
+    parts += [f"-{it.text}" for it in pq.exclude]
+    return " ".join(parts)
+
+
+def normalize_prefix(text: str | None) -> str:
+    """What a suggestion prefix is matched as: NFKC, simplified, lower case, trimmed."""
+    s = unicodedata.normalize("NFKC", text or "").strip().lower()[:40]
+    return to_simplified(s)

@@ -22,7 +22,8 @@ def test_index_search_export(tmp_path, capsys):
     assert "skipped" in out and "empty.html" in out and "broken.htm" in out
     assert main(["search", "基本药物", "--index-dir", str(ix)]) == 0
     out = capsys.readouterr().out
-    assert "海伦市" in out.splitlines()[1]
+    first = next(line for line in out.splitlines() if line.strip().startswith("1."))
+    assert "海伦市" in first
     target = tmp_path / "out.jsonl"
     assert main(["export", "--index-dir", str(ix), "-o", str(target)]) == 0
     lines = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
