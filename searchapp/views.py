@@ -92,7 +92,8 @@ def sentences():
     q = request.args.get("q", "")
     res = eng.sentences(q, Filters.from_args(request.args), request.args.get("page", 1),
                         request.args.get("per_page", 20))
-    return render_template("sentences.html", res=res, q=q, base_path="/sentences", **_facet_context(res))
+    return render_template("sentences.html", res=res, q=q, base_path="/sentences", mode="sentences",
+                           **_facet_context(res))
 
 
 @bp.get("/export")
