@@ -11,56 +11,113 @@ from typing import Sequence
 from . import store
 
 
-def _progress(quiet: bool):
-    """A progress callback: a tqdm bar on a terminal, plain log lines otherwise."""
-    if quiet:
-        return None, lambda: None
-    if sys.stderr.isatty():
-        from tqdm import tqdm
+class _ProgressOutput:
+    """Progress of a run: a tqdm bar (count, rate, time left) on a terminal, plain log lines otherwise."""
 
-        bar = None
+    PHASES = {"scanning": "hashing files to find what changed",
+              "preparing": "starting workers, reading the documents that stay",
+              "indexing": "reading, cleaning and indexing",
+              "grouping": "grouping near-duplicates", "committing": "committing", "swapping": "swapping in the new index"}
 
-        def cb(i: int, total: int, path: str) -> None:
-            nonlocal bar
-            if bar is None:
-                bar = tqdm(total=total, unit="file", desc="indexing", file=sys.stderr)
-            bar.update(1)
+    def __init__(self, quiet: bool, tty: bool | None = None):
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty() if tty is None else tty
+        self.bar = None
+        self.start = time.monotonic()
+        self.last = 0.0
 
-        return cb, lambda: bar.close() if bar is not None else None
-    start = time.monotonic()
-    last = [0.0]
+    def phase(self, name: str) -> None:
+        if self.quiet:
+            return
+        if name == "indexing":
+            self.start = time.monotonic()
+        if self.bar is not None and name != "indexing":
+            self.bar.close()
+            self.bar = None
+        label = self.PHASES.get(name)
+        if label and (not self.tty or name != "indexing"):
+            print(f"[{time.strftime('%H:%M:%S')}] {label} …", file=sys.stderr, flush=True)
 
-    def log(i: int, total: int, path: str) -> None:
+    def progress(self, i: int, total: int, path: str) -> None:
+        if self.quiet:
+            return
+        if self.tty:
+            if self.bar is None:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=total, unit="file", desc="indexing", file=sys.stderr, dynamic_ncols=True)
+            self.bar.update(i - self.bar.n)
+            return
         now = time.monotonic()
-        if i == total or now - last[0] >= 2.0 or i == 1:
-            last[0] = now
-            rate = i / max(now - start, 1e-6)
+        if i == total or now - self.last >= 2.0 or i == 1:
+            self.last = now
+            rate = i / max(now - self.start, 1e-6)
             left = (total - i) / rate if rate else 0
             print(f"indexing {i}/{total} files, {rate:.1f} files/s, about {left:.0f}s left: {path}",
                   file=sys.stderr, flush=True)
 
-    return log, lambda: None
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _print_summary(summary, index_dir: Path) -> None:
+    verb = "rebuilt" if summary.mode == "rebuild" else "indexed into"
+    print(f"{verb} {index_dir}: {summary.added} added, {summary.updated} updated, "
+          f"{summary.removed} removed, {summary.unchanged} unchanged files, {len(summary.skipped)} skipped; "
+          f"{summary.documents} documents in the index ({summary.seconds:.1f}s)")
+    print(f"  files: {summary.files_added} new, {summary.files_updated} changed, {summary.files_removed} gone, "
+          f"{summary.unchanged} unchanged of {summary.files} looked at; workers: {summary.workers}"
+          + ("" if summary.committed else "; nothing changed, index left as it was"))
+    for s in summary.skipped:
+        print(f"  skipped {s.path}: {s.reason}")
 
 
 def cmd_index(args: argparse.Namespace) -> int:
     from .pipeline import IndexBusy, index_paths
 
-    cb, done = _progress(args.quiet)
+    out = _ProgressOutput(args.quiet)
     try:
-        summary = index_paths(args.paths, args.index_dir, progress=cb)
+        summary = index_paths(args.paths, args.index_dir, progress=out.progress, phase=out.phase,
+                              rebuild=args.rebuild, workers=args.workers, wait=args.wait)
     except IndexBusy as exc:
-        done()
+        out.close()
         print(f"error: {exc}", file=sys.stderr)
         return 3
-    done()
+    except ValueError as exc:
+        out.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        out.close()
+        print("interrupted: nothing was committed; the index is as it was before this run", file=sys.stderr)
+        return 130
+    out.close()
     if args.json:
         print(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
         return 0
-    print(f"indexed into {args.index_dir}: {summary.added} added, {summary.updated} updated, "
-          f"{summary.removed} removed, {summary.unchanged} unchanged files, {len(summary.skipped)} skipped; "
-          f"{summary.documents} documents in the index ({summary.seconds:.1f}s)")
-    for s in summary.skipped:
-        print(f"  skipped {s.path}: {s.reason}")
+    _print_summary(summary, args.index_dir)
+    return 0
+
+
+def cmd_hash_password(args: argparse.Namespace) -> int:
+    """Print an ``ADMIN_PASSWORD_HASH`` line for ``instance/config.py``."""
+    import getpass
+
+    from werkzeug.security import generate_password_hash
+
+    if sys.stdin.isatty():
+        pw = getpass.getpass("admin password: ")
+        if pw != getpass.getpass("again: "):
+            print("error: the passwords differ", file=sys.stderr)
+            return 2
+    else:
+        pw = sys.stdin.readline().rstrip("\n")
+    if len(pw) < 8:
+        print("error: use at least 8 characters", file=sys.stderr)
+        return 2
+    print(f"ADMIN_PASSWORD_HASH = {generate_password_hash(pw)!r}")
     return 0
 
 
@@ -68,11 +125,15 @@ def ensure_index(index_dir: Path) -> None:
     """Build the index from the shipped ``corpus/`` when there is none yet."""
     if store.index_exists(index_dir):
         return
-    from .pipeline import index_paths
+    from .pipeline import IndexBusy, index_paths
 
     corpus = store.project_root() / "corpus"
     print(f"no index in {index_dir}: indexing the shipped corpus {corpus} first …", file=sys.stderr)
-    summary = index_paths([corpus], index_dir)
+    try:
+        summary = index_paths([corpus], index_dir, wait=600)
+    except IndexBusy as exc:
+        print(f"warning: {exc}; serving without waiting for it", file=sys.stderr)
+        return
     print(f"indexed {summary.documents} documents", file=sys.stderr)
 
 
@@ -150,10 +211,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True)
 
     pi = sub.add_parser("index", parents=[common], help="index files and folders (incremental)")
-    pi.add_argument("paths", nargs="+", help="files or folders (walked recursively)")
+    pi.add_argument("paths", nargs="*",
+                    help="files or folders (walked recursively); none: the ones earlier runs indexed")
+    pi.add_argument("--rebuild", action="store_true",
+                    help="build a new index from scratch in a fresh folder and swap it in atomically")
+    pi.add_argument("--workers", type=int, default=None, metavar="N",
+                    help="processes that read and clean files (default: one per core; 1: in-process)")
+    pi.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                    help="if another run is indexing, wait up to this long instead of exiting (status 3)")
     pi.add_argument("--json", action="store_true", help="print the summary as JSON")
     pi.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     pi.set_defaults(func=cmd_index)
+
+    ph = sub.add_parser("hash-password", help="print ADMIN_PASSWORD_HASH for instance/config.py (reads stdin)")
+    ph.set_defaults(func=cmd_hash_password)
 
     ps = sub.add_parser("serve", parents=[common], help="run the web UI (indexes corpus/ first if needed)")
     ps.add_argument("--host", default="127.0.0.1")

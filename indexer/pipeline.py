@@ -1,20 +1,38 @@
 """The indexing run: files → pages → clean articles → metadata → Whoosh documents.
 
 A run is incremental by construction.  Every document remembers the file it came
-from and that file's content hash, so a file whose hash is unchanged is not read
-again, a changed file has its documents replaced, and a file that has gone from
-a folder indexed before has its documents removed.  All changes of a run go
-into one Whoosh commit: searchers keep seeing the previous state until it lands.
+from and that file's content hash, and the live index folder keeps a compact
+``file → hash`` manifest (``manifest.json``, tagged with the Whoosh generation it
+describes), so a file whose hash is unchanged is not read again, a changed file
+has its documents replaced, and a file that has gone from a folder (or a file
+argument) indexed before has its documents removed.  A run that changes
+nothing opens no writer and commits nothing.
+
+Safety (see ``docs/admin.md``):
+
+* one run at a time: an exclusive ``flock`` on ``index_dir/.indexing.lock``
+  (released by the kernel when the holder dies, so a kill -9 never leaves the
+  index locked); a second run waits ``wait`` seconds, then raises :class:`IndexBusy`;
+* all changes of a run go into one Whoosh commit, whose TOC file is renamed into
+  place: searchers keep seeing the previous state until it lands, and a run
+  killed before that leaves the previous state intact; its orphan files are
+  removed by the next run (:func:`store.clean_index_dir`);
+* ``rebuild=True`` builds into a fresh ``gen-NNNNNN`` folder and swaps it in by
+  replacing the ``CURRENT`` pointer file atomically.
+
+Reading, cleaning and metadata run in worker processes (:mod:`indexer.workers`);
+the Whoosh writer stays in this process.
 """
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from whoosh.writing import LockError
+from whoosh import index as whoosh_index
 
 from . import store
 from .analysis import gram_text
@@ -23,9 +41,13 @@ from .dedup import group_near_duplicates
 from .ingest import Skipped, iter_input_files, read_file
 from .meta import extract_meta
 from .models import Document
-from .schema import to_fields
+from .schema import build_schema, to_fields
 
 Progress = Callable[[int, int, str], None]
+Phase = Callable[[str], None]
+
+PAUSE_ENV = "REPORTSEARCH_TEST_PAUSE"  # test hook: "before_commit:2,in_commit:2,after_commit:2,per_file:0.1"
+MAX_SKIPPED_IN_RUNS = 200
 
 
 @dataclass
@@ -41,6 +63,22 @@ class RunSummary:
     duplicates_skipped: int = 0  # exact copies of a document already indexed
     documents: int = 0  # documents in the index after the run
     seconds: float = 0.0
+    files_added: int = 0  # new files that gave documents
+    files_updated: int = 0  # files whose content changed
+    files_removed: int = 0  # files gone since an earlier run
+    mode: str = "incremental"  # or "rebuild"
+    paths: list[str] = field(default_factory=list)
+    workers: int = 1
+    started: float = 0.0  # epoch seconds
+    finished: float = 0.0
+    status: str = "ok"  # "ok", or "failed" (then ``error`` says why)
+    error: str | None = None
+    committed: bool = False  # whether the run wrote a new index generation
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
 
     def as_dict(self) -> dict:
         return {
@@ -48,11 +86,16 @@ class RunSummary:
             "unchanged": self.unchanged, "files": self.files, "documents": self.documents,
             "duplicates_skipped": self.duplicates_skipped, "seconds": round(self.seconds, 3),
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+            "files_added": self.files_added, "files_updated": self.files_updated,
+            "files_removed": self.files_removed, "mode": self.mode, "paths": self.paths,
+            "workers": self.workers, "started": round(self.started, 3), "finished": round(self.finished, 3),
+            "status": self.status, "error": self.error, "committed": self.committed,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
 
 
 class IndexBusy(RuntimeError):
-    """Another indexing run holds the index's write lock."""
+    """Another indexing run holds the index's lock."""
 
 
 def file_hash(path: Path) -> str:
@@ -101,12 +144,46 @@ def documents_from_file(path: Path) -> tuple[list[Document], list[Skipped]]:
     return docs, skipped
 
 
-def _indexed_files(ix) -> dict[str, str]:
-    """file → file_hash for every file that has documents in the index."""
-    out: dict[str, str] = {}
+# -- test hooks --------------------------------------------------------------------------------
+
+def _pauses() -> dict[str, float]:
+    out: dict[str, float] = {}
+    for part in os.environ.get(PAUSE_ENV, "").split(","):
+        name, _, secs = part.partition(":")
+        try:
+            out[name.strip()] = float(secs)
+        except ValueError:
+            continue
+    return out
+
+
+def _pause(name: str) -> None:
+    secs = _pauses().get(name)
+    if secs:
+        time.sleep(secs)
+
+
+# -- reading what the index holds ---------------------------------------------------------------
+
+def indexed_files_from_postings(ix) -> dict[str, str]:
+    """file → file_hash for every file with documents, from the postings of two ID fields.
+
+    Used when the manifest is missing or describes another generation (a run
+    killed between its commit and its sidecars; an index built before the
+    manifest existed).  Reads no stored field.
+    """
     with ix.searcher() as s:
-        for fields in s.all_stored_fields():
-            out[fields["file"]] = fields["file_hash"]
+        r = s.reader()
+        file_of: dict[int, str] = {}
+        for term in r.field_terms("file"):
+            for n in r.postings("file", term).all_ids():
+                file_of[n] = term
+        out: dict[str, str] = {}
+        for term in r.field_terms("file_hash"):
+            for n in r.postings("file_hash", term).all_ids():
+                f = file_of.get(n)
+                if f is not None:
+                    out[f] = term
     return out
 
 
@@ -119,109 +196,308 @@ def _existing_texts(ix, exclude_files: set[str]) -> tuple[dict[str, str], dict[s
             if fields["file"] in exclude_files:
                 continue
             texts[fields["id"]] = fields.get("content", "")
+            fields.pop("content", None)
             stored[fields["id"]] = fields
     return texts, stored
 
 
 def _under(file: str, roots: list[Path]) -> bool:
     try:
-        fp = Path(file).resolve()
-    except OSError:
+        fp = Path(file)
+    except (OSError, ValueError):
         return False
     return any(fp == r or r in fp.parents for r in roots)
 
 
-def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Progress | None = None) -> RunSummary:
-    """Index files and folders incrementally into ``index_dir`` (created if needed)."""
+# -- progress ----------------------------------------------------------------------------------
+
+class _Reporter:
+    """Feeds the caller's callbacks and ``progress.json`` (read by the web admin)."""
+
+    def __init__(self, index_dir: Path, summary: RunSummary, progress: Progress | None, phase: Phase | None):
+        self.index_dir = index_dir
+        self.progress = progress
+        self.phase_cb = phase
+        self.last_write = 0.0
+        self.summary = summary
+        self._phase_start = time.perf_counter()
+        self.state = {"running": True, "pid": os.getpid(), "mode": summary.mode, "paths": summary.paths,
+                      "phase": "starting", "done": 0, "total": 0, "path": "", "started": summary.started,
+                      "updated": time.time(), "rate": None, "eta": None}
+        self._work_start = time.monotonic()
+        self._write(force=True)
+
+    def _write(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self.last_write >= 0.5:
+            self.last_write = now
+            self.state["updated"] = time.time()
+            store.write_progress(self.index_dir, self.state)
+
+    def phase(self, name: str, total: int | None = None) -> None:
+        now = time.perf_counter()
+        prev = self.state["phase"]
+        if prev != "starting":
+            self.summary.timings[prev] = self.summary.timings.get(prev, 0.0) + now - self._phase_start
+        self._phase_start = now
+        self.state["phase"] = name
+        if total is not None:
+            self.state["total"] = total
+            self.state["done"] = 0
+            self._work_start = time.monotonic()
+        if self.phase_cb:
+            self.phase_cb(name)
+        self._write(force=True)
+
+    def step(self, i: int, total: int, path: str) -> None:
+        elapsed = max(time.monotonic() - self._work_start, 1e-6)
+        rate = i / elapsed
+        self.state.update(done=i, total=total, path=path, rate=round(rate, 2),
+                          eta=round((total - i) / rate, 1) if rate > 0 else None)
+        if self.progress:
+            self.progress(i, total, path)
+        self._write(force=i == total)
+
+    def finish(self, summary: RunSummary) -> None:
+        self.phase("done" if summary.status == "ok" else "failed")
+        self.state.update(running=False, phase="done" if summary.status == "ok" else "failed",
+                          summary=_for_runs(summary), error=summary.error)
+        self._write(force=True)
+
+
+def _for_runs(summary: RunSummary) -> dict:
+    d = summary.as_dict()
+    if len(d["skipped"]) > MAX_SKIPPED_IN_RUNS:
+        d["skipped_total"] = len(d["skipped"])
+        d["skipped"] = d["skipped"][:MAX_SKIPPED_IN_RUNS]
+    return d
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Progress | None = None, *,
+                rebuild: bool = False, workers: int | None = None, wait: float = 0.0,
+                phase: Phase | None = None) -> RunSummary:
+    """Index files and folders incrementally into ``index_dir`` (created if needed).
+
+    With no ``paths``, the files and folders earlier runs indexed are indexed
+    again.  ``rebuild`` builds a new index from scratch in a fresh folder and
+    swaps it in atomically.  ``workers`` processes read and clean files
+    (default: one per core).  ``wait`` seconds are spent waiting for another
+    run to finish before :class:`IndexBusy` is raised.
+    """
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = store.RunLock(index_dir, wait=wait).acquire()
+    except store.LockBusy as exc:
+        raise IndexBusy(f"{exc}; try again when it has finished, or pass --wait SECONDS") from None
+    summary = RunSummary(mode="rebuild" if rebuild else "incremental", started=time.time())
     t0 = time.perf_counter()
-    summary = RunSummary()
-    ix = store.open_or_create(index_dir)
+    reporter: _Reporter | None = None
     try:
-        writer = ix.writer(timeout=0.0)
-    except LockError as exc:
-        raise IndexBusy(f"another indexing run is writing to {index_dir}; try again when it has finished") from exc
+        store.clean_index_dir(index_dir)
+        plist = [Path(p) for p in paths]
+        if not plist:
+            plist = [Path(r) for r in store.load_roots(index_dir)]
+            if not plist:
+                raise ValueError("nothing to index: give files or folders (no earlier run to repeat)")
+        summary.paths = [str(p) for p in plist]
+        reporter = _Reporter(index_dir, summary, progress, phase)
+        if rebuild:
+            gen_dir = store.new_generation_dir(index_dir)
+            ix = whoosh_index.create_in(str(gen_dir), build_schema())
+            _run(ix, gen_dir, plist, summary, reporter, workers, fresh=True, old_roots=[])
+            reporter.phase("swapping")
+            store.swap_current(index_dir, gen_dir)
+        else:
+            ix = store.open_or_create(index_dir)
+            live = Path(ix.storage.folder)
+            _run(ix, live, plist, summary, reporter, workers, fresh=False,
+                 old_roots=store.load_roots(index_dir))
+    except BaseException as exc:
+        summary.status = "failed"
+        summary.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        summary.seconds = time.perf_counter() - t0
+        summary.finished = time.time()
+        try:
+            if reporter:
+                reporter.finish(summary)
+            store.append_run(index_dir, _for_runs(summary))
+        except Exception:
+            pass
+        lock.release()
+        raise
+    summary.seconds = time.perf_counter() - t0
+    summary.finished = time.time()
     try:
-        indexed = _indexed_files(ix)
-        paths = [Path(p) for p in paths]
-        inputs = list(iter_input_files(paths))
-        roots = [p.resolve() for p in paths if p.is_dir()]
-        seen_files: set[str] = set()
-        new_docs: list[tuple[Document, str, str]] = []  # (doc, file, hash)
-        changed_files: set[str] = set()
-        total = len(inputs)
-        for i, (path, problem) in enumerate(inputs, start=1):
-            if progress:
-                progress(i, total, str(path))
-            if problem:
-                summary.skipped.append(Skipped(str(path), problem))
-                continue
-            summary.files += 1
-            key = str(path.resolve())
-            seen_files.add(key)
-            try:
-                h = file_hash(path)
-            except OSError as exc:
-                summary.skipped.append(Skipped(str(path), f"cannot read: {exc.strerror or exc}"))
-                continue
-            if indexed.get(key) == h:
-                summary.unchanged += 1
-                continue
-            docs, skipped = documents_from_file(Path(key))
-            summary.skipped.extend(skipped)
-            if key in indexed:
-                changed_files.add(key)
-            new_docs.extend((d, key, h) for d in docs)
-        gone = {f for f in indexed if f not in seen_files and _under(f, roots) and not Path(f).exists()}
+        reporter.finish(summary)
+        store.append_run(index_dir, _for_runs(summary))
+    finally:
+        lock.release()
+    return summary
+
+
+def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Reporter,
+         workers: int | None, *, fresh: bool, old_roots: list[str]) -> None:
+    """One run against an open index ``ix`` living in ``folder``."""
+    from .workers import FilePool
+
+    reporter.phase("scanning")
+    gen = store.generation_of(ix)
+    if fresh:
+        indexed: dict[str, str] = {}
+        recovered = False
+    else:
+        mgen, indexed = store.load_manifest(folder)
+        recovered = mgen != gen
+        if recovered:  # no manifest, or the last run died between its commit and its sidecars
+            indexed = indexed_files_from_postings(ix)
+
+    resolved = [p.resolve() for p in paths]
+    dirs = [p for p in resolved if p.is_dir()]
+    roots = sorted(set(old_roots) | {str(p) for p in resolved if p.exists()})
+    missing_args = {str(p) for p in resolved if not p.exists()}
+
+    seen: set[str] = set()
+    jobs: list[tuple[str, str]] = []
+    changed_files: set[str] = set()
+    for path, problem in iter_input_files(paths):
+        if problem:
+            summary.skipped.append(Skipped(str(path), problem))
+            continue
+        summary.files += 1
+        key = str(path.resolve())
+        if key in seen:  # the same file reached through two arguments
+            continue
+        seen.add(key)
+        try:
+            h = file_hash(Path(key))
+        except OSError as exc:
+            summary.skipped.append(Skipped(str(path), f"cannot read: {exc.strerror or exc}"))
+            continue
+        if indexed.get(key) == h:
+            summary.unchanged += 1
+            continue
+        if key in indexed:
+            changed_files.add(key)
+        jobs.append((key, h))
+    gone = {f for f in indexed if f not in seen and (_under(f, dirs) or f in missing_args)
+            and not Path(f).exists()}
+    summary.files_removed = len(gone)
+
+    if roots != sorted(set(old_roots)) or fresh:
+        store.save_roots(folder, roots)  # before the commit: an extra root is harmless, a lost one is not
+    if not jobs and not gone and not recovered and not fresh:
+        summary.workers = 0
+        summary.documents = ix.doc_count()
+        return  # nothing changed: no writer, no commit, no regrouping
+
+    pool = FilePool(jobs, workers)
+    summary.workers = pool.workers
+    reporter.phase("preparing")
+    writer = ix.writer(timeout=10.0)  # the run lock already keeps other runs out
+    try:
+        pool.start()  # workers read and clean while this process reads the documents that stay
         replaced = changed_files | gone
         for f in replaced:
             summary.removed += writer.delete_by_term("file", f)
         existing_texts, existing_stored = _existing_texts(ix, replaced)
         existing_keys = {fields.get("text_key"): fid for fid, fields in existing_stored.items()}
+        manifest = {f: h for f, h in indexed.items() if f not in replaced}
 
-        # Exact copies across files are indexed once.
-        unique: list[tuple[Document, str, str, str]] = []
-        for d, f, h in new_docs:
-            k = text_key(d.article.text)
-            if k in existing_keys:
-                summary.duplicates_skipped += 1
-                summary.skipped.append(Skipped(d.path, f"exact copy of document {existing_keys[k]}"))
-                continue
-            existing_keys[k] = d.id
-            unique.append((d, f, h, k))
+        new_docs: dict[str, Document] = {}
+        held: list[tuple[Document, str, str, str]] = []  # no year yet: a copy may state it
+        reporter.phase("indexing", total=len(jobs))
+        per_file_pause = _pauses().get("per_file")
+        for i, res in enumerate(pool.results(), start=1):
+            summary.skipped.extend(res.skipped)
+            n_added = 0
+            for pd in res.docs:
+                d = pd.doc
+                if pd.text_key in existing_keys:  # exact copies across files are indexed once
+                    summary.duplicates_skipped += 1
+                    summary.skipped.append(Skipped(d.path, f"exact copy of document {existing_keys[pd.text_key]}"))
+                    continue
+                existing_keys[pd.text_key] = d.id
+                new_docs[d.id] = d
+                n_added += 1
+                if d.meta.year:
+                    writer.add_document(**pd.fields)
+                    _count(summary, res.key, changed_files)
+                else:
+                    held.append((d, res.key, res.hash, pd.text_key))
+            if n_added:
+                manifest[res.key] = res.hash
+                if res.key in changed_files:
+                    summary.files_updated += 1
+                else:
+                    summary.files_added += 1
+            elif res.key in changed_files:
+                summary.files_updated += 1
+            reporter.step(i, len(jobs), res.key)
+            if per_file_pause:
+                time.sleep(per_file_pause)
+        pool.close()
 
+        reporter.phase("grouping")
         texts = dict(existing_texts)
-        texts.update({d.id: d.article.text for d, _, _, _ in unique})
+        texts.update({did: d.article.text for did, d in new_docs.items()})
         groups = group_near_duplicates(texts)
-        by_id = {d.id: d for d, _, _, _ in unique}
-        _share_years(by_id, groups, existing_stored)
-        for d, f, h, k in unique:
+        _share_years({d.id: d for d, *_ in held}, groups, existing_stored, new_docs)
+        for d, f, h, k in held:
             d.duplicates = groups.get(d.id, [])
             writer.add_document(**to_fields(d, file=f, file_hash=h, text_key=k))
-            if f in changed_files:
-                summary.updated += 1
-            else:
-                summary.added += 1
+            _count(summary, f, changed_files)
+
+        reporter.phase("committing")
+        _pause("before_commit")
+        in_commit = _pauses().get("in_commit")
+        if in_commit:  # segment files written, TOC not yet: the worst moment to be killed
+            orig = writer._commit_toc
+
+            def slow_commit_toc(segments, _orig=orig, _secs=in_commit):
+                time.sleep(_secs)
+                _orig(segments)
+
+            writer._commit_toc = slow_commit_toc
         writer.commit()
-        store.write_json_atomic(Path(index_dir) / store.GROUPS_FILE, {k: v for k, v in groups.items() if v})
     except BaseException:
-        writer.cancel()
+        pool.close(cancel=True)
+        try:
+            writer.cancel()
+        except Exception:
+            pass
         raise
-    with ix.searcher() as s:
-        summary.documents = s.doc_count()
-    summary.seconds = time.perf_counter() - t0
-    return summary
+    summary.committed = True
+    _pause("after_commit")
+    new_gen = ix.latest_generation()
+    # Sidecars after the commit, groups first: a manifest tagged with the new
+    # generation vouches for both.  A run killed in between is repaired by the next.
+    store.write_json_atomic(folder / store.GROUPS_FILE, {k: v for k, v in groups.items() if v})
+    store.save_manifest(folder, new_gen, manifest)
+    summary.documents = ix.doc_count()
 
 
-def _share_years(new: dict[str, Document], groups: dict[str, list[str]], existing: dict[str, dict]) -> None:
+def _count(summary: RunSummary, file: str, changed_files: set[str]) -> None:
+    if file in changed_files:
+        summary.updated += 1
+    else:
+        summary.added += 1
+
+
+def _share_years(targets: dict[str, Document], groups: dict[str, list[str]], existing: dict[str, dict],
+                 new: dict[str, Document] | None = None) -> None:
     """A report whose copy states the year (2010年 where it says 20xx年) covers that year too."""
-    for did, d in new.items():
+    new = new if new is not None else targets
+    for did, d in targets.items():
         if d.meta.year:
             continue
         years = set()
         for other in groups.get(did, []):
             if other in new and new[other].meta.year:
                 years.add(new[other].meta.year)
-            elif other in existing and existing[other].get("meta", {}).get("year"):
+            elif other in existing and (existing[other].get("meta") or {}).get("year"):
                 years.add(existing[other]["meta"]["year"])
         if len(years) == 1:
             d.meta.year = years.pop()

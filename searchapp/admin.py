@@ -46,7 +46,8 @@ SECRET_FILE = "secret_key"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 _PUBLIC_ENDPOINTS = {"admin.login", "admin.login_post"}
-PHASE_LABELS = {"starting": "准备中", "scanning": "检查文件变化", "indexing": "读取、清洗并写入索引",
+PHASE_LABELS = {"starting": "准备中", "scanning": "检查文件变化", "preparing": "启动工作进程",
+                "indexing": "读取、清洗并写入索引",
                 "grouping": "近似重复分组", "committing": "提交索引", "swapping": "切换到新索引",
                 "done": "完成", "failed": "失败"}
 
@@ -410,8 +411,8 @@ def bar_chart(items: list[tuple[str, int]], *, label: str, vertical: bool = Fals
     parts: list[str] = []
     if vertical:
         n = len(items)
-        bw = max(6, min(28, 640 // max(n, 1)))
-        width, height, base = max(320, n * bw + 40), 220, 180
+        bw = max(6, min(28, 600 // max(n, 1)))
+        width, height, base = max(640, n * bw + 40), 200, 180
         every = 1 if n <= 24 else (2 if n <= 48 else 5)
         for i, (name, c) in enumerate(items):
             h = int(150 * c / top)

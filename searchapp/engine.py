@@ -6,8 +6,10 @@ committed state and never a half-written one.
 """
 from __future__ import annotations
 
+import copy
 import math
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ MAX_SCAN_DOCS = 400  # example sentences are taken from at most this many best-m
 EXPORT_CAP = 1000
 DEFAULT_PER_PAGE = 10
 SORTS = {"relevance": "相关度", "year": "年份（新→旧）", "year_asc": "年份（旧→新）"}
+RESULT_CACHE_SIZE = 256  # search results kept per index generation (pagination, facet clicks, back button)
 
 
 @dataclass
@@ -131,6 +134,8 @@ class SearchEngine:
         self._searcher = None
         self._table: FacetTable | None = None
         self._groups: dict[str, list[str]] = {}
+        # LRU of finished results; cleared whenever the searcher changes (new generation)
+        self._cache: OrderedDict[tuple, SearchResult] = OrderedDict()
 
     # -- state -----------------------------------------------------------------------------
     def available(self) -> bool:
@@ -175,6 +180,7 @@ class SearchEngine:
         self._live = None
 
     def _reload_tables(self) -> None:
+        self._cache.clear()
         self._groups = store.load_groups(self.index_dir)
         self._table = FacetTable.load(self._searcher, self._groups)
 
@@ -187,6 +193,23 @@ class SearchEngine:
                page: int = 1, per_page: int = DEFAULT_PER_PAGE, _max_per_page: int = MAX_PER_PAGE) -> SearchResult:
         """Run a query with filters; counts, hits and messages are always consistent."""
         filters = filters or Filters()
+        with self._lock:
+            s = self._current()
+            key = (id(s), q or "", tuple(filters.pairs()), sort, str(page), str(per_page), _max_per_page)
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return copy.deepcopy(hit)
+        result = self._search(q, filters, sort, page, per_page, _max_per_page)
+        with self._lock:
+            if self._searcher is s:
+                self._cache[key] = copy.deepcopy(result)
+                while len(self._cache) > RESULT_CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        return result
+
+    def _search(self, q: str | None, filters: Filters, sort: str, page: int, per_page: int,
+                _max_per_page: int) -> SearchResult:
         pq = qmod.parse(q)
         sort = sort if sort in SORTS else "relevance"
         if pq.empty and sort == "relevance":
