@@ -68,6 +68,18 @@ def test_seed_flags() -> None:
     assert by["004"][0].source == "wnwk.com"
 
 
+def test_seed_001_outline_is_kept_as_report_text() -> None:
+    """The site's 【提纲】 is the report's own table of contents, including the headings of
+    the part the preview truncates: it stays, once, and the title is not repeated below it."""
+    (art,) = _clean_seed("001_e73bff1597a268b4.txt")
+    lines = art.text.split("\n")
+    assert lines[0].startswith("【提纲】一、工作措施。(一)强化党建引领")
+    assert "(三)全面推进健康罗甸建设。" in lines[0] and "(十)深化医药卫生_改革" in lines[0]
+    assert sum(line.startswith("【提纲】") for line in lines) == 1
+    assert art.title == "县卫生健康局2020年卫生健康工作总结" and art.title not in lines
+    assert lines[1].startswith("2020年全县卫生健康工作在县委、县政府的正确领导下")
+
+
 def test_docx_chunks_rejoined_and_list_items_kept() -> None:
     a004 = _clean_seed("004_91ebadcf882a8f22.txt")[0].text
     assert "落实方针政策" in a004 and "于2023年11月顺利通过国家复核" in a004

@@ -10,7 +10,7 @@ from indexer.clean import clean_page, is_damaged, repair_terms, rules
 from indexer.clean.inline import join_docx_chunks, strip_inline
 from indexer.clean.pageinfo import find_published, find_site, find_truncated
 from indexer.clean.split import split_segments
-from indexer.clean.textdump import clean_lines, rejoin_fragments
+from indexer.clean.textdump import clean_lines, drop_outline_echo, rejoin_fragments
 from indexer.models import Page
 
 
@@ -45,6 +45,32 @@ def test_report_lines_are_not_chrome() -> None:
     ):
         assert rules.chrome_kind(line) is None, line
         assert not rules.is_tail_marker(line), line
+
+
+def test_outline_is_report_text_but_a_teaser_is_not() -> None:
+    outline = ("【提纲】一、工作措施。(一)强化党建引领,提升基层党组织服务效能。(二)强化领导保障。"
+               "二、取得的主要成绩。(一)项目建设有序推进。四、2021年工作打算。(三)全面推进健康罗甸建设。")
+    assert rules.is_outline(outline) and not rules.is_summary(outline)
+    assert rules.is_outline("[目录] 一、基本情况 二、主要做法 三、存在问题 四、下步打算")
+    for teaser in ("【摘要】2020年全县卫生健康工作在县委、县政府的正确领导下……", "导读:今年以来,我局认真落实各项工作...",
+                   "【提纲】", "【提纲】本文讲述了卫生健康工作的做法和体会。", "【内容简介】一、工作措施。(一)强化党建引领。(二)强化领导保障。"):
+        assert rules.is_summary(teaser) and not rules.is_outline(teaser), teaser
+    # a report paragraph that lists numbered items is neither
+    para = "一是加强领导(一)落实责任(二)强化督导(三)严格考核。"
+    assert not rules.is_outline(para) and not rules.is_summary(para)
+
+
+def test_outline_kept_and_title_echo_below_it_dropped() -> None:
+    outline = "【提纲】一、工作措施。(一)强化党建引领。(二)强化领导保障。二、2021年工作打算。(一)持续深化医改。"
+    lines = ["到某某文库首页", "", "县卫生健康局2020年卫生健康工作总结", "", "发布时间:2020/10/30 20:24:35 字数:7280",
+             outline, "县卫生健康局2020年卫生健康工作总结", "2020年全县卫生健康工作在县委、县政府的正确领导下,稳步推进各项工作。"]
+    kept, _ = clean_lines(lines)
+    assert outline in kept
+    assert kept.count("县卫生健康局2020年卫生健康工作总结") == 1
+    assert kept.index("县卫生健康局2020年卫生健康工作总结") < kept.index(outline)
+    # only a repeat of a line from above the outline is an echo
+    assert drop_outline_echo([outline, "一、工作措施"]) == [outline, "一、工作措施"]
+    assert drop_outline_echo(["标题", outline, "", "标题"]) == ["标题", outline, "", ""]
 
 
 def test_promo_paragraphs() -> None:
@@ -134,6 +160,11 @@ def test_random_markup_never_crashes(parts: list[str]) -> None:
     assert isinstance(clean_page(Page("p", text, "text", {"title": text[:20]})), list)
 
 
+# A hang detector, not a speed target (speed is measured by `python -m bench`): catastrophic regex
+# backtracking on hostile input runs for hours; anything that finishes within minutes is fine.
+HANG = 120
+
+
 def test_truncated_and_deep_html_never_crash() -> None:
     from pathlib import Path
 
@@ -145,19 +176,19 @@ def test_truncated_and_deep_html_never_crash() -> None:
     assert isinstance(clean_page(Page("p", deep, "html", {})), list)
     deep2 = "<html><body>" + "<span><b>" * 3000 + "内容，正文。" * 100
     assert isinstance(clean_page(Page("p", deep2, "html", {})), list)
-    assert time.perf_counter() - t0 < 10
+    assert time.perf_counter() - t0 < HANG
 
 
-def test_huge_single_line_fast() -> None:
+def test_huge_single_line_never_hangs() -> None:
     line = ("卫生健康工作取得新进展，" * 450_000)[:5_000_000 // 3]  # ~5 MB of UTF-8 on one line
     t0 = time.perf_counter()
     arts = clean_page(Page("p", line, "text", {}))
-    assert time.perf_counter() - t0 < 20
+    assert time.perf_counter() - t0 < HANG
     assert isinstance(arts, list)
     junk = "(" * 200_000 + "：" * 200_000 + ";" * 200_000
     t0 = time.perf_counter()
     assert isinstance(clean_page(Page("p", junk, "text", {})), list)
-    assert time.perf_counter() - t0 < 20
+    assert time.perf_counter() - t0 < HANG
 
 
 def test_hostile_types() -> None:

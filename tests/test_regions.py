@@ -59,6 +59,35 @@ def test_programme_named_after_place() -> None:
     assert extract_region("县卫生健康局工作总结", text) == ["贵州省", "黔南布依族苗族自治州", "罗甸县"]
 
 
+# A county-level issuer that never names its county ("县卫生健康局", 全县, 我县) is placed
+# by one unambiguous town of the county, or a programme named after it, when nothing
+# else in the document points elsewhere.
+_LUODIAN = ["贵州省", "黔南布依族苗族自治州", "罗甸县"]
+_PAD = "各项工作有序开展，群众就医更加方便。" * 30
+
+
+def test_county_issuer_placed_by_a_single_town() -> None:
+    text = "今年以来，全县卫生健康工作稳步推进。" + _PAD + "将县医院改扩建、木引卫生院建设列入政府工作报告。" + _PAD
+    assert extract_region("县卫生健康局2020年卫生健康工作总结", text) == _LUODIAN
+    # the same town with no county-level issuer is not enough to place a report
+    assert extract_region("卫生健康工作总结", text.replace("全县", "全年")) == []
+
+
+def test_county_issuer_placed_by_a_programme_named_after_the_county() -> None:
+    text = "全县卫生健康工作稳步推进。" + _PAD * 3 + "明年，我们将全面推进健康罗甸建设。"
+    assert extract_region("县卫生健康局工作总结", text) == _LUODIAN
+
+
+def test_county_issuer_with_contradicting_places_stays_unknown() -> None:
+    # two towns of two different counties: nothing decides between them
+    text = "全县卫生健康工作稳步推进。" + _PAD + "组织专家到木引镇、巍山镇开展义诊。" + _PAD
+    assert extract_region("县卫生健康局工作总结", text) == []
+    assert extract_region("县卫生健康局工作总结", text.replace("、巍山镇", "")) == _LUODIAN
+    # a town named in passing is not a place when the text itself names another province strongly
+    text = "全县卫生健康工作稳步推进。" + _PAD + "木引卫生院建设完成。赴浙江省、江苏省考察学习，浙江省经验值得借鉴。" + _PAD
+    assert extract_region("县卫生健康局工作总结", text)[:1] != ["贵州省"]
+
+
 def test_town_resolves_upward() -> None:
     text = "我市将积极指导巍山镇开展“浙江省卫生镇”复查工作，全市卫生工作再上台阶。"
     assert extract_region(None, text) == ["浙江省", "金华市", "东阳市"]

@@ -116,6 +116,21 @@ _TAIL = re.compile(
 )
 
 
+# Site-generated digests printed above the report.  A 摘要/导读/内容简介 teaser repeats the
+# first sentences (often cut with "…") and is dropped.  A 提纲/大纲/目录 *outline* is the
+# report's own headings ("【提纲】一、工作措施。(一)…(二)…四、2021年工作打算。…"),
+# including the headings of the part a truncated preview does not show: it is kept as
+# report text, because it is the only place those sections are still named.
+_SUMMARY = re.compile(
+    r"^[【\[]\s*(?:提纲|大纲|目录|摘要|内容摘要|内容提要|导读|文档简介|内容简介)\s*[】\]]"
+    r"|^(?:摘要|内容摘要|导读)\s*[:：].*(?:\.\.\.|…)$"
+)
+_OUTLINE_LABEL = re.compile(r"^[【\[]\s*(?:提纲|大纲|目录)\s*[】\]]")
+_OUTLINE_ITEM = re.compile(r"[一二三四五六七八九十]{1,3}、|[(（][一二三四五六七八九十\d]{1,3}[)）]")
+#: An outline needs this many numbered items: a label followed by a teaser is not one.
+OUTLINE_MIN_ITEMS = 3
+
+
 def bar_tokens(line: str) -> list[str]:
     """The words of a line once bar separators are removed."""
     return [t for t in _BAR_SPLIT.split(line) if t]
@@ -223,6 +238,17 @@ def promo_score(par: str) -> int:
 def is_promo(par: str) -> bool:
     """Template-site promotion paragraph: dropped, it is not report text."""
     return promo_score(par) >= 2
+
+
+def is_outline(line: str) -> bool:
+    """A 【提纲】/【目录】 line listing the report's numbered headings: report text, kept."""
+    m = _OUTLINE_LABEL.match(line)
+    return bool(m) and len(_OUTLINE_ITEM.findall(line, m.end())) >= OUTLINE_MIN_ITEMS
+
+
+def is_summary(line: str) -> bool:
+    """A site's 摘要/导读 teaser (or an outline label with no outline after it): dropped."""
+    return bool(_SUMMARY.match(line)) and not is_outline(line)
 
 
 def is_ascii_noise(line: str) -> bool:

@@ -11,7 +11,9 @@ Pipeline (each step a small pure function):
 4. ``tail_cut``: the first end-of-article marker (相关报道, 打印本页, 责任编辑,
    reply headers, the writing-tips appendix …) after the bulk of the text ends
    the report;
-5. promotion blurbs of template sites are dropped;
+5. promotion blurbs of template sites are dropped; a 【提纲】 outline of the report's
+   own headings is kept (rules.is_outline), and the page heading printed again below
+   it is dropped (``drop_outline_echo``);
 6. ``rejoin_fragments``: a sentence split over lines by inline links
    ("根据《" / "中华人民共和国著作权法" / "》第五条") is put back together.
 
@@ -24,8 +26,6 @@ import re
 from . import rules
 from .inline import join_docx_chunks, strip_inline
 from .normalize import cjk_count
-
-_SUMMARY = re.compile(r"^[【\[]\s*(?:提纲|摘要|内容摘要|内容提要|导读|文档简介|内容简介)\s*[】\]]|^(?:摘要|内容摘要|导读)\s*[:：].*(?:\.\.\.|…)$")
 
 
 def mark_chrome(lines: list[str]) -> list[bool]:
@@ -82,7 +82,7 @@ def mark_chrome(lines: list[str]) -> list[bool]:
                     continue
             i += 1
             continue
-        if rules.chrome_kind(ln) or _SUMMARY.match(ln):
+        if rules.chrome_kind(ln) or rules.is_summary(ln):
             drop[i] = True
         i += 1
     # tiny fragments sandwiched between chrome lines ("大" "中" "小", "|", "×")
@@ -165,6 +165,23 @@ def dedupe_head(lines: list[str]) -> tuple[list[str], set[str]]:
     return [ln for i, ln in enumerate(lines) if i not in kill], repeated
 
 
+def drop_outline_echo(lines: list[str]) -> list[str]:
+    """Drop the page heading printed again right below a kept 【提纲】 outline.
+
+    Pages print "title / 【提纲】… / title / text": the first copy is the page's title
+    (the title finder reads it above the outline), the second would otherwise stay in
+    the report text, because the outline has already ended the head of the page.
+    """
+    out = list(lines)
+    for i, ln in enumerate(lines):
+        if not ln or not rules.is_outline(ln):
+            continue
+        j = next((k for k in range(i + 1, len(lines)) if lines[k]), None)
+        if j is not None and len(lines[j]) <= 80 and lines[j] in lines[:i]:
+            out[j] = ""
+    return out
+
+
 def clean_lines(lines: list[str], heading: str | None = None) -> tuple[list[str], dict]:
     """Run the whole line pipeline; return kept lines (blanks as "") and notes."""
     notes: dict = {}
@@ -184,6 +201,7 @@ def clean_lines(lines: list[str], heading: str | None = None) -> tuple[list[str]
             continue
         kept.append(ln)
     notes["promo"] = promo
+    kept = drop_outline_echo(kept)
     kept, notes["repeated"] = dedupe_head(kept)
     kept = rejoin_fragments(kept)
     return kept, notes

@@ -32,6 +32,10 @@ How a region is decided
    the level of the issuing body (全省/我市/全县/区卫生局 …): a province's report stops at
    the province however many cities it names; a 市 report keeps a county only if that
    county is itself a 市 (county-level city).
+6. A county-level issuer that never names itself (县卫生健康局, 全县, 我县) is placed by its
+   local evidence when the descent stops short: one unambiguous town of the county
+   (木引卫生院) or a programme named after it (健康罗甸), with nothing contradicting it
+   (see ``_county_from_local_evidence``).
 
 Direct-controlled municipalities are stored with the municipality at both province and
 prefecture level (as GB/T 2260 does); paths returned to callers collapse the repeat:
@@ -91,6 +95,8 @@ _PLACE_AFTER = re.compile(
 _NAMED_AFTER = re.compile(r"(?:日报|晚报|都市报|电视台|广播电视|广播电台|人民医院|籍|地区)")
 # Right before a bare short form: a programme/brand named after the place, or a locative.
 _PLACE_BEFORE = re.compile(r"(?:健康|平安|美丽|幸福|魅力|数字|智慧|文明|大美|法治|在|赴|来到|驻)$")
+# The programme/brand part of it alone (健康罗甸): says whose programme it is, unlike 赴罗甸.
+_PROGRAMME_BEFORE = re.compile(r"(?:健康|平安|美丽|幸福|魅力|数字|智慧|文明|大美|法治)$")
 # Right after a short form: it names a different (smaller) thing, not the county/prefecture.
 _NOT_AFTER = re.compile(r"^(?:乡|镇|村|街|路|巷|大道|小区|社区|中学|小学|大学|学院|公园|山|河|湖|江|桥|寺|庙|站|机场|港)")
 
@@ -456,6 +462,7 @@ class _Mention:
     nodes: list[int]
     weak: bool = False  # a bare short form: confirms a region, establishes one only alone
     text: str = ""  # the document, for the (deferred, costly) word-boundary check of weak mentions
+    local: bool = False  # a town, or something named after a place (健康罗甸): pins one county by itself
 
 
 def _mentions(g: _Gazetteer, text: str, title_len: int) -> list[_Mention]:
@@ -484,12 +491,14 @@ def _mentions(g: _Gazetteer, text: str, title_len: int) -> list[_Mention]:
         kinds = {a.kind for a in cands}
         w = 0.0
         weak = False
+        local = False
         if kinds & {"full", "suffixed", "old"}:
             w = _W_FULL if "full" in kinds or "old" in kinds else _W_SUFFIXED
         elif kinds & {"town", "town_inst"}:
             if "town_inst" not in kinds and not _on_word_boundaries(text, start, end + 1):
                 continue  # 新城镇化 is not 新城镇
             w = _W_TOWN
+            local = True
         if "bare" in kinds and w == 0.0:
             if _NOT_AFTER.match(after):
                 continue
@@ -499,6 +508,8 @@ def _mentions(g: _Gazetteer, text: str, title_len: int) -> list[_Mention]:
                 continue
             w = _W_BARE_CTX if ctx else _W_BARE
             weak = True
+            # a programme or paper named after the place: 健康罗甸, 罗甸日报
+            local = bool(_PROGRAMME_BEFORE.search(before) or _NAMED_AFTER.match(after))
         if w == 0.0:
             continue
         if _ISSUER_AFTER.match(after):
@@ -514,7 +525,7 @@ def _mentions(g: _Gazetteer, text: str, title_len: int) -> list[_Mention]:
         # keep only the most general level when one string names several levels (吉林)
         top = min(g.nodes[a.node].level for a in cands)
         nodes = [a.node for a in cands if g.nodes[a.node].level == top]
-        out.append(_Mention(key, start, w, nodes, weak, text if weak else ""))
+        out.append(_Mention(key, start, w, nodes, weak, text if weak else "", local))
     return out
 
 
@@ -667,5 +678,44 @@ def _extract_region(title: str, text: str, hints: dict) -> list[str]:
         if r and r[0] in g.provinces:
             support[(r[0],)] += 1.0
     path = _descend(support)
-    path = _cut_to_level(path, issuer_level(title, text), g)
+    level = issuer_level(title, text)
+    if level in ("county", "district") and len(path) < COUNTY + 1:
+        path = _county_from_local_evidence(g, mentions, support, path) or path
+    path = _cut_to_level(path, level, g)
     return collapse(path)
+
+
+#: Support for another place at or above this weight contradicts a county found from
+#: local evidence (one plain mention in the text weighs 0.45–1.0; a footer's ×0.2 does not count).
+_CONTRADICTS = 0.4
+
+
+def _county_from_local_evidence(
+    g: _Gazetteer, mentions: list[_Mention], support: dict[tuple[str, ...], float], path: tuple[str, ...]
+) -> tuple[str, ...] | None:
+    """The county a county-level issuer that does not name itself is in, or ``None``.
+
+    "县卫生健康局" reports write 全县/我县 and never the county's name; what places them is
+    a town of the county (木引卫生院, 木引镇) or a programme named after it (健康罗甸).  One
+    such mention weighs less than the province minimum of the general descent, which
+    must stay strict for reports that merely mention places.  For a county-level issuer
+    it is enough when every such unambiguous mention points at one county, that county
+    was voted for (weak mentions passed their word-boundary check), and nothing else in
+    the document — another province, prefecture or county — has real support.
+    """
+    counties: set[tuple[str, ...]] = set()
+    for m in mentions:
+        if not m.local:
+            continue
+        paths = {g.nodes[i].path for i in m.nodes}
+        if len(paths) == 1:  # an ambiguous town (大兴镇 ×19) pins nothing
+            counties |= paths
+    if len(counties) != 1:
+        return None
+    county = counties.pop()
+    if len(county) <= COUNTY or support.get(county, 0.0) <= 0.0 or path != county[: len(path)]:
+        return None
+    for p, s in support.items():
+        if s >= _CONTRADICTS and p != county[: len(p)]:
+            return None
+    return county
