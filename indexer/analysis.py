@@ -10,11 +10,25 @@ always cut the way the documents were:
   white space removed.  A phrase query over bigrams matches exactly the
   character sequence, so recall does not depend on how jieba happened to cut a
   document (卫生服务 inside 公共卫生服务中心).
+
+Segmentation speed: :func:`search_tokens` gives exactly jieba's
+``tokenize(mode="search")`` output, computed with jieba-rs (``rjieba``, ~10×
+faster) for the plain cut, then jieba's own search-mode sub-word rule over
+jieba's dictionary.  The few tokens where jieba-rs and jieba disagree (runs of
+digits/Latin such as ``2011-2020``, characters outside jieba's Han range) are
+re-cut with jieba itself.  ``tests/test_segmenter.py`` checks token-for-token
+equality on ../shared.  Without rjieba it falls back to jieba.
+
+At index time the fields are handed to Whoosh pre-tokenized (lists of terms,
+see :func:`index_words` / :func:`index_bigrams`, computed in the indexing
+worker processes by ``schema.to_fields``), so the single Whoosh writer does no
+segmentation at all.
 """
 from __future__ import annotations
 
 import functools
 import logging
+import os
 import re
 import unicodedata
 from typing import Iterator
@@ -23,6 +37,74 @@ import jieba
 from whoosh.analysis import CompositeAnalyzer, LowercaseFilter, Token, Tokenizer
 
 jieba.setLogLevel(logging.WARNING)
+
+try:  # jieba-rs: same dictionary and algorithm as jieba, in Rust
+    import rjieba as _rjieba
+except Exception:  # pragma: no cover - optional speed-up
+    _rjieba = None
+
+FAST_SEGMENTER = os.environ.get("REPORTSEARCH_SEGMENTER", "fast") != "jieba" and _rjieba is not None
+_HAN_ONLY = re.compile("[\u4E00-\u9FD5]+\\Z")
+
+
+def _jieba_dt():
+    dt = jieba.dt
+    if not dt.initialized:
+        dt.initialize()
+    return dt
+
+
+def cut(text: str) -> list[str]:
+    """``jieba.lcut(text)`` (accurate mode, HMM on), computed with jieba-rs where it agrees."""
+    if not FAST_SEGMENTER:
+        return jieba.lcut(text)
+    dt = _jieba_dt()
+    out: list[str] = []
+    for w in _rjieba.cut(text):
+        if len(w) > 1 and not _HAN_ONLY.match(w):
+            # digits/Latin runs and characters outside jieba's Han range: jieba's own rules
+            out.extend(dt.cut(w))
+        else:
+            out.append(w)
+    return out
+
+
+def search_tokens(text: str) -> list[tuple[str, int, int]]:
+    """Exactly ``list(jieba.tokenize(text, mode="search"))``: (word, start, end), sub-words first."""
+    if not FAST_SEGMENTER:
+        return list(jieba.tokenize(text, mode="search"))
+    freq = _jieba_dt().FREQ
+    out: list[tuple[str, int, int]] = []
+    start = 0
+    for w in cut(text):
+        width = len(w)
+        if width > 2:
+            for i in range(width - 1):
+                g = w[i:i + 2]
+                if freq.get(g):
+                    out.append((g, start + i, start + i + 2))
+            if width > 3:
+                for i in range(width - 2):
+                    g = w[i:i + 3]
+                    if freq.get(g):
+                        out.append((g, start + i, start + i + 3))
+        out.append((w, start, start + width))
+        start += width
+    return out
+
+
+def index_words(text: str) -> list[str]:
+    """The terms :func:`word_analyzer` makes of ``text``, in order (for pre-tokenized indexing)."""
+    search = _WORDY.search
+    return [w.lower() for w, _s, _e in search_tokens(text) if search(w)]
+
+
+def index_bigrams(text: str) -> list[str]:
+    """The terms :func:`gram_analyzer` makes of ``text``, in order (for pre-tokenized indexing)."""
+    g = gram_text(text)
+    if len(g) <= 1:
+        return [g] if g else []
+    return [g[i:i + 2] for i in range(len(g) - 1)]
 
 _WORDY = re.compile(r"\w", re.UNICODE)
 _SPACE = re.compile(r"\s+")
@@ -92,7 +174,7 @@ class JiebaTokenizer(Tokenizer):
             yield t
             return
         pos = start_pos
-        for word, start, end in jieba.tokenize(value, mode="search"):
+        for word, start, end in search_tokens(value):
             if not _WORDY.search(word):
                 continue
             t.text = word

@@ -13,7 +13,7 @@ from typing import Any
 from whoosh import columns
 from whoosh.fields import BOOLEAN, COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-from .analysis import gram_analyzer, simplified_variant, word_analyzer
+from .analysis import gram_analyzer, index_bigrams, index_words, simplified_variant, word_analyzer
 from .models import Document
 
 UNKNOWN = "未知"  # the visible, filterable bucket for a facet value the text does not give
@@ -74,7 +74,13 @@ def facet_blob(doc: Document) -> bytes:
 
 
 def to_fields(doc: Document, *, file: str, file_hash: str, text_key: str) -> dict[str, Any]:
-    """The field dict handed to ``writer.add_document``."""
+    """The field dict handed to ``writer.add_document``.
+
+    The analyzed fields are given as lists of terms (what their analyzers would
+    make of the text, computed here, i.e. in the indexing worker processes),
+    with the original text for the stored value (``_stored_<field>``): Whoosh
+    indexes a list as the ready tokens, so the writer process never segments.
+    """
     a, m = doc.article, doc.meta
     title = a.title or ""
     extra = [repaired_text(a.text)] if a.damaged else []
@@ -88,10 +94,12 @@ def to_fields(doc: Document, *, file: str, file_hash: str, text_key: str) -> dic
         "file": file,
         "file_hash": file_hash,
         "text_key": text_key,
-        "title": title,
-        "content": a.text,
-        "grams": title + "\n" + a.text + (GRAM_SEPARATOR + repaired if repaired else ""),
-        "repaired": repaired,
+        "title": index_words(title),
+        "_stored_title": title,
+        "content": index_words(a.text),
+        "_stored_content": a.text,
+        "grams": index_bigrams(title + "\n" + a.text + (GRAM_SEPARATOR + repaired if repaired else "")),
+        "repaired": index_words(repaired),
         "region": _keywords(m.region) or UNKNOWN,
         "year_key": str(m.year) if m.year else UNKNOWN,
         "topics": _keywords(m.topics) or UNKNOWN,

@@ -1,0 +1,251 @@
+"""Run the benchmark: ours (``indexer.pipeline`` + ``searchapp.engine``) and the textbook baseline.
+
+The baseline is the approach every tutorial shows: ``jieba.analyse.ChineseAnalyzer``
+on title and content, facet fields as ID/KEYWORD, one ``ix.writer()`` adding every
+report in this process, ``MultifieldParser`` queries, facet counts with
+``groupedby`` and snippets from ``hit.highlights`` (which re-segments the stored
+text at query time).  Both run in this process on the same corpus files.
+"""
+from __future__ import annotations
+
+import gc
+import json
+import os
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from . import corpus as corpus_mod
+
+# (query, filters) as the UI sends them: single words, several words, quoted phrases,
+# with and without facet filters.  Every run asks all 30, each with facet counts and snippets.
+QUERIES: list[tuple[str, dict[str, list[str]]]] = [
+    ("卫生", {}), ("教育", {}), ("经济", {}), ("改革", {}), ("农业", {}), ("扶贫", {}),
+    ("环境", {}), ("就业", {}),
+    ("经济 发展", {}), ("医疗 服务", {}), ("基本药物 制度", {}), ("乡村 振兴", {}),
+    ("科技 创新 人才", {}), ("生态 环境 保护", {}),
+    ('"卫生服务"', {}), ('"深化改革"', {}), ('"人民群众"', {}), ('"高质量发展"', {}),
+    ('"全面建成小康社会"', {}), ('"社会保障体系"', {}),
+    ("卫生", {"region": ["广东省"]}), ("教育", {"year": ["2018"]}),
+    ("经济 发展", {"doc_type": ["工作总结"]}), ('"人民群众"', {"region": ["浙江省"], "year": ["2015"]}),
+    ("改革", {"region": ["四川省"], "doc_type": ["政府工作报告"]}), ("就业", {"year": ["2012", "2013"]}),
+    ('"高质量发展"', {"region": ["江苏省"]}), ("农业 农村", {"doc_type": ["工作计划", "工作汇报"]}),
+    ("", {"region": ["云南省"]}), ("医疗", {"region": ["湖北省"], "year": ["2020"]}),
+]
+PER_PAGE = 10
+
+
+class PeakMemory:
+    """Samples the RSS of this process plus its children (the indexing workers) every 50 ms."""
+
+    def __init__(self):
+        import psutil
+
+        self._p = psutil.Process()
+        self.peak = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> int:
+        total = self._p.memory_info().rss
+        for c in self._p.children(recursive=True):
+            try:
+                total += c.memory_info().rss
+            except Exception:
+                pass
+        return total
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                self.peak = max(self.peak, self._sample())
+            except Exception:
+                pass
+            self._stop.wait(0.05)
+
+    def __enter__(self):
+        self.peak = self._sample()
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._t.join()
+        self.peak = max(self.peak, self._sample())
+
+
+def _dir_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+
+
+def _percentiles(ms: list[float]) -> dict[str, float]:
+    s = sorted(ms)
+    def pct(p: float) -> float:
+        if not s:
+            return 0.0
+        k = (len(s) - 1) * p
+        lo, hi = int(k), min(int(k) + 1, len(s) - 1)
+        return s[lo] + (s[hi] - s[lo]) * (k - lo)
+    return {"query_p50_ms": round(pct(0.50), 2), "query_p95_ms": round(pct(0.95), 2),
+            "query_p99_ms": round(pct(0.99), 2), "query_mean_ms": round(statistics.fmean(s), 2) if s else 0.0}
+
+
+# -- ours ----------------------------------------------------------------------------------------
+
+def run_ours(info: corpus_mod.CorpusInfo, work: Path, workers: int | None) -> dict:
+    from indexer.pipeline import index_paths
+    from searchapp.engine import SearchEngine
+    from searchapp.facets import Filters
+
+    index_dir = work / "ours-index"
+    gc.collect()
+    with PeakMemory() as mem:
+        t0 = time.perf_counter()
+        summary = index_paths([info.folder], index_dir, workers=workers)
+        build_s = time.perf_counter() - t0
+        eng = SearchEngine(index_dir)
+        eng.search("启动")  # open the searcher, read the facet table (as a server's first request would)
+        lat, totals = [], []
+        for q, f in QUERIES:
+            t = time.perf_counter()
+            res = eng.search(q, Filters(**f), per_page=PER_PAGE)
+            _ = [str(h.snippet) for h in res.hits]  # snippets as the page renders them
+            lat.append((time.perf_counter() - t) * 1000)
+            totals.append(res.total)
+        corpus_mod.change_single(info.folder, 1)
+        t = time.perf_counter()
+        upd = index_paths([info.folder], index_dir, workers=workers)
+        update_s = time.perf_counter() - t
+        t = time.perf_counter()
+        after = eng.search('"基层医疗卫生服务能力建设"', per_page=PER_PAGE)  # sees the change
+        first_after_update_ms = (time.perf_counter() - t) * 1000
+        eng.close()
+    out = {
+        "docs": summary.documents, "build_s": round(build_s, 2),
+        "docs_per_s": round(summary.documents / build_s, 1),
+        "index_mb_per_s": round(info.text_bytes / 1e6 / build_s, 3),
+        "index_bytes": _dir_bytes(index_dir), "peak_rss_mb": round(mem.peak / 2**20, 1),
+        **_percentiles(lat),
+        "update_one_s": round(update_s, 3), "update_changed_docs": upd.updated,
+        "first_query_after_update_ms": round(first_after_update_ms, 2),
+        "update_visible": after.total > 0,
+        "timings": {k: round(v, 2) for k, v in summary.timings.items()},
+        "totals": totals,
+    }
+    return out
+
+
+# -- the textbook baseline -----------------------------------------------------------------------
+
+def _baseline_schema():
+    from jieba.analyse import ChineseAnalyzer
+    from whoosh.fields import ID, KEYWORD, TEXT, Schema
+
+    ana = ChineseAnalyzer()
+    return Schema(id=ID(unique=True, stored=True), title=TEXT(analyzer=ana, stored=True, field_boost=3.0),
+                  content=TEXT(analyzer=ana, stored=True), region=KEYWORD(stored=True, commas=True),
+                  year=ID(stored=True), topic=KEYWORD(stored=True, commas=True), doc_type=ID(stored=True))
+
+
+def _baseline_fields(n: int, rec: dict) -> dict:
+    from .corpus import DOC_TYPES, TOPICS
+
+    title = rec["title"]
+    dtype = next((d for d, _w in DOC_TYPES if title.endswith(d)), "其他")
+    topics = [t for t in TOPICS if t in title] or ["未知"]
+    return {"id": str(n), "title": title, "content": rec["content"], "region": rec["province"],
+            "year": rec["year"], "topic": ",".join(topics), "doc_type": dtype}
+
+
+def _baseline_filter(f: dict[str, list[str]]):
+    from whoosh import query as Q
+
+    names = {"region": "region", "year": "year", "topic": "topic", "doc_type": "doc_type"}
+    parts = []
+    for k, vals in f.items():
+        alts = [Q.Term(names[k], v) for v in vals]
+        parts.append(alts[0] if len(alts) == 1 else Q.Or(alts))
+    return (parts[0] if len(parts) == 1 else Q.And(parts)) if parts else None
+
+
+def run_baseline(info: corpus_mod.CorpusInfo, work: Path) -> dict:
+    from whoosh import index as windex
+    from whoosh import sorting
+    from whoosh.highlight import HtmlFormatter
+    from whoosh.qparser import MultifieldParser
+    from whoosh.query import Every
+
+    index_dir = work / "baseline-index"
+    index_dir.mkdir()
+    gc.collect()
+    with PeakMemory() as mem:
+        t0 = time.perf_counter()
+        ix = windex.create_in(str(index_dir), _baseline_schema())
+        w = ix.writer()
+        n = 0
+        for _f, rec in corpus_mod.iter_reports(info.folder):
+            w.add_document(**_baseline_fields(n, rec))
+            n += 1
+        w.commit()
+        build_s = time.perf_counter() - t0
+        parser = MultifieldParser(["title", "content"], ix.schema)
+        facets = {k: sorting.FieldFacet(k, allow_overlap=k in ("region", "topic")) for k in
+                  ("region", "year", "topic", "doc_type")}
+        lat, totals = [], []
+        with ix.searcher() as s:
+            s.search(parser.parse("启动"), limit=1)
+            for q, f in QUERIES:
+                t = time.perf_counter()
+                wq = parser.parse(q) if q.strip() else Every()
+                res = s.search(wq, limit=PER_PAGE, filter=_baseline_filter(f), groupedby=facets)
+                res.formatter = HtmlFormatter(tagname="mark")
+                counts = {k: {str(v): len(d) for v, d in res.groups(k).items()} for k in facets}
+                snippets = [h.highlights("content") or h["content"][:160] for h in res]
+                lat.append((time.perf_counter() - t) * 1000)
+                totals.append(len(res))
+                del counts, snippets
+        # one changed document, the textbook way: update_document in a new writer, commit
+        rec = next(r for _f, r in corpus_mod.iter_reports(info.folder))
+        t = time.perf_counter()
+        w = ix.writer()
+        w.update_document(**_baseline_fields(0, rec))
+        w.commit()
+        update_s = time.perf_counter() - t
+    return {
+        "docs": n, "build_s": round(build_s, 2), "docs_per_s": round(n / build_s, 1),
+        "index_mb_per_s": round(info.text_bytes / 1e6 / build_s, 3),
+        "index_bytes": _dir_bytes(index_dir), "peak_rss_mb": round(mem.peak / 2**20, 1),
+        **_percentiles(lat), "update_one_s": round(update_s, 3), "totals": totals,
+    }
+
+
+def run(docs: int, skip_baseline: bool = False, workers: int | None = None, work_dir: str | None = None,
+        keep: bool = False) -> dict:
+    base = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="reportsearch-bench-"))
+    base.mkdir(parents=True, exist_ok=True)
+    try:
+        t = time.perf_counter()
+        info = corpus_mod.build(base / "corpus", docs)
+        corpus_s = time.perf_counter() - t
+        out: dict = {"docs": docs, "corpus_mb": round(info.text_bytes / 1e6, 2), "corpus_files": info.files,
+                     "corpus_build_s": round(corpus_s, 2), "cores": os.cpu_count(), "queries": len(QUERIES)}
+        ours = run_ours(info, base, workers)
+        out.update({k: v for k, v in ours.items() if k != "docs"})
+        out["indexed_docs"] = ours["docs"]
+        if not skip_baseline:
+            corpus_mod.change_single(info.folder, 0)
+            bl = run_baseline(info, base)
+            out["baseline"] = bl
+            out["ratio"] = {
+                "index_speedup": round(ours["index_mb_per_s"] / bl["index_mb_per_s"], 2) if bl["index_mb_per_s"] else None,
+                "query_p95_speedup": round(bl["query_p95_ms"] / ours["query_p95_ms"], 2) if ours["query_p95_ms"] else None,
+                "query_p50_speedup": round(bl["query_p50_ms"] / ours["query_p50_ms"], 2) if ours["query_p50_ms"] else None,
+                "update_speedup": round(bl["update_one_s"] / ours["update_one_s"], 2) if ours["update_one_s"] else None,
+            }
+        return out
+    finally:
+        if not keep:
+            shutil.rmtree(base, ignore_errors=True)
