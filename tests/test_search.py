@@ -90,3 +90,11 @@ def test_pagination_is_consistent(engine):
     assert not {h.id for h in first.hits} & {h.id for h in second.hits}
     beyond = engine.search("卫生", per_page=5, page=10**5)
     assert beyond.hits == [] and beyond.messages
+
+
+def test_copy_that_writes_20xx_gets_the_year_its_copy_states(engine):
+    """Seed 000's 3rd article says 20xx年; its near-duplicate (4th) says 2010年: both cover 2010."""
+    ids = engine.ids_matching('"20xx年全县参合达215237人"')
+    assert ids
+    for i in ids:
+        assert engine.document(i)["year"] == 2010
