@@ -37,7 +37,7 @@ from whoosh import index as whoosh_index
 from . import store
 from .analysis import gram_text
 from .clean import clean_page
-from .dedup import group_near_duplicates
+from .dedup import DedupState, signature
 from .ingest import Skipped, iter_input_files, read_file
 from .meta import extract_meta
 from .models import Document
@@ -187,18 +187,31 @@ def indexed_files_from_postings(ix) -> dict[str, str]:
     return out
 
 
-def _existing_texts(ix, exclude_files: set[str]) -> tuple[dict[str, str], dict[str, dict]]:
-    """Texts (for near-duplicate grouping) and stored fields of the documents that stay."""
-    texts: dict[str, str] = {}
-    stored: dict[str, dict] = {}
+def dedup_state_from_index(ix) -> DedupState:
+    """Rebuild the ``dedup.npz`` state from the index: reads every stored document once.
+
+    Only for an index whose sidecar is missing or describes another generation
+    (built before the sidecar existed; a run killed between its commit and its
+    sidecars).  Every later run reads the sidecar instead of the stored texts.
+    """
+    rows = []
     with ix.searcher() as s:
         for fields in s.all_stored_fields():
-            if fields["file"] in exclude_files:
-                continue
-            texts[fields["id"]] = fields.get("content", "")
-            fields.pop("content", None)
-            stored[fields["id"]] = fields
-    return texts, stored
+            text = fields.get("content", "")
+            year = (fields.get("meta") or {}).get("year")
+            rows.append((fields["id"], fields.get("file", ""), fields.get("text_key") or text_key(text),
+                         year, signature(text)))
+    state = DedupState.empty()
+    state.add(rows)
+    return state
+
+
+def load_dedup_state(ix, folder: Path) -> tuple[DedupState, bool]:
+    """The dedup state of the index's current generation; ``(state, rebuilt_from_index)``."""
+    state = DedupState.load(folder / store.DEDUP_FILE, store.generation_of(ix))
+    if state is not None:
+        return state, False
+    return dedup_state_from_index(ix), True
 
 
 def _under(file: str, roots: list[Path]) -> bool:
@@ -396,15 +409,21 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
     pool = FilePool(jobs, workers)
     summary.workers = pool.workers
     reporter.phase("preparing")
-    writer = ix.writer(timeout=10.0)  # the run lock already keeps other runs out
+    writer = ix.writer(timeout=10.0, limitmb=_limitmb())  # the run lock already keeps other runs out
     try:
-        pool.start()  # workers read and clean while this process reads the documents that stay
+        pool.start()  # workers read and clean while this process loads the dedup sidecar
         replaced = changed_files | gone
         for f in replaced:
             summary.removed += writer.delete_by_term("file", f)
-        existing_texts, existing_stored = _existing_texts(ix, replaced)
-        existing_keys = {fields.get("text_key"): fid for fid, fields in existing_stored.items()}
+        # Exact copies, groups and years come from the dedup sidecar, not from the stored texts.
+        t_dedup = time.perf_counter()
+        dedup, rebuilt = load_dedup_state(ix, folder) if not fresh else (DedupState.empty(), False)
+        if rebuilt and dedup.ids:  # the (rare) run that had to read every stored text: say so in runs.json
+            summary.timings["dedup_rebuild"] = time.perf_counter() - t_dedup
+        split = dedup.remove_files(replaced)
+        existing_keys = dedup.text_keys()
         manifest = {f: h for f, h in indexed.items() if f not in replaced}
+        new_rows: list[tuple] = []  # (id, file, text_key, year, signature) for the dedup state
 
         new_docs: dict[str, Document] = {}
         held: list[tuple[Document, str, str, str]] = []  # no year yet: a copy may state it
@@ -421,6 +440,7 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
                     continue
                 existing_keys[pd.text_key] = d.id
                 new_docs[d.id] = d
+                new_rows.append((d.id, res.key, pd.text_key, d.meta.year, pd.signature))
                 n_added += 1
                 if d.meta.year:
                     writer.add_document(**pd.fields)
@@ -441,10 +461,16 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
         pool.close()
 
         reporter.phase("grouping")
-        texts = dict(existing_texts)
-        texts.update({did: d.article.text for did, d in new_docs.items()})
-        groups = group_near_duplicates(texts)
-        _share_years({d.id: d for d, *_ in held}, groups, existing_stored, new_docs)
+        dedup.add(new_rows, split=split)  # only the new rows' LSH neighbours and the split groups
+        groups = dedup.groups()
+        if held:
+            held_docs = {d.id: d for d, *_ in held}
+            wanted = {o for i in held_docs for o in groups.get(i, []) if o not in new_docs}
+            years = {i: y for i, y in dedup.year_of().items() if i in wanted}
+            _share_years(held_docs, groups, years, new_docs)
+            pos = {i: r for r, i in enumerate(dedup.ids)}
+            for d in held_docs.values():
+                dedup.set_year(d.id, d.meta.year, pos)
         for d, f, h, k in held:
             d.duplicates = groups.get(d.id, [])
             writer.add_document(**to_fields(d, file=f, file_hash=h, text_key=k))
@@ -461,7 +487,7 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
                 _orig(segments)
 
             writer._commit_toc = slow_commit_toc
-        writer.commit()
+        writer.commit(merge=_merge_now(ix))
     except BaseException:
         pool.close(cancel=True)
         try:
@@ -475,6 +501,7 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
     # Sidecars after the commit, groups first: a manifest tagged with the new
     # generation vouches for both.  A run killed in between is repaired by the next.
     store.write_json_atomic(folder / store.GROUPS_FILE, {k: v for k, v in groups.items() if v})
+    dedup.save(folder / store.DEDUP_FILE, new_gen)
     store.save_manifest(folder, new_gen, manifest)
     summary.documents = ix.doc_count()
 
@@ -486,9 +513,13 @@ def _count(summary: RunSummary, file: str, changed_files: set[str]) -> None:
         summary.added += 1
 
 
-def _share_years(targets: dict[str, Document], groups: dict[str, list[str]], existing: dict[str, dict],
+def _share_years(targets: dict[str, Document], groups: dict[str, list[str]], existing: dict[str, int | None],
                  new: dict[str, Document] | None = None) -> None:
-    """A report whose copy states the year (2010年 where it says 20xx年) covers that year too."""
+    """A report whose copy states the year (2010年 where it says 20xx年) covers that year too.
+
+    ``existing``: id → year of the indexed documents in the targets' groups (from
+    the dedup sidecar, so no stored document is read).
+    """
     new = new if new is not None else targets
     for did, d in targets.items():
         if d.meta.year:
@@ -497,7 +528,36 @@ def _share_years(targets: dict[str, Document], groups: dict[str, list[str]], exi
         for other in groups.get(did, []):
             if other in new and new[other].meta.year:
                 years.add(new[other].meta.year)
-            elif other in existing and (existing[other].get("meta") or {}).get("year"):
-                years.add(existing[other]["meta"]["year"])
+            elif existing.get(other):
+                years.add(existing[other])
         if len(years) == 1:
             d.meta.year = years.pop()
+
+
+MAX_SEGMENTS = 8
+LIMITMB_ENV = "REPORTSEARCH_LIMITMB"
+DEFAULT_LIMITMB = 512  # Whoosh: 128; measured: 300 reports 60 s → 41 s (fewer spilled runs to merge)
+
+
+def _limitmb() -> int:
+    """Memory (MB) of Whoosh's posting pool before it spills a sorted run to disk."""
+    try:
+        return max(16, int(os.environ.get(LIMITMB_ENV, DEFAULT_LIMITMB)))
+    except ValueError:
+        return DEFAULT_LIMITMB
+
+
+
+def _merge_now(ix) -> bool:
+    """Whether this commit should let Whoosh merge small segments (its default policy).
+
+    Merging copies the postings and stored fields of the merged segments, which
+    dominated small incremental commits.  So a commit adds its own segment and
+    merges only once the index has ``MAX_SEGMENTS`` segments; Whoosh's
+    ``MERGE_SMALL`` then folds the small ones together and leaves big ones alone,
+    so the segment count (and search cost) stays bounded.
+    """
+    try:
+        return len(ix._segments()) >= MAX_SEGMENTS
+    except Exception:
+        return True

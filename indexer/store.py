@@ -17,7 +17,12 @@ of ``CURRENT``.
 
 Per-index sidecars, in the live folder beside the Whoosh files:
 
-* ``groups.json``: near-duplicate groups, recomputed after each run that changed something;
+* ``groups.json``: near-duplicate groups (what searchers read), rewritten after each run that
+  changed something;
+* ``dedup.npz``: per-document MinHash signatures, text keys, years, files and group labels,
+  tagged with the Whoosh generation it describes (``indexer.dedup.DedupState``): a run
+  updates near-duplicate groups and finds exact copies from it instead of reading every
+  stored text; when it is missing or stale it is rebuilt from the index once;
 * ``manifest.json``: ``{"generation": G, "files": {file: content hash}}``, the compact
   file → hash table the unchanged-file check reads (instead of every stored
   document); it is valid only when ``G`` is the Whoosh generation on disk;
@@ -47,6 +52,7 @@ from .schema import build_schema
 
 INDEX_ENV = "REPORTSEARCH_INDEX_DIR"
 GROUPS_FILE = "groups.json"
+DEDUP_FILE = "dedup.npz"
 RUNS_FILE = "runs.json"
 MANIFEST_FILE = "manifest.json"
 ROOTS_FILE = "roots.json"
@@ -60,7 +66,7 @@ MAX_RUNS = 20
 _GEN_RE = re.compile(r"^gen-(\d{6,})$")
 _TOC_RE = TOC._pattern(INDEXNAME)
 _SEG_RE = TOC._segment_pattern(INDEXNAME)
-_PER_INDEX_SIDECARS = (GROUPS_FILE, MANIFEST_FILE, ROOTS_FILE)
+_PER_INDEX_SIDECARS = (GROUPS_FILE, DEDUP_FILE, MANIFEST_FILE, ROOTS_FILE)
 
 
 def project_root() -> Path:

@@ -20,7 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from .ingest import Skipped
 from .models import Document
@@ -35,6 +35,9 @@ class PreparedDoc:
     doc: Document
     fields: dict
     text_key: str
+    # MinHash signature (uint32[NUM_PERM]) or None for a text too short to compare: computed
+    # here, in parallel, so the parent only queries the LSH (see indexer.dedup.DedupState)
+    signature: Any = None
 
 
 @dataclass
@@ -47,6 +50,7 @@ class FileResult:
 
 def prepare_file(job: tuple[str, str]) -> FileResult:
     """Worker entry point: ``(file, hash)`` → the file's documents as field dicts.  Never raises."""
+    from .dedup import signature
     from .pipeline import documents_from_file, text_key
     from .schema import to_fields
 
@@ -57,7 +61,8 @@ def prepare_file(job: tuple[str, str]) -> FileResult:
         res.skipped.extend(skipped)
         for d in docs:
             k = text_key(d.article.text)
-            res.docs.append(PreparedDoc(doc=d, fields=to_fields(d, file=key, file_hash=h, text_key=k), text_key=k))
+            res.docs.append(PreparedDoc(doc=d, fields=to_fields(d, file=key, file_hash=h, text_key=k), text_key=k,
+                                        signature=signature(d.article.text)))
     except Exception as exc:  # a bug in one stage must not stop the whole run
         res.docs.clear()
         res.skipped.append(Skipped(key, f"processing failed: {type(exc).__name__}: {exc}"))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -209,3 +210,112 @@ def test_progress_log_lines_and_tty_bar(capsys):
     err = capsys.readouterr().err
     assert "3/3" in err and "file/s" in err  # tqdm: count, rate, and elapsed<left
     assert "<" in err
+
+
+# -- incremental near-duplicate grouping: the dedup sidecar -------------------------------------
+
+SEED000 = Path(__file__).resolve().parents[1].parent / "shared" / "seeds" / "000_fe7e8a9d8dea42e3.txt"
+
+
+@contextmanager
+def _blind(monkeypatch):
+    """Make every read of a stored document fail (the level all of Whoosh's stored-field reads go through)."""
+    import whoosh.codec.whoosh3 as w3
+    import whoosh.reading as wr
+
+    def forbidden(*_a, **_k):
+        raise AssertionError("an incremental run read a stored document")
+
+    with monkeypatch.context() as m:
+        m.setattr(w3.W3PerDocReader, "stored_fields", forbidden)
+        m.setattr(wr.SegmentReader, "all_stored_fields", forbidden)
+        yield
+
+
+def _index_state(ix: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """id → text and id → year_key of every document in the index (reads stored fields)."""
+    texts, years = {}, {}
+    with store.open_index(ix).searcher() as s:
+        for f in s.all_stored_fields():
+            texts[f["id"]] = f.get("content", "")
+            years[f["id"]] = f["year_key"]
+    return texts, years
+
+
+def _groups_as_sets(groups: dict[str, list[str]]) -> dict[str, set[str]]:
+    return {k: set(v) for k, v in groups.items() if v}
+
+
+def _assert_groups_from_scratch(ix: Path) -> dict[str, set[str]]:
+    from indexer.dedup import group_near_duplicates
+
+    texts, _ = _index_state(ix)
+    on_disk = _groups_as_sets(store.load_groups(ix))
+    assert on_disk == _groups_as_sets(group_near_duplicates(texts))
+    return on_disk
+
+
+@pytest.mark.skipif(not SEED000.exists(), reason="../shared not present")
+def test_incremental_runs_read_no_stored_text_and_group_like_from_scratch(tmp_path, monkeypatch):
+    from indexer.clean import clean_page
+    from indexer.models import Page
+
+    src = tmp_path / "pages"
+    make_pages(src, 10)
+    (src / "r00100.txt").write_text(page_text(3, tag="copy3a"), encoding="utf-8")  # near copy of r00003
+    (src / "r00101.txt").write_text(page_text(3, tag="copy3b"), encoding="utf-8")
+    arts = clean_page(Page(str(SEED000), SEED000.read_text(encoding="utf-8"), "text", {}))
+    (src / "s2010.txt").write_text(arts[3].title + "\n\n" + arts[3].text, encoding="utf-8")  # states 2010年
+    ix = tmp_path / "ix"
+    index_paths([src], ix, workers=1)
+    groups = _assert_groups_from_scratch(ix)
+    assert len(groups) == 3  # r00003 and its two copies
+    with _blind(monkeypatch), pytest.raises(AssertionError, match="stored document"):
+        _index_state(ix)  # the guard does catch stored-field reads
+
+    def ids_of(tag: str) -> list[str]:
+        from searchapp.engine import SearchEngine
+
+        eng = SearchEngine(ix)
+        try:
+            return eng.ids_matching(f"标记{tag}")
+        finally:
+            eng.close()
+
+    steps = [
+        # a copy that writes 20xx年 gets the year of the indexed copy that states it
+        lambda: (src / "s20xx.txt").write_text(arts[2].title + "\n\n" + arts[2].text, encoding="utf-8"),
+        # a group loses a member (file changed into another text), another file is deleted
+        lambda: ((src / "r00100.txt").write_text(page_text(7, tag="copy7"), encoding="utf-8"),
+                 (src / "r00004.txt").unlink()),
+        # the group's first member goes; its copies stay one group
+        lambda: (src / "r00003.txt").unlink(),
+        # an exact copy of an indexed document is skipped, recognised from the sidecar
+        lambda: (src / "dup.txt").write_text((src / "r00005.txt").read_text(encoding="utf-8"), encoding="utf-8"),
+    ]
+    for n, step in enumerate(steps):
+        step()
+        with _blind(monkeypatch):
+            s = index_paths([src], ix, workers=1)
+        assert s.committed and s.status == "ok" and "dedup_rebuild" not in s.timings
+        groups = _assert_groups_from_scratch(ix)
+        if n == 0:
+            texts, years = _index_state(ix)
+            copies = [i for i, t in texts.items() if "20xx年全县参合达215237人" in t]
+            assert len(copies) == 1 and years[copies[0]] == "2010" and groups[copies[0]]
+        if n == 1:
+            assert {frozenset({*v, k}) for k, v in groups.items()} >= {frozenset(set(ids_of("copy7")) | set(ids_of("q00007x")))}
+        if n == 3:
+            assert s.duplicates_skipped == 1 and s.added == 0
+
+    # The sidecar describes the index's generation; lost, it is rebuilt from the index once.
+    gen = whoosh_generation(ix)
+    from indexer.dedup import DedupState
+
+    assert DedupState.load(store.live_dir(ix) / store.DEDUP_FILE, gen) is not None
+    (store.live_dir(ix) / store.DEDUP_FILE).unlink()
+    make_pages(src, 1, start=50)
+    s = index_paths([src], ix, workers=1)
+    assert "dedup_rebuild" in s.timings and s.added == 1
+    assert DedupState.load(store.live_dir(ix) / store.DEDUP_FILE, whoosh_generation(ix)) is not None
+    _assert_groups_from_scratch(ix)
