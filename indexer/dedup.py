@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -430,20 +428,9 @@ class DedupState:
             # the band keys too: recomputing them is the slowest part of loading (0.35 s at 100k)
             "bands": self._bands if self._bands is not None else band_keys(self.sigs, bands, rws),
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        from .store import write_atomic
+
+        write_atomic(path, lambda fh: np.savez(fh, **arrays))
 
     @classmethod
     def load(cls, path: Path, generation: int, threshold: float = DEFAULT_THRESHOLD) -> "DedupState | None":

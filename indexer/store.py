@@ -43,7 +43,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Callable
 
 from whoosh import index as whoosh_index
 from whoosh.index import TOC, EmptyIndexError, Index
@@ -153,7 +153,8 @@ def new_generation_dir(index_dir: str | Path) -> Path:
     return d
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync_path(path: Path) -> None:
+    """fsync one file or folder; best effort (what cannot be opened is skipped)."""
     try:
         fd = os.open(str(path), os.O_RDONLY)
     except OSError:
@@ -170,17 +171,8 @@ def _fsync_tree(path: Path) -> None:
     """Flush a freshly built index folder to disk before it is swapped in."""
     for child in path.iterdir():
         if child.is_file():
-            try:
-                fd = os.open(str(child), os.O_RDONLY)
-            except OSError:
-                continue
-            try:
-                os.fsync(fd)
-            except OSError:
-                pass
-            finally:
-                os.close(fd)
-    _fsync_dir(path)
+            _fsync_path(child)
+    _fsync_path(path)
 
 
 def swap_current(index_dir: str | Path, gen_dir: Path) -> None:
@@ -202,7 +194,7 @@ def swap_current(index_dir: str | Path, gen_dir: Path) -> None:
         except OSError:
             pass
         raise
-    _fsync_dir(p)
+    _fsync_path(p)
 
 
 # -- clean-up after killed runs ----------------------------------------------------------------
@@ -430,13 +422,16 @@ def is_locked(index_dir: str | Path) -> bool:
 
 # -- sidecars ----------------------------------------------------------------------------------
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON through a temporary file and an atomic rename."""
+def write_atomic(path: Path, write: Callable[[IO[bytes]], Any]) -> None:
+    """Write a file through a temporary file beside it, fsync, and an atomic rename.
+
+    A reader (or a run killed half-way) sees the old file or the new one, never a mix.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=path.name, suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False)
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -446,6 +441,11 @@ def write_json_atomic(path: Path, data: Any) -> None:
         except OSError:
             pass
         raise
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON through :func:`write_atomic`."""
+    write_atomic(path, lambda fh: fh.write(json.dumps(data, ensure_ascii=False).encode("utf-8")))
 
 
 def read_json(path: Path, default: Any) -> Any:
