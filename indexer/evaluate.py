@@ -17,27 +17,11 @@ from __future__ import annotations
 import difflib
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from .clean import clean_page
 from .models import Article, Page
-
-
-@dataclass
-class ArticleResult:
-    id: str
-    keep: tuple[int, int]
-    drop: tuple[int, int]
-    title_ok: bool
-    got_title: str | None
-    region: str
-    year: str
-
-    @property
-    def ok(self) -> bool:
-        return self.keep[0] == self.keep[1] and self.drop[0] == self.drop[1]
 
 
 def _similar(a: str | None, b: str | None) -> float:

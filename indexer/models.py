@@ -60,21 +60,3 @@ class Document:
     article: Article
     meta: Meta
     duplicates: list[str] = field(default_factory=list)  # ids of near-duplicate copies
-
-    def to_export(self) -> dict[str, Any]:
-        """The JSON Lines shape of ``reportsearch export``."""
-        return {
-            "id": self.id,
-            "title": self.article.title,
-            "text": self.article.text,
-            "region": self.meta.region,
-            "year": self.meta.year,
-            "topics": self.meta.topics,
-            "doc_type": self.meta.doc_type,
-            "source": self.article.source,
-            "path": self.path,
-            "published": self.meta.published,
-            "duplicates": self.duplicates,
-            "truncated": self.article.truncated,
-            "damaged": self.article.damaged,
-        }

@@ -17,7 +17,6 @@ from .analysis import gram_analyzer, index_bigrams, index_words, simplified_vari
 from .models import Document
 
 UNKNOWN = "未知"  # the visible, filterable bucket for a facet value the text does not give
-SCHEMA_VERSION = 1
 TITLE_BOOST = 3.0
 
 
