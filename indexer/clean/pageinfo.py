@@ -18,8 +18,11 @@ from dataclasses import dataclass
 from .rules import PAGE_MARK
 
 _DATE = r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})"
-_PUB_LABELLED = re.compile(r"(?:发布时间|发表时间|发布日期|发表日期|更新时间|上传时间|时间|日期|发布于|发表于)\s*[:：]?\s*" + _DATE)
-_PUB_BARRED = re.compile(r"^" + _DATE + r"\s*日?\s*\d{1,2}:\d{2}(?::\d{2})?\s*[|｜]")
+_PUB_LABELLED = re.compile(r"(?:发布时间|发表时间|发布日期|发表日期|更新时间|上传时间|时间|日期|发布于|发表于"
+                           r"|發佈時間|發布時間|發表時間|發佈日期|發布日期|更新時間|時間)\s*[:：]?\s*" + _DATE)
+_PUB_BARRED = re.compile(r"^" + _DATE + r"\s*日?\s*(?:\d{1,2}:\d{2}(?::\d{2})?)?\s*[|｜]")
+# A byline with a clock time anywhere in a short line ('原创 某某 2023-07-12 18:05 发表于安徽').
+_BYLINE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})\s+\d{1,2}:\d{2}")
 _DATETIME_LINE = re.compile(r"^[(（]?\s*" + _DATE + r"\s*日?\s*[T ]?\s*\d{1,2}\s*[:：时]\s*\d{1,2}")
 _PUB_LABEL_ONLY = re.compile(r"^(?:发布时间|发表时间|发布日期|时间|日期)\s*[:：]?\s*$")
 
@@ -32,7 +35,7 @@ _PROMO_DOMAIN = re.compile(r"^([A-Za-z0-9-]{2,30}\.(?:com|cn|net|org))\s*[\u4e00
 _CREDIT = re.compile(r"^[(（]?\s*(?:来源|文章来源|信息来源|稿源)\s*[:：]\s*([^\s|｜()（）:：]{2,24})")
 _CREDIT_LABEL = re.compile(r"^(?:来源|文章来源|信息来源|稿源)\s*[:：]?\s*$")
 
-_CUT_STRONG = re.compile(r"此处省略\s*\d*\s*字|预览结束|当前显示\s*\d+\s*字|还剩\s*\d+\s*字|试读结束|余下全文|点击下载全文|剩余\s*\d+\s*页未读")
+_CUT_STRONG = re.compile(r"此处省略\s*\d*\s*字|预览结束|当前显示\s*\d+\s*字|还剩\s*\d+\s*字|还剩\s*\d+\s*页未读|试读结束|余下全文|点击下载全文|剩余\s*\d+\s*页未读")
 _OVER_PREVIEW = re.compile(r"(?:总共|共)\s*(\d{1,4})\s*页.{0,6}(?:超出|超过)?免费预览")
 
 
@@ -63,6 +66,8 @@ def find_published(lines: list[str]) -> str | None:
             m = re.match(r"^\s*" + _DATE, ln)
         if not m:
             m = _DATETIME_LINE.match(ln)
+        if not m and len(ln) <= 80 and not re.search(r"[。，；]", ln):
+            m = _BYLINE.search(ln)
         if m:
             iso = _iso(*m.groups()[:3])
             if iso:

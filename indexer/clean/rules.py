@@ -39,6 +39,7 @@ BAR_WORDS = frozenset(
     相关推荐 相关阅读 相关文章 相关报道 相关链接 相关附件 相关新闻 热门文章 热门推荐 推荐阅读 最新文章 延伸阅读 更多
     引用 回复 发表回复 快速回复 只看该作者 楼主 沙发 板凳 地板 电梯直达 倒序浏览 阅读模式 使用道具 本版积分规则
     分享到QQ 分享到微博 分享至 转发 编辑 删除 置顶 推荐 收起 展开 原文 原文链接 来源 点击 浏览 字 页 人 次 ×
+    广告 广告位 推广 赞助 客户端 下载客户端 下载APP APP 打开APP 手机APP 献花 转藏 阅读原文 在看 写留言 留言 赞赏 喜欢作者
     """.split()
 )
 _BAR_SPLIT = re.compile(r"[\s【】\[\]()（）|｜:：>»<«·•/\\\-—_×、,，.。!！?？*#＃]+")
@@ -47,12 +48,12 @@ _BAR_SPLIT = re.compile(r"[\s【】\[\]()（）|｜:：>»<«·•/\\\-—_×、
 _CRUMB_LABEL = re.compile(r"^(?:当前位置|您的位置|你的位置|您现在的位置|你现在的位置|现在位置|所在位置|当前页面|位置)\s*[:：]")
 _CRUMB_HOME = re.compile(r"^(?:网站首页|首页|主页|首 页)\s*(?:[>»/→＞›]|$)")
 _SEP_ONLY = re.compile(r"^[\s【】\[\]|｜×>»<«·•/\\\-—_=*#＃~～]{1,6}$")
-_HOME_LINK = re.compile(r"^(?:到|返回|进入|回到)\s*.{0,14}(?:首页|主页)$")
+_HOME_LINK = re.compile(r"^(?:(?:到|返回|进入|回到)\s*.{0,14}|[\u4e00-\u9fa5A-Za-z]{1,6})(?:首页|主页)$")
 _CRUMB_SEP = re.compile(r"\s*[>»→＞›]\s*")
 _FOOTER = re.compile(
     r"ICP\s*[备证]|[Cc]opyright|COPYRIGHT|版权所有|©|\(c\)\s*\d{4}|Powered\s+by|技术支持\s*[:：]|网站标识码|公网安备"
     r"|经营许可证|主办单位\s*[:：]|承办单位\s*[:：]|主办\s*[:：]|承办\s*[:：]|运维\s*[:：]|违法和不良信息举报|不良信息举报"
-    r"|^GMT\s*[+-]\s*\d|网站声明|联系电话\s*[:：].{0,20}邮箱|未经(?:许可|授权).{0,12}(?:转载|复制|使用)"
+    r"|^GMT\s*[+-]\s*\d|网站声明|使用.{1,8}前必读|提供(?:计算|云|技术)服务$|联系电话\s*[:：].{0,20}邮箱|未经(?:许可|授权).{0,12}(?:转载|复制|使用)"
 )
 # One labelled field of a document/page info line.  Two or more fields on one
 # short line (上传人:… 文档编号:… 上传时间:…) make an info line.
@@ -76,7 +77,7 @@ _PREVIEW = re.compile(
     r"此处省略\s*\d*\s*字|点击下载全文|不往下看了|预览结束|全文\s*\d+\s*字.{0,6}当前显示|当前显示\s*\d+\s*字|还剩\s*\d+\s*[字页]"
     r"|超出免费预览范围|免费预览|如果喜欢就下载吧|展开阅读全文|阅读全文|查看全文|试读结束|余下全文|剩余\s*\d+\s*页|未读完"
     r"|下载文档|付费阅读|立即下载|该文档总共\s*\d+\s*页|本文档共\s*\d+\s*页|下载后可阅读|下载后查看|登录后(?:查看|阅读|下载)"
-    r"|点击(?:图片|这里|此处)?\s*(?:进入|查看|下载|阅读|收藏)|(?:手机|微信)\s*扫(?:一扫|码)|扫一扫在手机|扫描二维码"
+    r"|点击(?:图片|这里|此处)?\s*(?:进入|查看|下载|阅读|收藏)|开通\s*VIP|VIP\s*(?:免费|专享|会员|特权)|下载积分|下载券|免费下载|继续阅读|阅读已结束|(?:手机|微信)\s*扫(?:一扫|码)|扫一扫在手机|扫描二维码"
 )
 # Page markers of paged previews: "第1页 / 共9页", "第9页 共9页", "xxx.docx_第3页", "1/9".
 PAGE_MARK = re.compile(r"第\s*\d{1,4}\s*页\s*[/／,，]?\s*共\s*\d{1,4}\s*页")
@@ -109,12 +110,44 @@ _TAIL = re.compile(
     # list/section headers: the whole line is the header (optionally a count or '>>')
     r"^[【\[]?\s*(?:相关(?:资源|搜索|文档|推荐|阅读|文章|报道|链接|附件|新闻|下载|内容|专题)|猜你喜欢|热门(?:文章|推荐|搜索|下载|标签)"
     r"|推荐阅读|延伸阅读|最新(?:文章|发布|更新)|上一篇|下一篇|展开阅读全文|网友评论|发表评论|我要评论|评论区|全部评论|最新评论"
-    r"|热门评论|精彩评论|打印本页|关闭窗口|扫一扫在手机打开当前页|返回顶部|您可能(?:还)?(?:感兴趣|喜欢)(?:的)?(?:文章|内容)?)"
+    r"|热门评论|精彩评论|往期(?:推荐|回顾|精选|文章)|精彩(?:推荐|回顾)|类似文章|精选文章|相关文件|打印本页|关闭窗口|扫一扫在手机打开当前页|返回顶部|您可能(?:还)?(?:感兴趣|喜欢)(?:的)?(?:文章|内容)?)"
     r"\s*[】\]]?\s*(?:[（(]\s*\d{0,6}\s*[)）])?\s*(?:[:：]|>>|»|＞＞)?\s*$"
     # leads: the line starts with the marker and may go on
-    r"|^[（(【\[]?\s*(?:责任编辑|编辑\s*[:：]|本作品(?:来自|在|是|属于)|Public domain|看了.{1,20}的人还看了|本文链接|本文地址|转载请注明|预览结束)"
+    r"|^[（(【\[]?\s*(?:责任编辑|编辑\s*[:：]|上一篇\s*[:：]|下一篇\s*[:：]|上一篇文章|下一篇文章|本作品(?:来自|在|是|属于)|Public domain|看了.{1,20}的人还看了|本文链接|本文地址|转载请注明|预览结束)"
 )
 
+# "People who read this also read" list headers (阅读了该文档的用户还阅读了这些文档): a related
+# list, wherever the page prints it.
+_ALSO_READ = re.compile(r"^.{0,8}(?:阅读|下载|浏览|看|读)了?(?:该|本|这篇|此)?(?:文档|文章|资料|内容)?的(?:用户|人|网友)(?:还|也|同时)")
+# Counters without labels ("阅读1286次", "阅 326 | 转 12", "在看 12", "赞 45", "文档评分4.5").
+_COUNT_FIELD = re.compile(r"(?:阅读|浏览|点击|下载|收藏|评分|点赞|评论|留言|分享|转发|在看|阅|转|赞)\s*[:：]?\s*\d+(?:\.\d+)?\s*(?:次|人|个|分)?")
+_COUNT_ONLY = re.compile(r"^(?:阅读|浏览|点击|点赞|赞|在看|收藏|分享|评论|留言|转发|喜欢|献花)\s*[:：]?\s*[(（]?\d{1,9}[)）]?\s*(?:次|人)?$")
+_ANY_DATE = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
+_CLOCK_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}\s+\d{1,2}:\d{2}")
+# Social/feed chrome of 公众号 articles and blogs: follow prompts, collection tags, comment box.
+_SOCIAL = re.compile(
+    r"蓝字|关注(?:我们|该公众号|本公众号|公众号)|长按(?:识别)?二维码|赞赏作者|喜欢作者|写留言|暂无留言|已无更多数据"
+    r"|^收录于(?:合集|话题|专辑)|^#[^\s#]{1,20}(?:\s+\d+\s*个)?$|转藏到|^来自\s*[:：]"
+)
+
+
+def is_count_info(line: str) -> bool:
+    """A counter line: a lone 'reads/likes N', or date + counters, no sentence punctuation."""
+    if len(line) > 80 or re.search(r"[。，；]", line):
+        return False
+    if _COUNT_ONLY.match(line):
+        return True
+    n = len(_COUNT_FIELD.findall(line))
+    return n >= 2 or (n == 1 and bool(_ANY_DATE.search(line)))
+
+
+def is_byline(line: str) -> bool:
+    """A short author/time byline with a clock time ('原创 某某 2023-07-12 18:05 发表于安徽')."""
+    return len(line) <= 80 and bool(_CLOCK_DATE.search(line)) and not re.search(r"[。，；]", line)
+
+
+def is_social(line: str) -> bool:
+    return len(line) <= 40 and bool(_SOCIAL.search(line))
 
 # Site-generated digests printed above the report.  A 摘要/导读/内容简介 teaser repeats the
 # first sentences (often cut with "…") and is dropped.  A 提纲/大纲/目录 *outline* is the
@@ -208,7 +241,7 @@ def is_tail_marker(line: str) -> bool:
     """A line after which nothing on the page is report text."""
     if len(line) > 100:
         return bool(_APPENDIX.search(line[:200])) and len(line) < 300
-    return bool(_TAIL.match(line)) or bool(_APPENDIX.search(line)) or is_forum_meta(line)
+    return bool(_TAIL.match(line)) or bool(_APPENDIX.search(line)) or is_forum_meta(line) or bool(_ALSO_READ.match(line))
 
 
 def is_link_row(line: str) -> bool:
@@ -284,6 +317,12 @@ def chrome_kind(line: str) -> str | None:
         return "info"
     if is_forum_meta(line):
         return "forum"
+    if is_count_info(line) or is_byline(line):
+        return "info"
+    if is_social(line):
+        return "social"
+    if len(line) <= 40 and _ALSO_READ.match(line):
+        return "related"
     if is_site_promo_line(line):
         return "promo"
     if is_link_row(line):

@@ -38,6 +38,16 @@ _TITLE_LABEL = re.compile(r"^(?:文章标题|标题|题目|文档标题)\s*[:：
 _YEAR_PREFIX = re.compile(r"^(?:\d{2,4}|[〇一二三四五六七八九零]{2,4}|20xx|20XX|xx|XX)\s*年(?:度)?\s*$")
 _NORM_DROP = re.compile(r"[\s\d０-９〇年度\-_.·:：,，。“”\"'《》()（）]|docx?|pdf|txt", re.I)
 _BAD_PUNCT = re.compile(r"[。，；！？,;!?]")
+# A feed/forum column tag in front of a title: "重磅｜…", "干货 | …", "【求助】…".
+_TAG_PREFIX = re.compile(r"^(?:【[^】]{1,6}】|\[[^\]]{1,6}\]|[\u4e00-\u9fa5]{1,4}\s*[｜|丨])\s*")
+
+
+def strip_tag_prefix(title: str) -> str:
+    """Drop a column tag in front of a title when a full title remains."""
+    m = _TAG_PREFIX.match(title)
+    if m and len(title) - m.end() >= 6 and cjk_count(title[m.end():]) >= 4:
+        return title[m.end():]
+    return title
 
 
 @dataclass
@@ -50,7 +60,7 @@ class Segment:
 
 def norm_title(s: str) -> str:
     """Title comparison key: no digits, years, punctuation, spaces or file extension."""
-    return _NORM_DROP.sub("", rules.strip_file_ext(_TITLE_LABEL.sub("", s)))
+    return _NORM_DROP.sub("", rules.strip_file_ext(strip_tag_prefix(_TITLE_LABEL.sub("", s))))
 
 
 def title_like(line: str, max_len: int = 50) -> bool:
@@ -164,7 +174,7 @@ def choose_title(lines: list[str], repeated: set[str], site: str | None) -> tupl
     cands: list[tuple[int, str, int]] = []
     for i in range(min(h, 12)):
         raw = lines[i]
-        t = rules.strip_file_ext(_TITLE_LABEL.sub("", raw)).strip()
+        t = strip_tag_prefix(rules.strip_file_ext(_TITLE_LABEL.sub("", raw)).strip())
         if site and (t == site or site in t and len(t) <= len(site) + 4):
             continue
         if not title_like(t, 60):

@@ -67,3 +67,19 @@ def cn_digits_to_int(s: str) -> int | None:
             return None
         out = out * 10 + v
     return out
+
+
+# Characters that only occur in traditional script (their simplified forms differ), frequent
+# in reports: a text without any of them is not converted (OpenCC is only paid for when needed).
+_TRAD_PROBE = re.compile("[們會國個來對時說為過發當與於還進現業實經從動衛縣區醫務護體據關總結劃報衆眾級開機構門診療險]")
+
+
+def to_simplified(text: str) -> str:
+    """A text in traditional characters → simplified (OpenCC t2s), so the gazetteer, the year
+    patterns, the topic terms and the document-type words (all simplified) match it.
+    Unchanged when it has no traditional-only characters or OpenCC is unavailable."""
+    if not text or not _TRAD_PROBE.search(text[:5000]):
+        return text
+    from ..analysis import to_simplified as opencc_t2s  # the one OpenCC wrapper of the project
+
+    return opencc_t2s(text)
