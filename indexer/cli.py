@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import sys
 import time
@@ -168,8 +169,6 @@ def cmd_search(args: argparse.Namespace) -> int:
         region = " › ".join(h.region) or "未知"
         print(f"{n:>3}. {h.title}  [{region} | {h.year or '未知'} | {h.doc_type}]  id={h.id}")
         plain = str(h.snippet).replace("<mark>", "【").replace("</mark>", "】")
-        import html
-
         print(f"     {html.unescape(plain)}")
     return 0
 

@@ -181,19 +181,8 @@ def swap_current(index_dir: str | Path, gen_dir: Path) -> None:
     if gen_dir.parent.resolve() != p.resolve() or not _GEN_RE.match(gen_dir.name):
         raise ValueError(f"{gen_dir} is not a generation folder of {p}")
     _fsync_tree(gen_dir)
-    fd, tmp = tempfile.mkstemp(dir=str(p), prefix=".CURRENT.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(gen_dir.name + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p / CURRENT_FILE)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(p / CURRENT_FILE, lambda fh: fh.write((gen_dir.name + "\n").encode("ascii")),
+                 prefix=".CURRENT.")
     _fsync_path(p)
 
 
@@ -422,13 +411,13 @@ def is_locked(index_dir: str | Path) -> bool:
 
 # -- sidecars ----------------------------------------------------------------------------------
 
-def write_atomic(path: Path, write: Callable[[IO[bytes]], Any]) -> None:
+def write_atomic(path: Path, write: Callable[[IO[bytes]], Any], prefix: str | None = None) -> None:
     """Write a file through a temporary file beside it, fsync, and an atomic rename.
 
     A reader (or a run killed half-way) sees the old file or the new one, never a mix.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=path.name, suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=prefix or path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)

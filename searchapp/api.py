@@ -36,7 +36,6 @@ def document(doc_id: str):
     doc = eng.document(doc_id) if eng.available() else None
     if doc is None:
         abort(404)
-    doc.pop("text_marked", None)
     doc.pop("needles", None)
     doc.pop("display_title", None)
     return jsonify(doc)

@@ -463,7 +463,6 @@ class SearchEngine:
             "title": stored.get("title") or None,
             "display_title": display_title(stored),
             "text": stored.get("content") or "",
-            "text_marked": highlight(stored.get("content") or "", needles),
             "region": list(meta.get("region") or []),
             "year": meta.get("year"),
             "topics": list(meta.get("topics") or []),
