@@ -41,6 +41,7 @@ from .dedup import DedupState, signature
 from .ingest import Skipped, iter_input_files, read_file
 from .meta import extract_meta
 from .models import Document
+from .fastwrite import BulkWriter
 from .schema import build_schema, to_fields
 
 Progress = Callable[[int, int, str], None]
@@ -409,7 +410,8 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
     pool = FilePool(jobs, workers)
     summary.workers = pool.workers
     reporter.phase("preparing")
-    writer = ix.writer(timeout=10.0, limitmb=_limitmb())  # the run lock already keeps other runs out
+    # the run lock already keeps other runs out; postings are written block-wise (indexer.fastwrite)
+    writer = BulkWriter(ix, timeout=10.0, limitmb=_limitmb())
     try:
         pool.start()  # workers read and clean while this process loads the dedup sidecar
         replaced = changed_files | gone
@@ -425,7 +427,7 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
         manifest = {f: h for f, h in indexed.items() if f not in replaced}
         new_rows: list[tuple] = []  # (id, file, text_key, year, signature) for the dedup state
 
-        new_docs: dict[str, Document] = {}
+        new_years: dict[str, int | None] = {}  # the run's documents: only their years (texts are not kept)
         held: list[tuple[Document, str, str, str]] = []  # no year yet: a copy may state it
         reporter.phase("indexing", total=len(jobs))
         per_file_pause = _pauses().get("per_file")
@@ -439,11 +441,11 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
                     summary.skipped.append(Skipped(d.path, f"exact copy of document {existing_keys[pd.text_key]}"))
                     continue
                 existing_keys[pd.text_key] = d.id
-                new_docs[d.id] = d
+                new_years[d.id] = d.meta.year
                 new_rows.append((d.id, res.key, pd.text_key, d.meta.year, pd.signature))
                 n_added += 1
                 if d.meta.year:
-                    writer.add_document(**pd.fields)
+                    writer.add_prepared(pd.prepared)
                     _count(summary, res.key, changed_files)
                 else:
                     held.append((d, res.key, res.hash, pd.text_key))
@@ -465,9 +467,9 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
         groups = dedup.groups()
         if held:
             held_docs = {d.id: d for d, *_ in held}
-            wanted = {o for i in held_docs for o in groups.get(i, []) if o not in new_docs}
+            wanted = {o for i in held_docs for o in groups.get(i, []) if o not in new_years}
             years = {i: y for i, y in dedup.year_of().items() if i in wanted}
-            _share_years(held_docs, groups, years, new_docs)
+            _share_years(held_docs, groups, years, new_years)
             pos = {i: r for r, i in enumerate(dedup.ids)}
             for d in held_docs.values():
                 dedup.set_year(d.id, d.meta.year, pos)
@@ -487,7 +489,7 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
                 _orig(segments)
 
             writer._commit_toc = slow_commit_toc
-        writer.commit(merge=_merge_now(ix))
+        writer.commit(mergetype=merge_small_segments)
     except BaseException:
         pool.close(cancel=True)
         try:
@@ -514,27 +516,30 @@ def _count(summary: RunSummary, file: str, changed_files: set[str]) -> None:
 
 
 def _share_years(targets: dict[str, Document], groups: dict[str, list[str]], existing: dict[str, int | None],
-                 new: dict[str, Document] | None = None) -> None:
+                 new: dict[str, int | None] | None = None) -> None:
     """A report whose copy states the year (2010年 where it says 20xx年) covers that year too.
 
     ``existing``: id → year of the indexed documents in the targets' groups (from
-    the dedup sidecar, so no stored document is read).
+    the dedup sidecar, so no stored document is read); ``new``: id → year of this
+    run's documents (by default the targets' own).
     """
-    new = new if new is not None else targets
+    new = new if new is not None else {i: d.meta.year for i, d in targets.items()}
     for did, d in targets.items():
         if d.meta.year:
             continue
         years = set()
         for other in groups.get(did, []):
-            if other in new and new[other].meta.year:
-                years.add(new[other].meta.year)
+            y = targets[other].meta.year if other in targets else new.get(other)
+            if y:
+                years.add(y)
             elif existing.get(other):
                 years.add(existing[other])
         if len(years) == 1:
             d.meta.year = years.pop()
 
 
-MAX_SEGMENTS = 8
+MAX_SMALL_SEGMENTS = 8
+SMALL_SEGMENT_DOCS = 2000
 LIMITMB_ENV = "REPORTSEARCH_LIMITMB"
 DEFAULT_LIMITMB = 512  # Whoosh: 128; measured: 300 reports 60 s → 41 s (fewer spilled runs to merge)
 
@@ -548,16 +553,24 @@ def _limitmb() -> int:
 
 
 
-def _merge_now(ix) -> bool:
-    """Whether this commit should let Whoosh merge small segments (its default policy).
+def merge_small_segments(writer, segments: list) -> list:
+    """Merge policy: fold small segments together once there are ``MAX_SMALL_SEGMENTS`` of them.
 
-    Merging copies the postings and stored fields of the merged segments, which
-    dominated small incremental commits.  So a commit adds its own segment and
-    merges only once the index has ``MAX_SEGMENTS`` segments; Whoosh's
-    ``MERGE_SMALL`` then folds the small ones together and leaves big ones alone,
-    so the segment count (and search cost) stays bounded.
+    Merging copies postings through Whoosh's pure-Python pool, so a commit
+    leaves big segments (a bulk build writes several, see ``indexer.fastwrite``)
+    alone and does not copy earlier small ones either, until
+    ``MAX_SMALL_SEGMENTS`` small segments (fewer than ``SMALL_SEGMENT_DOCS``
+    documents each, i.e. incremental updates) exist; then they are merged into
+    this commit's segment, so the segment count, and search cost, stay bounded.
+    (Whoosh's own ``MERGE_SMALL`` would eventually merge big segments too.)
     """
-    try:
-        return len(ix._segments()) >= MAX_SEGMENTS
-    except Exception:
-        return True
+    from whoosh.reading import SegmentReader
+
+    small = [s for s in segments if s.doc_count_all() < SMALL_SEGMENT_DOCS]
+    if len(small) < MAX_SMALL_SEGMENTS:
+        return segments
+    for seg in small:
+        reader = SegmentReader(writer.storage, writer.schema, seg)
+        writer.add_reader(reader)
+        reader.close()
+    return [s for s in segments if s not in small]

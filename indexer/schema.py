@@ -13,7 +13,7 @@ from typing import Any
 from whoosh import columns
 from whoosh.fields import BOOLEAN, COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-from .analysis import gram_analyzer, index_bigrams, index_words, simplified_variant, word_analyzer
+from .analysis import gram_analyzer, gram_text, index_bigrams, index_words, simplified_variant, word_analyzer
 from .models import Document
 
 UNKNOWN = "未知"  # the visible, filterable bucket for a facet value the text does not give
@@ -72,13 +72,24 @@ def facet_blob(doc: Document) -> bytes:
     return json.dumps({"i": doc.id, "n": doc.article.title or "", "r": m.region, "y": m.year, "t": m.topics, "d": m.doc_type}, ensure_ascii=False).encode("utf-8")
 
 
-def to_fields(doc: Document, *, file: str, file_hash: str, text_key: str) -> dict[str, Any]:
+def _grams(text: str, codes: bool):
+    if codes:
+        from .fastwrite import GramCodes
+
+        return GramCodes.of(gram_text(text))
+    return index_bigrams(text)
+
+
+def to_fields(doc: Document, *, file: str, file_hash: str, text_key: str, gram_codes: bool = False) -> dict[str, Any]:
     """The field dict handed to ``writer.add_document``.
 
     The analyzed fields are given as lists of terms (what their analyzers would
     make of the text, computed here, i.e. in the indexing worker processes),
     with the original text for the stored value (``_stored_<field>``): Whoosh
     indexes a list as the ready tokens, so the writer process never segments.
+    ``gram_codes`` gives the bigram field as code points
+    (``indexer.fastwrite.GramCodes``, same terms and positions), which only the
+    bulk writer reads and which skips making one string per character.
     """
     a, m = doc.article, doc.meta
     title = a.title or ""
@@ -97,7 +108,7 @@ def to_fields(doc: Document, *, file: str, file_hash: str, text_key: str) -> dic
         "_stored_title": title,
         "content": index_words(a.text),
         "_stored_content": a.text,
-        "grams": index_bigrams(title + "\n" + a.text + (GRAM_SEPARATOR + repaired if repaired else "")),
+        "grams": _grams(title + "\n" + a.text + (GRAM_SEPARATOR + repaired if repaired else ""), gram_codes),
         "repaired": index_words(repaired),
         "region": _keywords(m.region) or UNKNOWN,
         "year_key": str(m.year) if m.year else UNKNOWN,

@@ -33,11 +33,14 @@ class PreparedDoc:
     """One document as the writer wants it, plus what the parent still needs to decide."""
 
     doc: Document
-    fields: dict
+    fields: dict | None  # the Whoosh field dict; dropped once ``prepared`` holds it in writer form
     text_key: str
     # MinHash signature (uint32[NUM_PERM]) or None for a text too short to compare: computed
     # here, in parallel, so the parent only queries the LSH (see indexer.dedup.DedupState)
     signature: Any = None
+    # the document's postings and per-document values (indexer.fastwrite.prepare), so that the
+    # writer process only appends arrays
+    prepared: Any = None
 
 
 @dataclass
@@ -51,6 +54,7 @@ class FileResult:
 def prepare_file(job: tuple[str, str]) -> FileResult:
     """Worker entry point: ``(file, hash)`` → the file's documents as field dicts.  Never raises."""
     from .dedup import signature
+    from .fastwrite import prepare
     from .pipeline import documents_from_file, text_key
     from .schema import to_fields
 
@@ -61,12 +65,27 @@ def prepare_file(job: tuple[str, str]) -> FileResult:
         res.skipped.extend(skipped)
         for d in docs:
             k = text_key(d.article.text)
-            res.docs.append(PreparedDoc(doc=d, fields=to_fields(d, file=key, file_hash=h, text_key=k), text_key=k,
-                                        signature=signature(d.article.text)))
+            res.docs.append(PreparedDoc(doc=d, fields=None, text_key=k, signature=signature(d.article.text),
+                                        prepared=prepare(_schema(), to_fields(d, file=key, file_hash=h, text_key=k,
+                                                                           gram_codes=True))))
     except Exception as exc:  # a bug in one stage must not stop the whole run
         res.docs.clear()
         res.skipped.append(Skipped(key, f"processing failed: {type(exc).__name__}: {exc}"))
     return res
+
+
+IN_FLIGHT_PER_WORKER = 2  # files submitted ahead per worker (each result is held in memory until written)
+_SCHEMA = None
+
+
+def _schema():
+    """One schema object per process (building one per document would be wasted work)."""
+    global _SCHEMA
+    if _SCHEMA is None:
+        from .schema import build_schema
+
+        _SCHEMA = build_schema()
+    return _SCHEMA
 
 
 AUTO_MIN_FILES = 64  # with the default worker count, fewer files than this are done in-process
@@ -137,7 +156,7 @@ class FilePool:
             n = workers
         self.workers = max(1, min(n, len(jobs)))
         self._ex: ProcessPoolExecutor | None = None
-        self._futures: list[Future] = []
+        self._futures: list[Future | None] = []
         self.fell_back = False  # the worker processes failed; the rest was done in-process
 
     @property
@@ -151,10 +170,21 @@ class FilePool:
                 warm_up()  # measured: cheaper than every worker loading the tables on a busy machine
             try:
                 self._ex = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_init_worker)
-                self._futures = [self._ex.submit(prepare_file, job) for job in self.jobs]
+                self._fill(0)
             except (BrokenProcessPool, OSError) as exc:
                 self._fall_back(exc)
         return self
+
+    def _fill(self, done: int) -> None:
+        """Keep ``IN_FLIGHT_PER_WORKER`` files per worker submitted beyond the ``done`` ones.
+
+        Bounded so that results the writer has not consumed yet never pile up in
+        memory when the workers are faster than the writer.
+        """
+        limit = min(len(self.jobs), done + self.workers * IN_FLIGHT_PER_WORKER)
+        while len(self._futures) < limit:
+            assert self._ex is not None
+            self._futures.append(self._ex.submit(prepare_file, self.jobs[len(self._futures)]))
 
     def _fall_back(self, exc: BaseException) -> None:
         log.warning("worker processes failed (%s: %s); going on in this process", type(exc).__name__, exc)
@@ -170,12 +200,14 @@ class FilePool:
         self.start()
         done = 0
         if not self.fell_back:
-            for fut in self._futures:
+            while done < len(self.jobs):
                 try:
-                    res = fut.result()
-                except BrokenProcessPool as exc:  # a worker died (OOM killer…): finish in-process
+                    self._fill(done)
+                    res = self._futures[done].result()
+                except (BrokenProcessPool, OSError, RuntimeError) as exc:  # a worker died (OOM killer…): finish in-process
                     self._fall_back(exc)
                     break
+                self._futures[done] = None  # type: ignore[call-overload]  # let the result go once consumed
                 done += 1
                 yield res
         for job in self.jobs[done:]:

@@ -1,0 +1,220 @@
+"""The block-wise segment writer makes the same index files as Whoosh's own writer.
+
+``indexer.fastwrite.BulkWriter`` bypasses Whoosh's per-posting pool, so the
+proof that nothing changed is byte equality of every segment file (terms,
+postings, stored fields, lengths, columns) against ``SegmentWriter`` fed the
+same field dicts, plus equal postings when the bulk writer splits a run into
+several segments or merges small segments at commit.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from whoosh import index as whoosh_index
+from whoosh import formats
+from whoosh import query as Q
+from whoosh.writing import CLEAR
+
+from indexer import fastwrite
+from indexer.fastwrite import WHOOSH_IDENTICAL, BulkWriter, prepare
+from indexer.pipeline import documents_from_file, text_key
+from indexer.schema import build_schema, to_fields
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _field_dicts(shared: Path, limit: int = 60, gram_codes: bool = False) -> list[dict]:
+    files = sorted((ROOT / "corpus").iterdir()) + sorted((shared / "corpora").rglob("*.csv"))[:3]
+    out = []
+    for f in files:
+        docs, _ = documents_from_file(f)
+        for d in docs:
+            out.append(to_fields(d, file=str(f), file_hash="h", text_key=text_key(d.article.text),
+                                 gram_codes=gram_codes))
+    out.append({"id": "boosted", "title": ["甲", "乙", "甲"], "content": "一段 普通 文字", "_content_boost": 2.0,
+                "region": "中国,四川省", "year": 2010, "doc_type": "工作总结"})
+    return out[:limit]
+
+
+def _segment_files(folder: Path) -> dict[str, bytes]:
+    """Segment files by extension (their names carry a random segment id)."""
+    out = {}
+    for p in folder.iterdir():
+        if p.name.endswith(".toc") or p.name.endswith(".lock") or p.is_dir():
+            continue
+        ext = p.name.split(".", 1)[1] if "." in p.name else p.name
+        # column files are named MAIN_<segid>_<field>.<ext>
+        stem = p.name.split(".", 1)[0].split("_", 2)
+        key = (stem[2] if len(stem) > 2 else "") + "." + ext
+        out[key] = p.read_bytes()
+    return out
+
+
+def test_bulk_segment_is_byte_identical(shared, tmp_path):
+    fields = _field_dicts(shared)
+    a, b = tmp_path / "whoosh", tmp_path / "bulk"
+    a.mkdir(), b.mkdir()
+    ixa = whoosh_index.create_in(str(a), build_schema())
+    w = ixa.writer(compound=False)
+    for f in fields:
+        w.add_document(**f)
+    w.commit()
+    ixb = whoosh_index.create_in(str(b), build_schema())
+    bw = BulkWriter(ixb, block_format=WHOOSH_IDENTICAL)
+    schema = build_schema()
+    for f in fields:
+        bw.add_prepared(prepare(schema, f))
+    bw.commit()
+    fa, fb = _segment_files(a), _segment_files(b)
+    assert sorted(fa) == sorted(fb)
+    for key in fa:
+        assert fa[key] == fb[key], f"segment file {key} differs"
+
+
+def _postings(ix) -> dict[tuple[str, bytes], list[tuple[str, float, bytes]]]:
+    """Every posting, documents named by their id: comparable across segment layouts."""
+    out = {}
+    with ix.searcher() as s:
+        r = s.reader()
+        ids = {n: s.stored_fields(n)["id"] for n in r.all_doc_ids()}
+        for fieldname, text in r.all_terms():
+            if fieldname == "id":
+                continue
+            m = r.postings(fieldname, text)
+            out[(fieldname, text)] = sorted((ids[d], round(m.weight(), 4), m.value())
+                                            for d in m.all_ids() if (m.skip_to(d) or True))
+    return out
+
+
+def _plain_postings(ix) -> dict:
+    out = {}
+    with ix.searcher() as s:
+        r = s.reader()
+        ids = {n: s.stored_fields(n)["id"] for n in r.all_doc_ids()}
+        for fieldname, text in r.all_terms():
+            if fieldname == "id":
+                continue
+            items = []
+            m = r.postings(fieldname, text)
+            while m.is_active():
+                items.append((ids[m.id()], round(m.weight(), 4), m.value()))
+                m.next()
+            out[(fieldname, text)] = sorted(items)
+    return out
+
+
+def test_rolled_segments_and_merges_keep_every_posting(shared, tmp_path):
+    fields = _field_dicts(shared, limit=40)
+    a, b = tmp_path / "whoosh", tmp_path / "bulk"
+    a.mkdir(), b.mkdir()
+    ixa = whoosh_index.create_in(str(a), build_schema())
+    w = ixa.writer()
+    for f in fields:
+        w.add_document(**f)
+    w.commit()
+
+    ixb = whoosh_index.create_in(str(b), build_schema())
+    bw = BulkWriter(ixb, segment_mb=8)
+    bw._budget = 200_000  # a few documents per segment
+    finished = []
+    bw.on_segment = finished.append
+    schema = build_schema()
+    for f in fields[:30]:
+        bw.add_prepared(prepare(schema, f))
+    bw.commit()
+    assert len(finished) >= 2 and len(ixb._segments()) == len(finished) + 1
+    expected = _plain_postings(ixa)
+    bw = BulkWriter(ixb)  # a later run merges every segment through Whoosh's pool, and adds the rest
+    for f in fields[30:]:
+        bw.add_document(**f)
+    bw.commit(optimize=True)
+    assert len(ixb._segments()) == 1
+    assert _plain_postings(ixb) == expected
+    with ixb.searcher() as s:
+        assert s.doc_count() == len(fields)
+        hits = s.search(Q.Phrase("grams", ["卫生", "生工"]), limit=None)
+        assert len(hits) > 0
+
+
+def test_cancel_and_clear_leave_a_working_index(shared, tmp_path):
+    fields = _field_dicts(shared, limit=10)
+    ix = whoosh_index.create_in(str(tmp_path), build_schema())
+    bw = BulkWriter(ix)
+    for f in fields:
+        bw.add_document(**f)
+    bw.cancel()
+    assert ix.doc_count() == 0
+    bw = BulkWriter(ix)
+    for f in fields:
+        bw.add_document(**f)
+    bw.commit()
+    assert ix.doc_count() == len(fields)
+    bw = BulkWriter(ix)
+    bw.commit(mergetype=CLEAR)
+    assert ix.doc_count() == 0
+
+
+def test_unknown_field_is_refused():
+    with pytest.raises(ValueError):
+        prepare(build_schema(), {"id": "x", "nonsense": "y"})
+
+
+def _stats(ix) -> dict:
+    """Per term: term statistics, every block's statistics and every posting (same docnums).
+
+    Position values are compared decoded: the numpy bigram path pickles the gap
+    lists with other opcodes than ``pickle.dumps`` (same list when read).
+    """
+    out = {}
+    with ix.searcher() as s:
+        r = s.reader()
+        schema = ix.schema
+        for fieldname, text in r.all_terms():
+            ti = r.term_info(fieldname, text)
+            m = r.postings(fieldname, text)
+            blocks, posts = [], []
+            while m.is_active():
+                blocks.append((m.block_min_id(), m.block_max_id(), m.block_max_weight(),
+                               m.block_min_length(), m.block_max_length()))
+                bid = m.block_max_id()
+                while m.is_active() and m.id() <= bid:
+                    v = m.value()
+                    fmt = schema[fieldname].format
+                    if type(fmt) is formats.Positions:
+                        v = fmt.decode_positions(v)
+                    posts.append((m.id(), m.weight(), v))
+                    m.next()
+            out[(fieldname, text)] = ((ti.weight(), ti.doc_frequency(), ti.min_length(), ti.max_length(),
+                                       ti.max_weight(), ti.min_id(), ti.max_id()), blocks, posts)
+    return out
+
+
+@pytest.mark.parametrize("chunk", [None, 7])
+def test_fast_blocks_keep_whoosh_statistics(shared, tmp_path, monkeypatch, chunk):
+    if chunk:  # the writer turns postings into Python lists a chunk of terms at a time
+        monkeypatch.setattr(fastwrite, "_CHUNK", chunk)
+    fields = _field_dicts(shared, limit=60)
+    fast_fields = _field_dicts(shared, limit=60, gram_codes=True)
+    # a term in more than one block (BLOCK postings): the same word in many short documents
+    extra = [{"id": f"many{i}", "content": ["常见词", f"词{i}"], "grams": ["常见", "见词"] * (i % 3 + 1)}
+               for i in range(300)]
+    fields += extra
+    a, b = tmp_path / "whoosh", tmp_path / "bulk"
+    a.mkdir(), b.mkdir()
+    ixa = whoosh_index.create_in(str(a), build_schema())
+    w = ixa.writer()
+    for f in fields:
+        w.add_document(**f)
+    w.commit()
+    ixb = whoosh_index.create_in(str(b), build_schema())
+    bw = BulkWriter(ixb)
+    for f in fast_fields + fields[len(fast_fields):]:
+        bw.add_document(**f)
+    bw.commit()
+    sa, sb = _stats(ixa), _stats(ixb)
+    assert sa.keys() == sb.keys()
+    multi = [k for k, v in sa.items() if len(v[1]) > 1]
+    assert multi, "the corpus must exercise multi-block terms"
+    for k in sa:
+        assert sa[k] == sb[k], k
