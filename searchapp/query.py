@@ -22,6 +22,7 @@ from whoosh import query as Q
 
 from indexer.analysis import bigrams, gram_text, to_simplified, words
 
+from .phrase import GramPhrase
 from .synonyms import expand
 
 MAX_QUERY_CHARS = 256
@@ -133,7 +134,7 @@ def _exact(text: str) -> Q.Query | None:
     if len(g) == 1:  # every occurrence of a character starts a bigram (but at the very end of a text)
         return Q.Prefix("grams", g)
     grams = bigrams(text)
-    return Q.Term("grams", grams[0]) if len(grams) == 1 else Q.Phrase("grams", grams)
+    return Q.Term("grams", grams[0]) if len(grams) == 1 else GramPhrase("grams", grams)
 
 
 def _words(text: str) -> Q.Query | None:
