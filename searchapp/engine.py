@@ -228,7 +228,17 @@ class SearchEngine:
             s = self._current()
             table = self._table
             assert table is not None
-            fc = facets_mod.compute(s, table, wq, filters)
+            kwargs: dict[str, Any] = {"filter": fq}
+            if sort == "year":
+                kwargs["sortedby"] = sorting.FunctionFacet(
+                    lambda _s, n: -(table.records[n].year or 0) if n in table.records else 0)
+            elif sort == "year_asc":
+                kwargs["sortedby"] = sorting.FunctionFacet(
+                    lambda _s, n: (table.records[n].year or 99999) if n in table.records else 99999)
+            # One ranked pass over every match: its documents are counted for the facets and
+            # its order gives the page (matching once, not once to count and again to rank).
+            ranked = [n for _key, n in s.search(wq, limit=None, **kwargs).top_n]
+            fc = facets_mod.compute(s, table, wq, filters, matched=ranked)
             total, facets, level = fc.total, fc.counts, fc.region_level
             result = SearchResult(query=q or "", filters=filters, total=total, hits=[], facets=facets,
                                   page=page, per_page=per_page, sort=sort, region_level=level,
@@ -240,43 +250,30 @@ class SearchEngine:
             if (page - 1) * per_page >= total:
                 messages.append(f"页码超出范围：共 {result.pages} 页。")
                 return result
-            kwargs: dict[str, Any] = {"filter": fq}
-            if sort == "year":
-                kwargs["sortedby"] = sorting.FunctionFacet(
-                    lambda _s, n: -(table.records[n].year or 0) if n in table.records else 0)
-            elif sort == "year_asc":
-                kwargs["sortedby"] = sorting.FunctionFacet(
-                    lambda _s, n: (table.records[n].year or 99999) if n in table.records else 99999)
-            for stored in self._collapsed_page(s, table, wq, kwargs, page, per_page, len(fc.docnums)):
+            for stored in self._collapsed_page(s, table, ranked, page, per_page):
                 result.hits.append(self._hit(stored, needles))
         return result
 
     @staticmethod
-    def _collapsed_page(s, table: FacetTable, wq, kwargs: dict[str, Any], page: int, per_page: int,
-                        matching: int) -> list[dict[str, Any]]:
+    def _collapsed_page(s, table: FacetTable, ranked: list[int], page: int, per_page: int) -> list[dict[str, Any]]:
         """Stored fields of one page of results, each near-duplicate group shown once (its best copy).
 
         Collapsing is done here rather than with Whoosh's ``collapse=``, which fails to drop the
-        weaker copy when a later copy scores higher.  The window of ranked results grows until the
-        page is full or every match has been seen.
+        weaker copy when a later copy scores higher.
         """
         want = page * per_page
-        limit = want + 10
-        while True:
-            results = s.search(wq, limit=limit, **kwargs)
-            seen: set[str] = set()
-            kept: list[int] = []
-            for hit in results:
-                key = table.collapse_key(hit.docnum)
-                if key in seen:
-                    continue
-                seen.add(key)
-                kept.append(hit.docnum)
-                if len(kept) >= want:
-                    break
-            if len(kept) >= want or limit >= matching:
+        seen: set[str] = set()
+        kept: list[int] = []
+        for n in ranked:
+            if n not in table.records:
+                continue
+            key = table.collapse_key(n)
+            if key in seen:
+                continue
+            seen.add(key)
+            kept.append(n)
+            if len(kept) >= want:
                 break
-            limit = min(matching, limit * 2)
         return [s.stored_fields(n) for n in kept[(page - 1) * per_page: want]]
 
     def ids_matching(self, q: str, filters: Filters | None = None) -> set[str]:

@@ -248,15 +248,22 @@ class FacetCounts:
     region_level: int
 
 
-def compute(searcher, table: FacetTable, wq: Q.Query, filters: Filters) -> FacetCounts:
-    """Match the query under the filters and count every facet (see the module docstring)."""
+def compute(searcher, table: FacetTable, wq: Q.Query, filters: Filters,
+            matched: Iterable[int] | None = None) -> FacetCounts:
+    """Match the query under the filters and count every facet (see the module docstring).
+
+    ``matched``: the documents matching the query under all the filters, when the
+    caller has them already (the engine's one ranked pass), so they are not
+    matched a second time.
+    """
 
     def match(exclude: str | None = None) -> list[int]:
         fq = filters.to_query(exclude)
         return [n for n in searcher.docs_for_query(Q.And([wq, fq]) if fq is not None else wq)
                 if n in table.records]
 
-    docs = match()
+    records = table.records
+    docs = match() if matched is None else [n for n in matched if n in records]
     level = table.region_level(filters.region, docs)
     counts = {"region": table.count_facet(docs, "region", level)}
     for name in MULTI_SELECT:
