@@ -26,6 +26,7 @@ from . import query as qmod
 from . import facets as facets_mod
 from .facets import FacetTable, Filters
 from .highlight import highlight, snippet
+from .scoring import CachedBM25F
 from .sentences import MAX_SENTENCE_CHARS, Example, matches, sentence_key, split_sentences
 
 MAX_PER_PAGE = 100
@@ -155,7 +156,7 @@ class SearchEngine:
             if self._ix is None or live != self._live:
                 # First use, or ``reportsearch index --rebuild`` swapped a new folder in (CURRENT).
                 ix = store.open_index(self.index_dir)
-                searcher = ix.searcher()
+                searcher = ix.searcher(weighting=CachedBM25F())
                 old = self._searcher
                 self._ix, self._live, self._searcher = ix, Path(ix.storage.folder), searcher
                 self._reload_tables()
