@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +24,8 @@ from typing import Iterable
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
+
+from .textnorm import nfkc
 
 NUM_PERM = 128
 SHINGLE = 5
@@ -36,14 +37,14 @@ _DIGITS = re.compile(r"[0-9x]+")
 
 def normalize_for_dedup(text: str) -> str:
     """NFKC, lower case, digits/'xx' placeholders folded, punctuation and spaces removed."""
-    t = unicodedata.normalize("NFKC", text or "").lower()
+    t = nfkc(text or "").lower()
     t = _DROP.sub("", t)
     return _DIGITS.sub("0", t)
 
 
 def exact_key(text: str) -> str:
     """Key equal for exact copies that differ only in whitespace/width: index such copies once."""
-    t = unicodedata.normalize("NFKC", text or "")
+    t = nfkc(text or "")
     t = "".join(t.split())
     return hashlib.sha1(t.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -53,6 +54,7 @@ def exact_key(text: str) -> str:
 _RNG = np.random.RandomState(1)
 _A = _RNG.randint(0, np.iinfo(np.int64).max, size=NUM_PERM, dtype=np.int64).astype(np.uint64) * np.uint64(2) + np.uint64(1)
 _B = _RNG.randint(0, np.iinfo(np.int64).max, size=NUM_PERM, dtype=np.int64).astype(np.uint64)
+_B_COL = _B[:, None]
 _SCHEME = "legacy"
 
 
@@ -68,7 +70,13 @@ def _shingle_hashes(norm: str) -> np.ndarray:
         h = (h * np.uint64(1_000_003) + cps[i : i + n]) & np.uint64(0xFFFFFFFFFFFF)
     h ^= h >> np.uint64(17)
     h = (h * np.uint64(0x9E3779B1)) & _MAX_HASH
-    return np.unique(h)
+    # == np.unique(h) (sorted distinct values), but ~6× faster than numpy's hash-table unique
+    # on a few thousand values
+    h.sort()
+    keep = np.empty(h.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(h[1:], h[:-1], out=keep[1:])
+    return h[keep]
 
 
 def signature(text: str) -> np.ndarray | None:
@@ -95,8 +103,11 @@ def _signature_of(norm: str) -> np.ndarray:
             hv = sampled
     for start in range(0, hv.size, 4096):  # bounded memory: 4096 × 128 at a time
         chunk = hv[start : start + 4096]
-        ph = (np.outer(chunk, _A) + _B) >> np.uint64(32)
-        sig = np.minimum(sig, ph.min(axis=0))
+        # min((a·x + b) >> 32) == min(a·x + b) >> 32, as the shift is monotonic: shift the
+        # 128 minima, not the whole matrix; in-place, so no temporary matrices either
+        ph = np.multiply.outer(_A, chunk)  # one row per permutation: the min runs along rows
+        ph += _B_COL
+        sig = np.minimum(sig, ph.min(axis=1) >> np.uint64(32))
     return sig.astype(np.uint32)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections import Counter
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -49,12 +50,9 @@ def _pattern() -> re.Pattern[str]:
 
 def damage_hits(text: str) -> dict[str, int]:
     """Damaged phrases found in ``text`` with their counts."""
-    hits: dict[str, int] = {}
     if not text:
-        return hits
-    for m in _pattern().finditer(text):
-        hits[m.group(0)] = hits.get(m.group(0), 0) + 1
-    return hits
+        return {}
+    return dict(Counter(_pattern().findall(text)))  # (first-seen order, as a loop over finditer)
 
 
 def damage_score(text: str) -> tuple[int, int]:

@@ -297,6 +297,11 @@ def ends_sentence(line: str) -> bool:
     return bool(line) and line[-1] in TERMINAL
 
 
+#: No rule of chrome_kind after the first three accepts a line longer than this or
+#: SHORT_MAX (is_page_marker's 200 is the largest other length limit among them).
+_LONGEST_CHROME = 200
+
+
 def chrome_kind(line: str) -> str | None:
     """Name the kind of chrome a single line is, or ``None`` if it may be report text."""
     if not line:
@@ -305,6 +310,8 @@ def chrome_kind(line: str) -> str | None:
         return "bar"
     if _HOME_LINK.match(line):
         return "nav"
+    if len(line) > _LONGEST_CHROME and len(line) > SHORT_MAX:  # a paragraph: the rules below are for short lines
+        return None
     if is_crumb(line):
         return "crumb"
     if is_footer(line):

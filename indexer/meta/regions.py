@@ -50,10 +50,11 @@ import re
 import threading
 import warnings
 import zipfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Iterable
 
+from .acmatch import LongestMatcher
 from .textutil import PLACEHOLDER_CHARS, is_chrome_line, normalize
 
 try:  # pragma: no cover - import guard
@@ -122,6 +123,8 @@ class _Gazetteer:
         self.aliases: dict[str, list[_Alias]] = defaultdict(list)
         self.common_words: set[str] = set()
         self.automaton = None
+        self._char_freq: dict[str, int] = {}  # character → summed jieba word frequency (while loading)
+        self._key_info: dict[str, tuple[frozenset[str], list[int]]] = {}  # see _mentions
         self.provinces: set[str] = set()
         self.autonomous_regions: set[str] = set()
         self._seen: set[tuple[str, int]] = set()
@@ -220,6 +223,7 @@ class _Gazetteer:
         self._load_common_words()
         self._build_automaton()
         self._seen = set()
+        self._char_freq = {}
         self.aliases = dict(self.aliases)  # type: ignore[assignment]  # no accidental inserts on lookup
         _on_word_boundaries("预热", 0, 1)  # load jieba's dictionary now, not inside the first document
 
@@ -257,6 +261,7 @@ class _Gazetteer:
         dependency), so there is no hand-typed stop list to maintain.
         """
         bare = {k for k, v in self.aliases.items() if any(a.kind == "bare" for a in v)}
+        char_freq = self._char_freq
         try:
             import jieba  # type: ignore
 
@@ -264,6 +269,12 @@ class _Gazetteer:
             with open(path, encoding="utf-8") as fh:
                 for line in fh:
                     sp = line.split(" ", 2)
+                    if len(sp) >= 2 and len(sp[1]) >= 4 and sp[1].isdecimal():
+                        # how common each character is (orders the automaton): the 7,000
+                        # words seen ≥ 1000 times rank characters as well as all 350,000 do
+                        freq = int(sp[1])
+                        for ch in sp[0]:
+                            char_freq[ch] = char_freq.get(ch, 0) + freq
                     if len(sp) >= 2 and sp[0] in bare:
                         try:
                             freq = int(sp[1])
@@ -278,14 +289,13 @@ class _Gazetteer:
             self.common_words = {k for k in bare if len(k) <= 2}
 
     def _build_automaton(self) -> None:
+        """One automaton over all names; a :class:`LongestMatcher`, whose ``iter_long`` gives
+        pyahocorasick's matches several times faster, helped by how common each character
+        is in Chinese (``_char_freq``)."""
         if ahocorasick is None:  # pragma: no cover
             warnings.warn("pyahocorasick missing: region facet disabled", RuntimeWarning, stacklevel=2)
             return
-        A = ahocorasick.Automaton()
-        for key in self.aliases:
-            A.add_word(key, key)
-        A.make_automaton()
-        self.automaton = A
+        self.automaton = LongestMatcher(((key, key) for key in self.aliases), self._char_freq)
 
 
 def _read_jionlp_file(name: str, zipped: bool) -> str | None:
@@ -398,7 +408,7 @@ _PROVINCIAL_ISSUER = re.compile(r"代表(?:省|自治区|市|县|区)人民政�
 
 
 _NPC_SESSION = re.compile(r"第[一二三四五六七八九十]+届全国人民代表大会(?:第[一二三四五六七八九十]+次会议)?")
-_LOCAL_SELF = re.compile(r"[我本全](?:省|市|县|区|州|旗)|自治区人民政府")
+_LOCAL_SELF = re.compile(r"我(?:省|市|县|区|州|旗)|本(?:省|市|县|区|州|旗)|全(?:省|市|县|区|州|旗)|自治区人民政府")  # (see _LEVEL_PATTERNS)
 
 
 def is_national(title: str, text: str) -> bool:
@@ -422,12 +432,15 @@ def is_national(title: str, text: str) -> bool:
 
 
 # Self-reference of the issuing body → its level.  First person (我X/本X) counts double.
+# (Every alternative starts with a plain character, not a class such as [我本]省: then the
+# regex engine skips ahead to the possible first characters instead of trying each
+# alternative at every position, ~4× faster over a whole report.)
 _LEVEL_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("prov", re.compile(r"[我本]省|全省|省委|省政府|省人民政府|自治区人民政府|自治区党委|自治区政府|[我本全]自治区|代表自治区")),
-    ("city", re.compile(r"[我本]市|全市|市委|市政府|市人民政府")),
-    ("apref", re.compile(r"[我本全]州|州委|州政府|[我本全]盟|盟委")),
-    ("county", re.compile(r"[我本全]县|县委|县政府|县人民政府|[我本全]旗|旗委")),
-    ("district", re.compile(r"[我本]区|全区|区委|区政府|区人民政府")),
+    ("prov", re.compile(r"我省|本省|全省|省委|省政府|省人民政府|自治区人民政府|自治区党委|自治区政府|我自治区|本自治区|全自治区|代表自治区")),
+    ("city", re.compile(r"我市|本市|全市|市委|市政府|市人民政府")),
+    ("apref", re.compile(r"我州|本州|全州|州委|州政府|我盟|本盟|全盟|盟委")),
+    ("county", re.compile(r"我县|本县|全县|县委|县政府|县人民政府|我旗|本旗|全旗|旗委")),
+    ("district", re.compile(r"我区|本区|全区|区委|区政府|区人民政府")),
 ]
 _TITLE_LEVEL = re.compile(r"^(?:\d{4}年度?)?(省|自治区|市|州|盟|县|区|旗)(?:卫生|卫健|人民政府|政府|疾控|医院|委)")
 _TITLE_LEVEL_MAP = {"省": "prov", "自治区": "prov", "市": "city", "州": "apref", "盟": "apref", "县": "county", "旗": "county", "区": "district"}
@@ -441,9 +454,10 @@ def issuer_level(title: str, text: str) -> str | None:
     # Placeholder-named issuer: xx县卫生局 → county.
     scores: dict[str, float] = defaultdict(float)
     for lvl, pat in _LEVEL_PATTERNS:
-        for mm in pat.finditer(text):
-            s = mm.group(0)
-            scores[lvl] += 2.0 if s[0] in "我本" or s.startswith("代表") else 1.0
+        found = pat.findall(text)
+        if found:  # (counted per distinct string: a report says 全省 hundreds of times)
+            scores[lvl] += sum((2.0 if s[0] in "我本" or s.startswith("代表") else 1.0) * n
+                               for s, n in Counter(found).items())
     if not scores:
         return None
     best = max(scores, key=scores.get)  # type: ignore[arg-type]
@@ -480,6 +494,7 @@ def _mentions(g: _Gazetteer, text: str, title_len: int) -> list[_Mention]:
         pos = end + 1
     ci = 0
     body_len = max(1, n - title_len)
+    key_info = g._key_info
     for end, key in g.automaton.iter_long(text):
         start = end - len(key) + 1
         prev = text[start - 1] if start > 0 else ""
@@ -487,8 +502,13 @@ def _mentions(g: _Gazetteer, text: str, title_len: int) -> list[_Mention]:
             continue
         after = text[end + 1 : end + 8]
         before = text[max(0, start - 3) : start]
-        cands = g.aliases[key]
-        kinds = {a.kind for a in cands}
+        info = key_info.get(key)
+        if info is None:  # what the gazetteer says about a name: computed once per name
+            cands = g.aliases[key]
+            top = min(g.nodes[a.node].level for a in cands)
+            info = key_info[key] = (frozenset(a.kind for a in cands),
+                                    [a.node for a in cands if g.nodes[a.node].level == top])
+        kinds, top_nodes = info
         w = 0.0
         weak = False
         local = False
@@ -523,9 +543,7 @@ def _mentions(g: _Gazetteer, text: str, title_len: int) -> list[_Mention]:
         if ci < len(chrome_spans) and chrome_spans[ci][0] <= start <= chrome_spans[ci][1]:
             w *= 0.2
         # keep only the most general level when one string names several levels (吉林)
-        top = min(g.nodes[a.node].level for a in cands)
-        nodes = [a.node for a in cands if g.nodes[a.node].level == top]
-        out.append(_Mention(key, start, w, nodes, weak, text if weak else "", local))
+        out.append(_Mention(key, start, w, list(top_nodes), weak, text if weak else "", local))
     return out
 
 

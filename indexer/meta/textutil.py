@@ -21,7 +21,11 @@ _CHROME_LINE = re.compile(
 
 _TABLE = {cp: unicodedata.normalize("NFKC", chr(cp)) for cp in range(0xFF01, 0xFF5F)}
 _TABLE.update({0x3000: " ", 0x00A0: " ", 0x0000: None, 0x200B: None, 0x200D: None, 0xFEFF: None})
+_TABLE_STR = {chr(k): v or "" for k, v in _TABLE.items()}
 _NEEDS_FIX = re.compile("[\uff01-\uff5e\u3000\u00a0\x00\u200b\u200d\ufeff]")
+
+
+_RECENT: tuple[str, ...] = ()  # the last few outputs of normalize() (title, text, heading)
 
 
 def normalize(text: str | None) -> str:
@@ -36,10 +40,20 @@ def normalize(text: str | None) -> str:
             text = str(text)
         except Exception:  # pragma: no cover - defensive
             return ""
+    global _RECENT
+    # extract_meta normalises title and text once, then every extractor calls this again
+    # on those very objects: an output is its own normal form (no replacement is a key),
+    # so a text that *is* a recent output is returned without scanning it again
+    for done in _RECENT:
+        if text is done:
+            return text
     # Full NFKC costs ~1 s per 5 MB of Chinese text; only the full-width ASCII block and a
     # few marks actually occur, so translate just those, and only when present.
-    if _NEEDS_FIX.search(text):
-        text = text.translate(_TABLE)
+    # (str.replace per distinct character found == translate, which would look up every
+    # character of the text; no replacement is itself a key, so the order does not matter)
+    for ch in set(_NEEDS_FIX.findall(text)):
+        text = text.replace(ch, _TABLE_STR[ch])
+    _RECENT = (text, *_RECENT[:2])
     return text
 
 
