@@ -27,18 +27,17 @@ segmentation at all.
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import re
 from typing import Iterator
 
-import jieba
 import numpy as np
 from whoosh.analysis import CompositeAnalyzer, LowercaseFilter, Token, Tokenizer
 
+from .segdict import _import_jieba, tokenizer as _jieba_tokenizer
 from .textnorm import nfkc
 
-jieba.setLogLevel(logging.WARNING)
+jieba = _import_jieba()  # (without its slow pkg_resources import; logs at WARNING)
 
 try:  # jieba-rs: same dictionary and algorithm as jieba, in Rust
     import rjieba as _rjieba
@@ -50,15 +49,18 @@ _HAN_ONLY = re.compile("[\u4E00-\u9FD5]+\\Z")
 
 
 def _jieba_dt():
+    """``jieba.dt``, initialized: its dictionary loaded once per process, shared with the region
+    facet's word-boundary checks, from the cache of :mod:`indexer.segdict`."""
     dt = jieba.dt
     if not dt.initialized:
-        dt.initialize()
+        dt = _jieba_tokenizer()
     return dt
 
 
 def cut(text: str) -> list[str]:
     """``jieba.lcut(text)`` (accurate mode, HMM on), computed with jieba-rs where it agrees."""
     if not FAST_SEGMENTER:
+        _jieba_dt()
         return jieba.lcut(text)
     dt = _jieba_dt()
     out: list[str] = []
@@ -74,6 +76,7 @@ def cut(text: str) -> list[str]:
 def search_tokens(text: str) -> list[tuple[str, int, int]]:
     """Exactly ``list(jieba.tokenize(text, mode="search"))``: (word, start, end), sub-words first."""
     if not FAST_SEGMENTER:
+        _jieba_dt()
         return list(jieba.tokenize(text, mode="search"))
     freq = _jieba_dt().FREQ
     out: list[tuple[str, int, int]] = []

@@ -11,6 +11,11 @@ Speed: hashing shingles one by one in Python would dominate a 100k-document
 run, so shingle hashes and the MinHash permutations are computed with numpy
 (multiply-shift hashing instead of datasketch's per-item sha1), and the signature is handed to
 ``datasketch.MinHash(hashvalues=...)``.
+
+datasketch itself (which imports scipy: ~0.75 s) is imported only where it is used:
+:func:`minhash`, and :func:`lsh_params` for a threshold whose parameters are not in
+:data:`_LSH_PARAMS` (the default's are; ``tests/test_loadcache.py`` checks them against
+datasketch), so an indexing run never imports it.
 """
 from __future__ import annotations
 
@@ -20,10 +25,12 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+
+if TYPE_CHECKING:  # pragma: no cover
+    from datasketch import MinHash
 
 from .textnorm import nfkc
 
@@ -113,6 +120,8 @@ def _signature_of(norm: str) -> np.ndarray:
 
 def minhash(text: str) -> MinHash:
     """datasketch MinHash of a text's character shingles (same values as :func:`signature`)."""
+    from datasketch import MinHash
+
     norm = normalize_for_dedup(text)
     sig = _signature_of(norm).astype(np.uint64) if norm else np.full(NUM_PERM, _MAX_HASH, dtype=np.uint64)
     return MinHash(num_perm=NUM_PERM, seed=1, hashvalues=sig, permutations=(_A, _B), scheme=_SCHEME)
@@ -121,6 +130,9 @@ def minhash(text: str) -> MinHash:
 # -- banding: datasketch's LSH candidate rule, vectorised ---------------------------------------
 
 DEFAULT_THRESHOLD = 0.8
+# (threshold, num_perm) → (bands, rows) as datasketch's MinHashLSH chooses them (its
+# _optimal_param integrates with scipy: slow to import and to run); others are asked of it
+_LSH_PARAMS = {(0.8, 128): (9, 13)}
 _BAND_MUL = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -133,6 +145,11 @@ def lsh_params(threshold: float = DEFAULT_THRESHOLD) -> tuple[float, int, int]:
     equal values (datasketch's ``MinHash.jaccard``) reaches the threshold.
     """
     threshold = min(max(threshold, 0.05), 0.99)
+    known = _LSH_PARAMS.get((threshold, NUM_PERM))
+    if known is not None:
+        return threshold, known[0], known[1]
+    from datasketch import MinHashLSH
+
     lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
     return threshold, lsh.b, lsh.r
 
