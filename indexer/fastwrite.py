@@ -52,12 +52,14 @@ _TERMINFO = W3TermInfo._struct
 _BLOCK_LEN = struct.Struct("!i")  # StructFile.write_int
 _HASH_LENGTHS = struct.Struct("!ii")  # filetables.HashWriter's key/value length prefix
 _FLUSH_BYTES = 8 * 1024 * 1024
-_CHUNK = 1 << 20  # postings turned into Python lists at a time while writing a field
+_CHUNK = 1 << 18  # postings encoded at a time while writing a field (bounds the scatter's index arrays)
 # Whoosh's own writer: pickle protocol 2 and zlib on every block.  Protocol 2 pickles bytes
 # through a codecs reduce (slow) and zlib costs ~17 µs a call whatever the size, which for the
-# many one-posting terms of a bigram field is most of the write time.  Readers unpickle any
-# protocol and read the compression level from each block, so these are free choices.
-FAST = {"protocol": 4, "compress_min": 512}
+# many one-posting terms of a bigram field was most of the write time.  Readers unpickle any
+# protocol and read the compression level from each block, so these are free choices: the fast
+# writer encodes protocol-3 pickles itself (numpy) and does not compress (measured: 11 s of a
+# 105 s build; the index is about a third larger).
+FAST = {"protocol": 3, "compress_min": 1 << 62}
 WHOOSH_IDENTICAL = {"protocol": 2, "compress_min": 0, "exact": True}
 
 
@@ -65,14 +67,25 @@ WHOOSH_IDENTICAL = {"protocol": 2, "compress_min": 0, "exact": True}
 class FieldPostings:
     """One field of one document: its unique terms and their weights and encoded values."""
 
-    terms: list[bytes]
+    terms: list[bytes] | None
     weights: array  # array("d"), one per term
     values: bytes  # the terms' encoded values, concatenated
     value_lens: array  # array("I"), one per term
+    # bigram fields: the terms as codes (first code point << 21 | second) instead of ``terms``,
+    # so that the writer maps them to term ids with numpy, not one dict lookup per posting
+    codes: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.codes) if self.codes is not None else len(self.terms or ())
+
+    def term_bytes(self) -> list[bytes]:
+        return _codes_to_terms(self.codes) if self.codes is not None else list(self.terms or ())
 
     def __getstate__(self) -> tuple:
         # The terms travel from the worker as one NUL-joined bytes object: pickling a list of
         # thousands of small bytes objects cost more than the whole rest of the document.
+        if self.codes is not None:
+            return (self.codes.tobytes(), -2, self.weights, self.values, self.value_lens)
         joined = b"\x00".join(self.terms)
         if self.terms and joined.count(b"\x00") == len(self.terms) - 1:
             return (joined, len(self.terms), self.weights, self.values, self.value_lens)
@@ -80,7 +93,23 @@ class FieldPostings:
 
     def __setstate__(self, state: tuple) -> None:
         terms, n, self.weights, self.values, self.value_lens = state
-        self.terms = terms.split(b"\x00") if n >= 0 else terms
+        self.codes = None
+        if n == -2:
+            self.terms, self.codes = None, np.frombuffer(terms, dtype=np.uint64)
+        else:
+            self.terms = terms.split(b"\x00") if n >= 0 else terms
+
+
+def _codes_to_terms(codes: np.ndarray) -> list[bytes]:
+    """UTF-8 bigram terms of bigram codes (first code point << 21 | second)."""
+    if not len(codes):
+        return []
+    pairs = np.empty((len(codes), 3), dtype=np.uint32)
+    pairs[:, 0] = (codes >> np.uint64(21)).astype(np.uint32)
+    pairs[:, 1] = (codes & np.uint64(0x1FFFFF)).astype(np.uint32)
+    pairs[:, 2] = 0x20
+    text = pairs.tobytes()[:-4].decode("utf-32-le", "surrogatepass")
+    return text.encode("utf-8", "surrogatepass").split(b" ")
 
 
 @dataclass
@@ -158,17 +187,11 @@ def _gram_postings(gc: GramCodes, weight_per_occurrence: float) -> FieldPostings
     out[tail] = ord("e")
     out[tail + 1] = ord(".")
     uc = sc[starts]
-    pairs = np.empty((nterms, 3), dtype=np.uint32)
-    pairs[:, 0] = (uc >> np.uint64(21)).astype(np.uint32)
-    pairs[:, 1] = (uc & np.uint64(0x1FFFFF)).astype(np.uint32)
-    pairs[:, 2] = 0x20
-    text = pairs.tobytes()[:-4].decode("utf-32-le", "surrogatepass")
-    terms = text.encode("utf-8", "surrogatepass").split(b" ")
     weights = array("d")
     weights.frombytes((counts * weight_per_occurrence).astype(np.float64).tobytes())
     lens = array("I")
     lens.frombytes(vlens.astype(np.uint32).tobytes())
-    return FieldPostings(terms, weights, out.tobytes(), lens)
+    return FieldPostings(None, weights, out.tobytes(), lens, codes=np.ascontiguousarray(uc))
 
 
 def _encode_all(words: list[str]) -> list[bytes]:
@@ -244,7 +267,7 @@ def prepare(schema, fields: dict[str, Any]) -> Prepared:
             fp = _postings_of(fo, value, fields.get(f"_{name}_boost", docboost))
             if fo.scorable:
                 length = _length_of(fo, value, fp)
-            if fp.terms:
+            if len(fp):
                 out.posts[name] = fp
         custom = fields.get(f"_stored_{name}", value)
         cv = None
@@ -263,41 +286,67 @@ def _length_of(fieldobj, value: Any, fp: FieldPostings) -> int:
     return sum(freq for _t, freq, _w, _v in fieldobj.index(value))
 
 
-class _FieldBuffer:
-    """The postings of one field in the segment being built, as flat arrays."""
+class _Vocab(dict):
+    """term → id, ids given in order of first sight: ``list(vocab)`` is the terms by id."""
 
-    __slots__ = ("vocab", "terms", "tid", "doc", "weight", "vlen", "values")
+    def __missing__(self, term: bytes) -> int:
+        i = self[term] = len(self)
+        return i
+
+
+_CODE = np.uint64(1 << 63)  # marks a buffered key that is a bigram code, not a vocabulary id
+
+
+class _FieldBuffer:
+    """The postings of one field in the segment being built, as flat arrays.
+
+    A posting's key is its term's id in ``vocab`` or, for bigram postings
+    (:class:`FieldPostings` with ``codes``), the bigram code with the top bit
+    set; :meth:`finish` turns the codes into vocabulary ids with numpy.
+    """
+
+    __slots__ = ("vocab", "key", "doc", "weight", "vlen", "values")
 
     def __init__(self) -> None:
-        self.vocab: dict[bytes, int] = {}
-        self.terms: list[bytes] = []
-        self.tid = array("I")
+        self.vocab = _Vocab()
+        self.key = array("Q")
         self.doc = array("I")
         self.weight = array("d")
         self.vlen = array("I")
         self.values = bytearray()
 
+    def __len__(self) -> int:
+        return len(self.key)
+
     def add(self, docnum: int, fp: FieldPostings) -> None:
-        vocab, terms = self.vocab, self.terms
-        ids = list(map(vocab.get, fp.terms))  # known terms: one C-level pass
-        if None in ids:
-            for j, i in enumerate(ids):
-                if i is None:
-                    t = fp.terms[j]
-                    i = vocab.get(t)
-                    if i is None:
-                        i = vocab[t] = len(terms)
-                        terms.append(t)
-                    ids[j] = i
-        self.tid.extend(ids)
-        self.doc.extend(array("I", [docnum]) * len(ids))
+        if fp.codes is not None:
+            self.key.frombytes((fp.codes | _CODE).tobytes())
+        else:
+            # one C-level pass; only a term seen for the first time calls back into Python
+            self.key.extend(map(self.vocab.__getitem__, fp.terms))
+        self.doc.extend(array("I", [docnum]) * len(fp))
         self.weight.extend(fp.weights)
         self.vlen.extend(fp.value_lens)
         self.values += fp.values
 
+    def finish(self) -> tuple[list[bytes], np.ndarray]:
+        """(terms by id, term id of every posting); empties the vocabulary and keys."""
+        keys = np.frombuffer(self.key, dtype=np.uint64)
+        is_code = keys >= _CODE
+        vocab = self.vocab
+        if is_code.any():
+            uc, inv = np.unique(keys[is_code] & ~_CODE, return_inverse=True)
+            ids = np.fromiter(map(vocab.__getitem__, _codes_to_terms(uc)), dtype=np.uint64, count=len(uc))
+            keys = keys.copy()
+            keys[is_code] = ids[inv]
+        terms = list(vocab)
+        self.vocab = _Vocab()
+        self.key = array("Q")
+        return terms, keys.astype(np.uint32)
+
     def nbytes(self) -> int:
-        """Memory held, roughly: 24 bytes per posting, its value, about 100 bytes per distinct term."""
-        return len(self.tid) * 24 + len(self.values) + len(self.terms) * 100
+        """Memory held, roughly: 28 bytes per posting, its value, about 100 bytes per distinct term."""
+        return len(self.key) * 28 + len(self.values) + len(self.vocab) * 100
 
 
 def _segment_budget() -> int:
@@ -381,7 +430,7 @@ class BulkWriter(SegmentWriter):
             fw._tindex._write_hashes = types.MethodType(_write_hashes, fw._tindex)
             for name in sorted(self._buffers):
                 buf = self._buffers[name]
-                if len(buf.tid):
+                if len(buf):
                     write = _write_field_exact if self._block_format.get("exact") else _write_field_fast
                     write(fw, name, self.schema[name], buf, pdr, self.docnum,
                           protocol=self._block_format["protocol"], compress_min=self._block_format["compress_min"])
@@ -488,19 +537,21 @@ def _write_field_fast(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndoc
                       protocol: int, compress_min: int) -> None:
     """Write every term of one field: the statistics of all terms computed with numpy at once.
 
-    Block statistics (maximum weight, minimum and maximum field length, last
-    id), term statistics (weight, document frequency, first and last id) and
-    the term-info records are array operations; for the usual term, whose
-    postings fit in one block, the loop only pickles the block's data tuple.
-    Terms with more than one block go through the one-term-at-a-time writer's
-    logic.  ``tests/test_fastwrite.py`` compares postings, term statistics and
+    Block boundaries (every ``BLOCK`` postings of a term), block statistics
+    (maximum weight, minimum and maximum field length, last id), block info
+    records, term statistics (weight, document frequency, first and last id)
+    and the term-info records are array operations; the loop over blocks only
+    pickles each block's data tuple.  ``tests/test_fastwrite.py`` compares postings, term statistics and
     block statistics with Whoosh's own writer.
     """
     fixed = fieldobj.format.fixed_value_size()
     if fixed is not None and fixed < 0:
         fixed = None
-    if fixed is None and len(buf.vlen) and not np.frombuffer(buf.vlen, dtype=np.uint32).all():
-        # a format with optional values (empty ones are left out of a block): the exact writer
+    vl_all = np.frombuffer(buf.vlen, dtype=np.uint32)
+    if (fixed is None and len(vl_all) and not vl_all.all()) or (fixed and len(vl_all) and (vl_all != fixed).any()) \
+            or protocol != 3 or compress_min < (1 << 62):
+        # values that are not all present (empty ones are left out of a block) or not of the
+        # format's fixed size, or compression asked for: the one-term-at-a-time writer
         _write_field_exact(fw, fieldname, fieldobj, buf, pdr, ndocs, protocol=protocol, compress_min=compress_min)
         return
     fw.start_field(fieldname, fieldobj)
@@ -509,7 +560,7 @@ def _write_field_fast(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndoc
     tindex = fw._tindex
     tfile = tindex.dbfile
 
-    terms = buf.terms
+    terms, tid = buf.finish()
     nterms = len(terms)
     order = sorted(range(nterms), key=terms.__getitem__)
     if order and tindex.lastkey and fid + terms[order[0]] <= tindex.lastkey:
@@ -517,7 +568,6 @@ def _write_field_fast(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndoc
     order_a = np.asarray(order, dtype=np.int64)
     rank = np.empty(nterms, dtype=np.int64)
     rank[order_a] = np.arange(nterms)
-    tid = np.frombuffer(buf.tid, dtype=np.uint32)
     perm = np.argsort(rank[tid], kind="stable")  # by term, documents ascending within a term
     counts = np.bincount(tid, minlength=nterms)[order_a].astype(np.int64)
     del tid, rank
@@ -532,14 +582,16 @@ def _write_field_fast(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndoc
         lens = _field_lengths(pdr, fieldname, ndocs)[doc_s]
     else:
         lens = np.zeros(len(doc_s), dtype=np.int64)
-    lens_all = lens
     lb = _length_bytes(lens)
     lb_min = np.where(lens > 0, lb, 256)  # a zero length does not count for the minimum
     vlen = np.frombuffer(buf.vlen, dtype=np.uint32).astype(np.int64)
     vstart = (np.cumsum(vlen) - vlen)[perm]
     vlen = vlen[perm]
+    sorted_fixed = b""
+    if fixed:  # fixed-size values in posting order: a block's values are one slice
+        sorted_fixed = np.frombuffer(bytes(buf.values), dtype=np.uint8).reshape(-1, fixed)[perm].tobytes()
     del perm
-    buf.tid, buf.doc, buf.weight, buf.vlen = array("I"), array("I"), array("d"), array("I")  # sorted copies made
+    buf.doc, buf.weight, buf.vlen = array("I"), array("d"), array("I")  # sorted copies made
 
     # term statistics (W3TermInfo.add_block over all blocks)
     t_weight = np.add.reduceat(w32, starts) if nterms else np.zeros(0)
@@ -549,88 +601,71 @@ def _write_field_fast(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndoc
     t_maxb = np.maximum.reduceat(lb, starts) if nterms else np.zeros(0, dtype=np.int64)
     t_minid = doc_s[starts] if nterms else np.zeros(0, dtype=np.int64)
     t_maxid = doc_s[ends_a - 1] if nterms else np.zeros(0, dtype=np.int64)
+
+    # blocks: each term's postings cut every BLOCK postings, as W3PostingsWriter does
+    nblocks = (counts + BLOCK - 1) // BLOCK
+    bterm = np.repeat(np.arange(nterms), nblocks)
+    bfirst_idx = np.zeros(nterms, dtype=np.int64)
+    np.cumsum(nblocks[:-1], out=bfirst_idx[1:])
+    bj = np.arange(len(bterm)) - bfirst_idx[bterm]
+    bstart = starts[bterm] + BLOCK * bj
+    bend = np.minimum(bstart + BLOCK, ends_a[bterm])
+    blast = bend == ends_a[bterm]
+    bfirst = bj == 0
+    nb = len(bstart)
+    b_maxw = np.maximum(np.maximum.reduceat(w64, bstart), 0) if nb else np.zeros(0)
+    b_minb = np.minimum.reduceat(lb_min, bstart) if nb else np.zeros(0, dtype=np.int64)
+    b_minb = np.where(b_minb > 255, 0, b_minb)
+    b_maxb = np.maximum.reduceat(lb, bstart) if nb else np.zeros(0, dtype=np.int64)
+    b_last_id = doc_s[bend - 1] if nb else np.zeros(0, dtype=np.int64)
     # ids as stored: the first absolute, then gaps (delta_encode restarts in every block)
     gaps = np.empty_like(doc_s)
     if len(doc_s):
         gaps[0] = doc_s[0]
         gaps[1:] = doc_s[1:] - doc_s[:-1]
-        gaps[starts] = doc_s[starts]
-    one_block = counts <= BLOCK
+        gaps[bstart] = doc_s[bstart]
     # weights as stored: None when all 1.0, one number when all equal, else the tuple
-    w_min = np.minimum.reduceat(w32, starts) if nterms else np.zeros(0)
-    w_max = np.maximum.reduceat(w32, starts) if nterms else np.zeros(0)
-    w_kind = np.where((w_min == 1.0) & (w_max == 1.0), 0, np.where(w_min == w_max, 1, 2)).tolist()
-    info = _info_records(counts, t_maxid, t_maxw, t_minb, t_maxb)
+    w_min = np.minimum.reduceat(w32, bstart) if nb else np.zeros(0)
+    w_max = np.maximum.reduceat(w32, bstart) if nb else np.zeros(0)
+    kinds = np.where((w_min == 1.0) & (w_max == 1.0), 0, np.where(w_min == w_max, 1, 2))
+    info = _info_records(bend - bstart, b_last_id, b_maxw, b_minb, b_maxb)
+    del b_maxw, b_minb, b_maxb, b_last_id, w_min, w_max, bj, bfirst_idx, lens, lb, lb_min, doc_s, w64
 
-    starts_l = starts.tolist()
-    ends_l = ends_a.tolist()
-    one_l = one_block.tolist()
-    w0_l = w32[starts].tolist() if nterms else []
-    del lens, lb, lb_min
+    w0_all = w32[bstart] if nb else np.zeros(0)
     values = bytes(buf.values)
     buf.values = bytearray()  # the copy above is the one used: let the buffer go
+    blob = np.frombuffer(values, dtype=np.uint8)
+    fixed_arr = np.frombuffer(sorted_fixed, dtype=np.uint8) if fixed else None
 
-    compress = zlib.compress
-    pack_block_len = _BLOCK_LEN.pack
     pbase = postfile.tell()
-    pbuf = bytearray()
     offsets = np.empty(nterms, dtype=np.int64)
     extents = np.empty(nterms, dtype=np.int64)
-    k = 0
-    while k < nterms:
-        # Per-posting Python lists only for a chunk of terms (~_CHUNK postings): a list of Python
-        # ints costs ~36 bytes a posting, too much for a whole segment at once.
-        p0 = starts_l[k]
-        k1 = int(np.searchsorted(ends_a, p0 + _CHUNK, side="right"))
-        k1 = max(k1, k + 1)
-        p1 = ends_l[k1 - 1]
-        gaps_l = gaps[p0:p1].tolist()
-        w32_l = w32[p0:p1].tolist()
-        vstart_l = vstart[p0:p1].tolist()
-        vlen_l = vlen[p0:p1].tolist()
-        exact_term = None
-        if not all(one_l[k:k1]):
-            exact_term = _ExactTerm(doc_s[p0:p1].tolist(), w64[p0:p1].tolist(), w32_l,
-                                    lens_all[p0:p1].tolist(), vstart_l, vlen_l, values, fixed, protocol,
-                                    compress_min)
-        for k in range(k, k1):
-            s = starts_l[k] - p0
-            e = ends_l[k] - p0
-            startoffset = pbase + len(pbuf)
-            if one_l[k]:
-                kind = w_kind[k]
-                mini_w = None if kind == 0 else (w0_l[k] if kind == 1 else tuple(w32_l[s:e]))
-                if fixed == 0:
-                    mini_v = None
-                elif fixed:
-                    mini_v = b"".join([values[a:a + n] for a, n in zip(vstart_l[s:e], vlen_l[s:e])])
-                elif e - s == 1:
-                    a = vstart_l[s]
-                    mini_v = (values[a:a + vlen_l[s]],)
-                else:
-                    mini_v = tuple([values[a:a + n] for a, n in zip(vstart_l[s:e], vlen_l[s:e])])
-                data = dumps((tuple(gaps_l[s:e]), mini_w, mini_v), protocol)
-                if len(data) >= compress_min:  # the info record says 0: keep small blocks uncompressed
-                    data_info = _info_with_comp(info[k * 39:(k + 1) * 39])
-                    data = compress(data, COMPRESSION)
-                else:
-                    data_info = info[k * 39:(k + 1) * 39]
-                pbuf += _PACK_BLOCK_HEAD
-                pbuf += pack_block_len(-(39 + len(data)))
-                pbuf += data_info
-                pbuf += data
-            else:
-                pbuf += exact_term.blocks(s, e)
-            offsets[k] = startoffset
-            extents[k] = pbase + len(pbuf) - startoffset
-            if len(pbuf) > _FLUSH_BYTES:
-                postfile.write(bytes(pbuf))
-                pbase += len(pbuf)
-                pbuf = bytearray()
-        k = k1
-        del gaps_l, w32_l, vstart_l, vlen_l, exact_term
-    postfile.write(bytes(pbuf))
-    del pbuf
+    chunk = _CHUNK
+    b = 0
+    while b < nb:
+        # blocks are encoded a chunk at a time (~chunk postings): the index arrays of the
+        # scatter cost tens of bytes per posting
+        p0 = int(bstart[b])
+        b1 = max(int(np.searchsorted(bend, p0 + chunk, side="right")), b + 1)
+        p1 = int(bend[b1 - 1])
+        if fixed is None:
+            frag, fo = _pickled_values(blob, vstart[p0:p1], vlen[p0:p1])
+            vsrc, vsrc_off = frag, np.asarray(fo, dtype=np.int64)
+        elif fixed:
+            vsrc = fixed_arr[p0 * fixed:p1 * fixed]
+            vsrc_off = np.arange(p1 - p0 + 1, dtype=np.int64) * fixed
+        else:
+            vsrc, vsrc_off = None, None
+        data, rec_off, rec_end = _encode_blocks(
+            bstart[b:b1] - p0, bend[b:b1] - p0, bfirst[b:b1], blast[b:b1], kinds[b:b1], w0_all[b:b1],
+            gaps[p0:p1], w32[p0:p1], info[b * 39:b1 * 39], fixed, vsrc, vsrc_off)
+        firsts = np.flatnonzero(bfirst[b:b1])
+        lasts = np.flatnonzero(blast[b:b1])
+        offsets[bterm[b:b1][firsts]] = pbase + rec_off[firsts]
+        extents[bterm[b:b1][lasts]] = pbase + rec_end[lasts] - offsets[bterm[b:b1][lasts]]
+        postfile.write(data)
+        pbase += len(data)
+        b = b1
 
     ti = np.zeros(nterms, dtype=_TERMINFO_DTYPE)
     ti["weight"], ti["df"], ti["minb"], ti["maxb"] = t_weight, counts, t_minb, t_maxb
@@ -663,63 +698,129 @@ def _write_field_fast(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndoc
     fw.finish_field()
 
 
-def _info_with_comp(rec: bytes) -> bytes:
-    """A 39-byte info record with the compression level set (the BININT after the weight)."""
-    b = bytearray(rec)
-    at = _INFO_DTYPE.fields["comp"][1]
-    b[at:at + 4] = COMPRESSION.to_bytes(4, "little")
-    return bytes(b)
+def _encode_blocks(bs, be, first, last, kinds, w0, gaps, w32, info: bytes, fixed, vsrc, vsrc_off):
+    """Posting blocks as ``W3PostingsWriter`` lays them out, for many blocks at once, with numpy.
+
+    Per block: the ``W3Bl`` magic before a term's first block, the block length
+    (negative for a term's last block), the 39-byte info pickle, then the data
+    pickle ``(ids, weights, values)`` (protocol 3: ids as BININTs of the gaps;
+    weights ``None``, one BINFLOAT or a tuple of them; values ``None``, one
+    bytes object (fixed-size formats) or a tuple of bytes objects).  ``bs``/``be``
+    are the blocks' posting ranges within ``gaps``/``w32``; ``vsrc`` holds the
+    values in posting order (pickle elements already, for variable sizes) with
+    ``vsrc_off`` the offset of each posting's value.  Returns the encoded bytes
+    and each block's start and end offset in them.
+    """
+    nblk = len(bs)
+    n = be - bs
+    ids_size = 2 + 5 * n
+    w_size = np.where(kinds == 0, 1, np.where(kinds == 1, 9, 2 + 9 * n))
+    if fixed == 0:
+        v_len = np.zeros(nblk, dtype=np.int64)
+        v_hdr = np.ones(nblk, dtype=np.int64)  # "N"
+    else:
+        v_len = vsrc_off[be] - vsrc_off[bs]
+        if fixed:
+            v_hdr = np.where(v_len < 256, 2, 5)  # SHORT_BINBYTES / BINBYTES header
+        else:
+            v_hdr = np.ones(nblk, dtype=np.int64)  # "(" ... "t"
+    v_size = v_hdr + v_len + (1 if fixed is None else 0)  # a tuple of values also has its closing "t"
+    data_size = 2 + ids_size + w_size + v_size + 2
+    rec_size = first.astype(np.int64) * 4 + 4 + 39 + data_size
+    ro = np.zeros(nblk + 1, dtype=np.int64)
+    np.cumsum(rec_size, out=ro[1:])
+    out = np.zeros(int(ro[-1]), dtype=np.uint8)
+    start = ro[:-1]
+    # magic, block length, info
+    fs = start[first]
+    out[fs[:, None] + np.arange(4)] = np.frombuffer(_PACK_BLOCK_HEAD, dtype=np.uint8)
+    lp = start + first.astype(np.int64) * 4
+    blen = (39 + data_size) * np.where(last, -1, 1)
+    out[lp[:, None] + np.arange(4)] = blen.astype(">i4").view(np.uint8).reshape(nblk, 4)
+    out[(lp + 4)[:, None] + np.arange(39)] = np.frombuffer(info, dtype=np.uint8).reshape(nblk, 39)
+    ds = lp + 4 + 39
+    out[ds] = 0x80
+    out[ds + 1] = 3
+    out[ds + 2] = ord("(")
+    # ids: one BININT per posting
+    npost = len(gaps)
+    blk_of = np.repeat(np.arange(nblk), n)
+    jj = np.arange(npost, dtype=np.int64) - bs[blk_of]
+    rec = np.empty((npost, 5), dtype=np.uint8)
+    rec[:, 0] = ord("J")
+    rec[:, 1:] = gaps.astype("<i4").view(np.uint8).reshape(npost, 4)
+    out[(ds[blk_of] + 3 + 5 * jj)[:, None] + np.arange(5)] = rec
+    out[ds + 2 + ids_size - 1] = ord("t")
+    ws = ds + 2 + ids_size
+    k0, k1, k2 = kinds == 0, kinds == 1, kinds == 2
+    out[ws[k0]] = ord("N")
+    if k1.any():
+        out[ws[k1]] = ord("G")
+        out[(ws[k1] + 1)[:, None] + np.arange(8)] = w0[k1].astype(">f8").view(np.uint8).reshape(-1, 8)
+    if k2.any():
+        out[ws[k2]] = ord("(")
+        pm = k2[blk_of]
+        wrec = np.empty((int(pm.sum()), 9), dtype=np.uint8)
+        wrec[:, 0] = ord("G")
+        wrec[:, 1:] = w32[pm].astype(">f8").view(np.uint8).reshape(-1, 8)
+        out[(ws[blk_of[pm]] + 1 + 9 * jj[pm])[:, None] + np.arange(9)] = wrec
+        out[ws[k2] + 1 + 9 * n[k2]] = ord("t")
+    vs = ws + w_size
+    if fixed == 0:
+        out[vs] = ord("N")
+    else:
+        if fixed:
+            short = v_hdr == 2
+            out[vs[short]] = ord("C")
+            out[vs[short] + 1] = v_len[short].astype(np.uint8)
+            lng = ~short
+            if lng.any():
+                out[vs[lng]] = ord("B")
+                out[(vs[lng] + 1)[:, None] + np.arange(4)] = v_len[lng].astype("<u4").view(np.uint8).reshape(-1, 4)
+        else:
+            out[vs] = ord("(")
+            out[vs + 1 + v_len] = ord("t")
+        total = int(v_len.sum())
+        if total:
+            # each block's values are one contiguous run of vsrc, copied after its header
+            src0 = vsrc_off[bs]
+            byte_blk = np.repeat(np.arange(nblk), v_len)
+            within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(v_len) - v_len, v_len)
+            src = np.frombuffer(vsrc, dtype=np.uint8) if isinstance(vsrc, (bytes, bytearray)) else vsrc
+            out[vs[byte_blk] + v_hdr[byte_blk] + within] = src[src0[byte_blk] + within]
+    end = ds + data_size
+    out[end - 2] = 0x87  # TUPLE3
+    out[end - 1] = ord(".")
+    return out.tobytes(), start, ro[1:]
 
 
-class _ExactTerm:
-    """Blocks of one term with more than ``BLOCK`` postings, exactly as ``W3PostingsWriter`` splits them."""
+def _pickled_values(blob: np.ndarray, vstart: np.ndarray, vlen: np.ndarray) -> tuple[bytes, list[int]]:
+    """Each value as a pickle element (SHORT_BINBYTES ``C`` + length byte, or BINBYTES ``B`` +
+    4-byte length, then the bytes), concatenated, with each element's offset (and the end).
 
-    def __init__(self, docs, weights, weights32, lens, vstart, vlen, values, fixed, protocol, compress_min):
-        self.docs, self.weights, self.weights32, self.lens = docs, weights, weights32, lens
-        self.vstart, self.vlen, self.values, self.fixed = vstart, vlen, values, fixed
-        self.protocol, self.compress_min = protocol, compress_min
-
-    def blocks(self, start: int, end: int) -> bytes:
-        out = bytearray(_PACK_BLOCK_HEAD)
-        docs, fixed, values = self.docs, self.fixed, self.values
-        b0 = start
-        while b0 < end:
-            b1 = min(b0 + BLOCK, end)
-            ids = docs[b0:b1]
-            ws = self.weights32[b0:b1]
-            ls = self.lens[b0:b1]
-            maxw = max(self.weights[b0:b1])
-            if maxw <= 0:
-                maxw = 0
-            nz = [x for x in ls if x]
-            minlen = min(nz) if nz else None
-            maxlen = max(ls)
-            w0 = ws[0]
-            if all(w == 1.0 for w in ws):
-                mini_w = None
-            elif all(w == w0 for w in ws):
-                mini_w = w0
-            else:
-                mini_w = tuple(ws)
-            if fixed == 0:
-                mini_v = None
-            else:
-                vs = [values[a:a + n] for a, n in zip(self.vstart[b0:b1], self.vlen[b0:b1]) if n]
-                mini_v = b"".join(vs) if fixed else tuple(vs)
-            mini_ids = tuple([ids[0]] + [b - a for a, b in zip(ids, ids[1:])])
-            data = dumps((mini_ids, mini_w, mini_v), self.protocol)
-            comp = 0
-            if len(data) >= self.compress_min:
-                comp = COMPRESSION
-                data = zlib.compress(data, COMPRESSION)
-            info = dumps((b1 - b0, ids[-1], maxw, comp, length_to_byte(minlen), length_to_byte(maxlen)),
-                         self.protocol)
-            blen = len(info) + len(data)
-            out += _BLOCK_LEN.pack(-blen if b1 >= end else blen)
-            out += info
-            out += data
-            b0 = b1
-        return bytes(out)
+    A block's tuple of values is then ``(`` + one slice + ``t`` instead of one bytes object
+    per posting for ``pickle.dumps`` to walk.
+    """
+    n = len(vlen)
+    small = vlen < 256
+    hdr = np.where(small, 2, 5)
+    fo = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(hdr + vlen, out=fo[1:])
+    out = np.empty(int(fo[-1]), dtype=np.uint8)
+    heads = fo[:-1]
+    out[heads[small]] = ord("C")
+    out[heads[small] + 1] = vlen[small].astype(np.uint8)
+    big = ~small
+    if big.any():
+        out[heads[big]] = ord("B")
+        lb = vlen[big].astype("<u4").view(np.uint8).reshape(-1, 4)
+        out[heads[big][:, None] + np.arange(1, 5)] = lb
+    total = int(vlen.sum())
+    if total:
+        rep = np.repeat(np.arange(n), vlen)
+        within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(vlen) - vlen, vlen)
+        out[heads[rep] + hdr[rep] + within] = blob[vstart[rep] + within]
+    return out.tobytes(), fo.tolist()
 
 
 def _write_field_exact(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndocs: int, *,
@@ -743,13 +844,12 @@ def _write_field_exact(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndo
     if fixed is not None and fixed < 0:
         fixed = None
 
-    terms = buf.terms
+    terms, tid = buf.finish()
     order = sorted(range(len(terms)), key=terms.__getitem__)
     if order and tindex.lastkey and fid + terms[order[0]] <= tindex.lastkey:
         raise ValueError("terms must be written in increasing key order")
     rank = np.empty(len(terms), dtype=np.int64)
     rank[order] = np.arange(len(terms))
-    tid = np.frombuffer(buf.tid, dtype=np.uint32)
     perm = np.argsort(rank[tid], kind="stable")  # by term, documents ascending within a term
     counts = np.bincount(tid, minlength=len(terms))[order]
     del tid, rank

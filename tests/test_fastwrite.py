@@ -199,6 +199,8 @@ def test_fast_blocks_keep_whoosh_statistics(shared, tmp_path, monkeypatch, chunk
     # a term in more than one block (BLOCK postings): the same word in many short documents
     extra = [{"id": f"many{i}", "content": ["常见词", f"词{i}"], "grams": ["常见", "见词"] * (i % 3 + 1)}
                for i in range(300)]
+    # a bigram at 120 positions: its value is longer than 255 bytes (BINBYTES, not SHORT_BINBYTES)
+    extra.append({"id": "long", "content": ["长"], "grams": ["重复", "复重"] * 120})
     fields += extra
     a, b = tmp_path / "whoosh", tmp_path / "bulk"
     a.mkdir(), b.mkdir()
@@ -218,3 +220,39 @@ def test_fast_blocks_keep_whoosh_statistics(shared, tmp_path, monkeypatch, chunk
     assert multi, "the corpus must exercise multi-block terms"
     for k in sa:
         assert sa[k] == sb[k], k
+
+
+def test_merge_policy_folds_small_segments_only(tmp_path):
+    """Eight one-document segments are merged; a bigger segment is left alone (no pure-Python re-merge)."""
+    from types import SimpleNamespace
+
+    from indexer.pipeline import MAX_SMALL_SEGMENTS, SEGMENT_TIERS, merge_small_segments
+
+    merged = []
+    writer = SimpleNamespace(storage=None, schema=None, add_reader=merged.append)
+
+    def segs(*counts):
+        return [SimpleNamespace(doc_count_all=lambda c=c: c, name=f"s{i}") for i, c in enumerate(counts)]
+
+    big = SEGMENT_TIERS[1] + 1
+    few = segs(big, *[1] * (MAX_SMALL_SEGMENTS - 1))
+    assert merge_small_segments(writer, few) == few
+
+    class FakeReader:
+        def __init__(self, storage, schema, seg):
+            self.seg = seg
+
+        def close(self):
+            pass
+
+    import whoosh.reading
+
+    orig = whoosh.reading.SegmentReader
+    whoosh.reading.SegmentReader = FakeReader
+    try:
+        many = segs(big, big, *[1] * MAX_SMALL_SEGMENTS, 100)
+        kept = merge_small_segments(writer, many)
+    finally:
+        whoosh.reading.SegmentReader = orig
+    assert [s.doc_count_all() for s in kept] == [big, big, 100]
+    assert len(merged) == MAX_SMALL_SEGMENTS
