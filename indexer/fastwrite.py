@@ -44,7 +44,7 @@ from whoosh.util.numeric import _length_byte_cache, byte_to_length, length_to_by
 from whoosh.writing import PostingPool, SegmentWriter
 
 SEGMENT_MB_ENV = "REPORTSEARCH_SEGMENT_MB"
-DEFAULT_SEGMENT_MB = 192  # buffered postings per segment; a flush needs about 2.5× this at its peak
+DEFAULT_SEGMENT_MB = 160  # buffered postings per segment; a flush needs about 1.6× this at its peak
 BLOCK = 128  # postings per block: W3Codec's default ``blocklimit``
 COMPRESSION = 3  # W3Codec's default zlib level
 _PACK_BLOCK_HEAD = WHOOSH3_HEADER_MAGIC

@@ -108,12 +108,14 @@ def test_kill_9_at_any_moment_then_rerun_completes(good):
     assert eng.search("标记q00001x").total == 1
 
     # 1. early (starting workers, hashing), 2. while workers clean and the writer is fed
+    # (held 50 ms per file: a run of 170 files is otherwise over in about two seconds)
     for delay in (0.5, 3.0):
-        p = start_run(src, ix)
+        p = start_run(src, ix, pause="per_file:0.05")
         t0 = time.monotonic()
         while time.monotonic() - t0 < delay:  # searches keep working during the run
             assert eng.search("标记q00001x").total == 1
             time.sleep(0.05)
+        assert p.poll() is None, "the run ended before it could be killed"
         kill9(p)
         assert eng.doc_count() == GOOD and fresh_count(ix) == GOOD
         assert eng.search("标记q00005x").total == 1
