@@ -28,6 +28,25 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
+def shared_texts(shared: Path) -> list[str]:
+    """Every text of ../shared: national reports (title + content), provincial reports, seed pages."""
+    import csv
+
+    texts = []
+    nat = shared / "corpora" / "national-gov-work-reports" / "government_work_reports.jsonl"
+    for line in nat.read_text(encoding="utf-8").splitlines():
+        d = json.loads(line)
+        texts.append((d.get("title") or "") + "\n" + d.get("content", ""))
+    csv.field_size_limit(1 << 30)
+    for f in sorted((shared / "corpora" / "provincial-gov-reports-2026").glob("*.csv")):
+        with f.open(encoding="utf-8", newline="") as fh:
+            texts += [row.get("full_text") or "" for row in csv.DictReader(fh)]
+    for f in sorted((shared / "seeds").iterdir()):
+        if f.is_file():
+            texts.append(f.read_text(encoding="utf-8", errors="replace"))
+    return texts
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     return SHARED

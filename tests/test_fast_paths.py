@@ -8,8 +8,6 @@ the edge cases (combining marks, compatibility characters, private-use stand-ins
 """
 from __future__ import annotations
 
-import csv
-import json
 import random
 import re
 import unicodedata
@@ -26,24 +24,9 @@ from indexer.clean.damage import damage_hits
 from indexer.meta import regions, textutil
 from indexer.meta.acmatch import NEVER, NO_WORD, LongestMatcher
 from indexer.textnorm import nfkc
+from conftest import shared_texts
 
 ahocorasick = pytest.importorskip("ahocorasick")
-
-
-def _shared_texts(shared) -> list[str]:
-    texts = []
-    nat = shared / "corpora" / "national-gov-work-reports" / "government_work_reports.jsonl"
-    for line in nat.read_text(encoding="utf-8").splitlines():
-        d = json.loads(line)
-        texts.append((d.get("title") or "") + "\n" + d.get("content", ""))
-    csv.field_size_limit(1 << 30)
-    for f in sorted((shared / "corpora" / "provincial-gov-reports-2026").glob("*.csv")):
-        with f.open(encoding="utf-8", newline="") as fh:
-            texts += [row.get("full_text") or "" for row in csv.DictReader(fh)]
-    for f in sorted((shared / "seeds").iterdir()):
-        if f.is_file():
-            texts.append(f.read_text(encoding="utf-8", errors="replace"))
-    return texts
 
 
 # Characters that make normalisation interesting: full-width forms, compatibility
@@ -67,7 +50,7 @@ def test_nfkc_equals_unicodedata_on_any_strings(s: str) -> None:
 
 def test_text_normalisers_equal_plain_versions_on_shared_corpora(shared) -> None:
     search = analysis._WORDY.search
-    for text in _shared_texts(shared):
+    for text in shared_texts(shared):
         assert nfkc(text) == unicodedata.normalize("NFKC", text)
         g = analysis.gram_text(text)
         assert g == re.sub(r"\s+", "", unicodedata.normalize("NFKC", text).lower())
@@ -123,7 +106,7 @@ def _plain_shingle_signature(text: str) -> np.ndarray | None:
 
 
 def test_signature_equals_plain_computation(shared) -> None:
-    texts = _shared_texts(shared)
+    texts = shared_texts(shared)
     texts += [t[: n] for t in texts[:20] for n in (3, 5, 6, 40, 9000)]  # short, sampled and multi-chunk cases
     texts.append("".join(texts[:3]) * 2)
     for text in texts:
@@ -163,7 +146,7 @@ def test_region_matches_equal_plain_automaton_on_shared_corpora(shared) -> None:
     for key in g.aliases:
         plain.add_word(key, key)
     plain.make_automaton()
-    for text in _shared_texts(shared):
+    for text in shared_texts(shared):
         assert list(g.automaton.iter_long(text)) == list(plain.iter_long(text))
 
 
@@ -197,7 +180,7 @@ def test_replace_loops_equal_translate(s: str) -> None:
 
 
 def test_damage_hits_count_in_first_seen_order(shared) -> None:
-    for text in _shared_texts(shared)[:40] + ["效劳根底效劳原那么经济社会开展效劳"]:
+    for text in shared_texts(shared)[:40] + ["效劳根底效劳原那么经济社会开展效劳"]:
         hits: dict[str, int] = {}
         for m in damage_pattern().finditer(text):
             hits[m.group(0)] = hits.get(m.group(0), 0) + 1

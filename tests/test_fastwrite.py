@@ -51,40 +51,43 @@ def _segment_files(folder: Path) -> dict[str, bytes]:
     return out
 
 
-def test_bulk_segment_is_byte_identical(shared, tmp_path):
-    fields = _field_dicts(shared)
-    a, b = tmp_path / "whoosh", tmp_path / "bulk"
-    a.mkdir(), b.mkdir()
-    ixa = whoosh_index.create_in(str(a), build_schema())
-    w = ixa.writer(compound=False)
+def _whoosh_index(folder: Path, fields: list[dict], **writer_kw):
+    """An index of ``fields`` written by Whoosh's own ``SegmentWriter`` (the reference)."""
+    folder.mkdir(exist_ok=True)
+    ix = whoosh_index.create_in(str(folder), build_schema())
+    w = ix.writer(**writer_kw)
     for f in fields:
         w.add_document(**f)
     w.commit()
+    return ix
+
+
+def _bulk_index(folder: Path, fields: list[dict], **bulk_kw):
+    """An index of ``fields`` written by the bulk writer, documents prepared in this process."""
+    folder.mkdir(exist_ok=True)
+    ix = whoosh_index.create_in(str(folder), build_schema())
+    bw = BulkWriter(ix, **bulk_kw)
+    for f in fields:
+        bw.add_document(**f)
+    bw.commit()
+    return ix
+
+
+def test_bulk_segment_is_byte_identical(shared, tmp_path):
+    fields = _field_dicts(shared)
+    a, b = tmp_path / "whoosh", tmp_path / "bulk"
+    _whoosh_index(a, fields, compound=False)
+    b.mkdir()
     ixb = whoosh_index.create_in(str(b), build_schema())
     bw = BulkWriter(ixb, block_format=WHOOSH_IDENTICAL)
     schema = build_schema()
     for f in fields:
-        bw.add_prepared(prepare(schema, f))
+        bw.add_prepared(prepare(schema, f))  # the workers' path: documents prepared beforehand
     bw.commit()
     fa, fb = _segment_files(a), _segment_files(b)
     assert sorted(fa) == sorted(fb)
     for key in fa:
         assert fa[key] == fb[key], f"segment file {key} differs"
-
-
-def _postings(ix) -> dict[tuple[str, bytes], list[tuple[str, float, bytes]]]:
-    """Every posting, documents named by their id: comparable across segment layouts."""
-    out = {}
-    with ix.searcher() as s:
-        r = s.reader()
-        ids = {n: s.stored_fields(n)["id"] for n in r.all_doc_ids()}
-        for fieldname, text in r.all_terms():
-            if fieldname == "id":
-                continue
-            m = r.postings(fieldname, text)
-            out[(fieldname, text)] = sorted((ids[d], round(m.weight(), 4), m.value())
-                                            for d in m.all_ids() if (m.skip_to(d) or True))
-    return out
 
 
 def _plain_postings(ix) -> dict:
@@ -107,13 +110,8 @@ def _plain_postings(ix) -> dict:
 def test_rolled_segments_and_merges_keep_every_posting(shared, tmp_path):
     fields = _field_dicts(shared, limit=40)
     a, b = tmp_path / "whoosh", tmp_path / "bulk"
-    a.mkdir(), b.mkdir()
-    ixa = whoosh_index.create_in(str(a), build_schema())
-    w = ixa.writer()
-    for f in fields:
-        w.add_document(**f)
-    w.commit()
-
+    ixa = _whoosh_index(a, fields)
+    b.mkdir()
     ixb = whoosh_index.create_in(str(b), build_schema())
     bw = BulkWriter(ixb, segment_mb=8)
     bw._budget = 200_000  # a few documents per segment
@@ -198,22 +196,12 @@ def test_fast_blocks_keep_whoosh_statistics(shared, tmp_path, monkeypatch, chunk
     fast_fields = _field_dicts(shared, limit=60, gram_codes=True)
     # a term in more than one block (BLOCK postings): the same word in many short documents
     extra = [{"id": f"many{i}", "content": ["常见词", f"词{i}"], "grams": ["常见", "见词"] * (i % 3 + 1)}
-               for i in range(300)]
+             for i in range(300)]
     # a bigram at 120 positions: its value is longer than 255 bytes (BINBYTES, not SHORT_BINBYTES)
     extra.append({"id": "long", "content": ["长"], "grams": ["重复", "复重"] * 120})
     fields += extra
-    a, b = tmp_path / "whoosh", tmp_path / "bulk"
-    a.mkdir(), b.mkdir()
-    ixa = whoosh_index.create_in(str(a), build_schema())
-    w = ixa.writer()
-    for f in fields:
-        w.add_document(**f)
-    w.commit()
-    ixb = whoosh_index.create_in(str(b), build_schema())
-    bw = BulkWriter(ixb)
-    for f in fast_fields + fields[len(fast_fields):]:
-        bw.add_document(**f)
-    bw.commit()
+    ixa = _whoosh_index(tmp_path / "whoosh", fields)
+    ixb = _bulk_index(tmp_path / "bulk", fast_fields + fields[len(fast_fields):])
     sa, sb = _stats(ixa), _stats(ixb)
     assert sa.keys() == sb.keys()
     multi = [k for k, v in sa.items() if len(v[1]) > 1]

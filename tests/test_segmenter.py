@@ -1,36 +1,18 @@
 """The fast segmenter (jieba-rs + jieba's search-mode rule) gives exactly jieba's tokens."""
 from __future__ import annotations
 
-import csv
-import json
-
 import jieba
 import pytest
 
 from indexer import analysis
+from conftest import shared_texts
 
 pytestmark = pytest.mark.skipif(not analysis.FAST_SEGMENTER, reason="rjieba not installed")
 
 
-def _shared_texts(shared):
-    texts = []
-    nat = shared / "corpora" / "national-gov-work-reports" / "government_work_reports.jsonl"
-    for line in nat.read_text(encoding="utf-8").splitlines():
-        d = json.loads(line)
-        texts.append((d.get("title") or "") + "\n" + d.get("content", ""))
-    csv.field_size_limit(1 << 30)
-    for f in sorted((shared / "corpora" / "provincial-gov-reports-2026").glob("*.csv")):
-        with f.open(encoding="utf-8", newline="") as fh:
-            texts += [row.get("full_text") or "" for row in csv.DictReader(fh)]
-    for f in sorted((shared / "seeds").iterdir()):
-        if f.is_file():
-            texts.append(f.read_text(encoding="utf-8", errors="replace"))
-    return texts
-
-
 def test_search_tokens_equal_jieba_on_shared_corpora(shared):
     """Every token (word, start, end) of jieba.tokenize(mode="search"), on every shared text."""
-    texts = _shared_texts(shared)
+    texts = shared_texts(shared)
     assert len(texts) > 100
     for text in texts:
         assert analysis.search_tokens(text) == list(jieba.tokenize(text, mode="search"))
