@@ -209,13 +209,14 @@ def _encode_positions(poslist: list[int]) -> bytes:
     return pack_uint(len(deltas)) + dumps(deltas, 2)
 
 
-def _postings_of(fieldobj, value: Any, boost: float) -> FieldPostings:
-    """What ``fieldobj.index(value)`` gives, in flat arrays; fast paths for token lists."""
+def _postings_of(fieldobj, value: Any, boost: float) -> tuple[FieldPostings, int]:
+    """What ``fieldobj.index(value)`` gives, in flat arrays, and the field length Whoosh records
+    (the number of tokens, i.e. the sum of the frequencies); fast paths for token lists."""
     fmt = fieldobj.format
     ftype = type(fmt)
     if isinstance(value, GramCodes):
         if ftype is formats.Positions and len(value.points) > 1:
-            return _gram_postings(value, fmt.field_boost * boost)
+            return _gram_postings(value, fmt.field_boost * boost), len(value.points) - 1
         value = value.as_list()
     if isinstance(value, (list, tuple)) and ftype is formats.Frequency:
         counts = Counter(value)
@@ -226,7 +227,7 @@ def _postings_of(fieldobj, value: Any, boost: float) -> FieldPostings:
             w = w * boost
         weights = array("d")
         weights.frombytes(w.astype(np.float64).tobytes())
-        return FieldPostings(terms, weights, ns.astype(">u4").tobytes(), array("I", [4]) * len(ns))
+        return FieldPostings(terms, weights, ns.astype(">u4").tobytes(), array("I", [4]) * len(ns)), len(value)
     if isinstance(value, (list, tuple)) and ftype is formats.Positions:
         poses: dict[str, list[int]] = {}
         for i, t in enumerate(value):
@@ -238,13 +239,15 @@ def _postings_of(fieldobj, value: Any, boost: float) -> FieldPostings:
         terms = [t.encode("utf-8") for t in poses]
         vals = [_encode_positions(p) for p in poses.values()]
         return FieldPostings(terms, array("d", [len(p) * fmt.field_boost * boost for p in poses.values()]),
-                             b"".join(vals), array("I", map(len, vals)))
+                             b"".join(vals), array("I", map(len, vals))), len(value)
     terms, weights, vals = [], array("d"), []
-    for tbytes, _freq, weight, vbytes in fieldobj.index(value):
+    length = 0
+    for tbytes, freq, weight, vbytes in fieldobj.index(value):
         terms.append(tbytes)
         weights.append(weight * boost)
         vals.append(vbytes or b"")
-    return FieldPostings(terms, weights, b"".join(vals), array("I", map(len, vals)))
+        length += freq
+    return FieldPostings(terms, weights, b"".join(vals), array("I", map(len, vals))), length
 
 
 def prepare(schema, fields: dict[str, Any]) -> Prepared:
@@ -264,9 +267,9 @@ def prepare(schema, fields: dict[str, Any]) -> Prepared:
         fo = schema[name]
         length = 0
         if fo.indexed:
-            fp = _postings_of(fo, value, fields.get(f"_{name}_boost", docboost))
+            fp, tokens = _postings_of(fo, value, fields.get(f"_{name}_boost", docboost))
             if fo.scorable:
-                length = _length_of(fo, value, fp)
+                length = tokens
             if len(fp):
                 out.posts[name] = fp
         custom = fields.get(f"_stored_{name}", value)
@@ -275,15 +278,6 @@ def prepare(schema, fields: dict[str, Any]) -> Prepared:
             cv = fo.to_column_value(custom)
         out.perdoc.append((name, custom if fo.stored else None, length, cv))
     return out
-
-
-def _length_of(fieldobj, value: Any, fp: FieldPostings) -> int:
-    """The field length Whoosh records: the number of tokens (sum of frequencies)."""
-    if isinstance(value, GramCodes):
-        return max(0, len(value.points) - 1) if len(value.points) > 1 else len(value.points)
-    if isinstance(value, (list, tuple)) and type(fieldobj.format) in (formats.Frequency, formats.Positions):
-        return len(value)
-    return sum(freq for _t, freq, _w, _v in fieldobj.index(value))
 
 
 class _Vocab(dict):
@@ -558,7 +552,6 @@ def _write_field_fast(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndoc
     fid = pack_ushort(fw._fieldid)
     postfile = fw._postfile
     tindex = fw._tindex
-    tfile = tindex.dbfile
 
     terms, tid = buf.finish()
     nterms = len(terms)
@@ -673,20 +666,27 @@ def _write_field_fast(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndoc
     tinfo = ti.tobytes()
     size = _TERMINFO_DTYPE.itemsize
     del ti
-    # OrderedHashWriter.add for every term, in key order
+    _add_term_records(tindex, fid, terms, order, (tinfo[k * size:(k + 1) * size] for k in range(nterms)))
+    fw.finish_field()
+
+
+def _add_term_records(tindex, fid: bytes, terms: list[bytes], order: list[int], values) -> None:
+    """``OrderedHashWriter.add`` for every term, in key order: the same records and MD5 buckets,
+    buffered and written in large pieces instead of four small writes per term."""
+    tfile = tindex.dbfile
     tbase = tfile.tell()
     tbuf = bytearray()
     buckets = tindex.buckets
     index_append = tindex.index.append
     head = _HASH_LENGTHS.pack
     key = tindex.lastkey
-    for k, t in enumerate(order):
+    for t, value in zip(order, values):
         key = fid + terms[t]
         pos = tbase + len(tbuf)
         index_append(pos)
-        tbuf += head(len(key), size)
+        tbuf += head(len(key), len(value))
         tbuf += key
-        tbuf += tinfo[k * size:(k + 1) * size]
+        tbuf += value
         h = int.from_bytes(md5(key).digest()[12:], "big")  # filetables.md5_hash
         buckets[h & 255].append((h, pos))
         if len(tbuf) > _FLUSH_BYTES:
@@ -695,7 +695,6 @@ def _write_field_fast(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndoc
             tbuf = bytearray()
     tfile.write(bytes(tbuf))
     tindex.lastkey = key
-    fw.finish_field()
 
 
 def _encode_blocks(bs, be, first, last, kinds, w0, gaps, w32, info: bytes, fixed, vsrc, vsrc_off):
@@ -839,7 +838,6 @@ def _write_field_exact(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndo
     fid = pack_ushort(fw._fieldid)
     postfile = fw._postfile
     tindex = fw._tindex
-    tfile = tindex.dbfile
     fixed = fieldobj.format.fixed_value_size()
     if fixed is not None and fixed < 0:
         fixed = None
@@ -874,16 +872,11 @@ def _write_field_exact(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndo
 
     compress = zlib.compress
     pack_block_len = _BLOCK_LEN.pack
-    pack_lengths = _HASH_LENGTHS.pack
     pack_info = _TERMINFO.pack
     l2b = length_to_byte
     pbase = postfile.tell()
     pbuf = bytearray()
-    tbase = tfile.tell()
-    tbuf = bytearray()
-    buckets = tindex.buckets
-    index_append = tindex.index.append
-    key = tindex.lastkey
+    records: list[bytes] = []
 
     start = 0
     for k, t in enumerate(order):
@@ -950,27 +943,14 @@ def _write_field_exact(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndo
         value = pack_info(False, t_weight, end - start, 0 if t_minlen is None else l2b(t_minlen),
                           l2b(t_maxlen), t_maxw, docs[start], docs[end - 1])
         value += pack_long(startoffset) + pack_int(pbase + len(pbuf) - startoffset)
-        # OrderedHashWriter.add
-        key = fid + terms[t]
-        pos = tbase + len(tbuf)
-        index_append(pos)
-        tbuf += pack_lengths(len(key), len(value))
-        tbuf += key
-        tbuf += value
-        h = int.from_bytes(md5(key).digest()[12:], "big")  # filetables.md5_hash
-        buckets[h & 255].append((h, pos))
+        records.append(value)
         start = end
         if len(pbuf) > _FLUSH_BYTES:
             postfile.write(bytes(pbuf))
             pbase += len(pbuf)
             pbuf = bytearray()
-        if len(tbuf) > _FLUSH_BYTES:
-            tfile.write(bytes(tbuf))
-            tbase += len(tbuf)
-            tbuf = bytearray()
     postfile.write(bytes(pbuf))
-    tfile.write(bytes(tbuf))
-    tindex.lastkey = key
+    _add_term_records(tindex, fid, terms, order, records)
     fw.finish_field()
 
 
