@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
+import logging
+
+import numpy as np
 from whoosh import query as Q
-from whoosh import sorting
 
 from indexer import store
 from indexer.analysis import gram_text
@@ -25,6 +27,7 @@ from indexer.schema import UNKNOWN
 from . import query as qmod
 from . import facets as facets_mod
 from .facets import FacetTable, Filters
+from .fastquery import Evaluator, PostingCache, Unsupported, top_order
 from .highlight import highlight, snippet
 from .scoring import CachedBM25F
 from .sentences import MAX_SENTENCE_CHARS, Example, matches, sentence_key, split_sentences
@@ -35,6 +38,9 @@ EXPORT_CAP = 1000
 DEFAULT_PER_PAGE = 10
 SORTS = {"relevance": "相关度", "year": "年份（新→旧）", "year_asc": "年份（旧→新）"}
 RESULT_CACHE_SIZE = 256  # search results kept per index generation (pagination, facet clicks, back button)
+POSTING_CACHE_MB = 256  # decoded postings kept between queries (segments never change, so across generations)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -135,6 +141,8 @@ class SearchEngine:
         self._searcher = None
         self._table: FacetTable | None = None
         self._groups: dict[str, list[str]] = {}
+        self._postings = PostingCache(POSTING_CACHE_MB << 20)
+        self._evaluator: Evaluator | None = None
         # LRU of finished results; cleared whenever the searcher changes (new generation)
         self._cache: OrderedDict[tuple, SearchResult] = OrderedDict()
 
@@ -182,6 +190,7 @@ class SearchEngine:
 
     def _reload_tables(self) -> None:
         self._cache.clear()
+        self._evaluator = None
         self._groups = store.load_groups(self.index_dir)
         self._table = FacetTable.load(self._searcher, self._groups)
 
@@ -229,17 +238,16 @@ class SearchEngine:
             s = self._current()
             table = self._table
             assert table is not None
-            kwargs: dict[str, Any] = {"filter": fq}
-            if sort == "year":
-                kwargs["sortedby"] = sorting.FunctionFacet(
-                    lambda _s, n: -(table.records[n].year or 0) if n in table.records else 0)
-            elif sort == "year_asc":
-                kwargs["sortedby"] = sorting.FunctionFacet(
-                    lambda _s, n: (table.records[n].year or 99999) if n in table.records else 99999)
-            # One ranked pass over every match: its documents are counted for the facets and
-            # its order gives the page (matching once, not once to count and again to rank).
-            ranked = [n for _key, n in s.search(wq, limit=None, **kwargs).top_n]
-            fc = facets_mod.compute(s, table, wq, filters, matched=ranked)
+            # One evaluation of the query (no filter): the filters and every facet's
+            # "all other filters" view are masks over its matches, and the page is the
+            # best few of the filtered matches.
+            docs, scores = self._match(s, wq)
+            full = table.filter_mask(filters)
+            keep = full[docs] if full is not None else None
+            fdocs = docs[keep] if keep is not None else docs
+            key = self._sort_key(table, sort, fdocs, scores[keep] if keep is not None else scores)
+            first = int(fdocs[top_order(key, fdocs, 1)[0]]) if len(fdocs) else None
+            fc = facets_mod.compute(table, docs, filters, first=first)
             total, facets, level = fc.total, fc.counts, fc.region_level
             result = SearchResult(query=q or "", filters=filters, total=total, hits=[], facets=facets,
                                   page=page, per_page=per_page, sort=sort, region_level=level,
@@ -251,43 +259,90 @@ class SearchEngine:
             if (page - 1) * per_page >= total:
                 messages.append(f"页码超出范围：共 {result.pages} 页。")
                 return result
-            for stored in self._collapsed_page(s, table, ranked, page, per_page):
+            for stored in self._collapsed_page(s, table, key, fdocs, page, per_page):
                 result.hits.append(self._hit(stored, needles))
         return result
 
+    def _match(self, s, wq: Q.Query) -> tuple[np.ndarray, np.ndarray]:
+        """Every live document ``wq`` matches (ascending) and its score, filters not applied.
+
+        Evaluated with numpy over the postings (``searchapp.fastquery``); a query it
+        does not implement is run by Whoosh instead, with the same result.
+        """
+        table = self._table
+        assert table is not None
+        try:
+            if self._evaluator is None or self._evaluator.searcher is not s:
+                self._evaluator = Evaluator(s, self._postings)
+            docs, scores = self._evaluator.evaluate(wq)
+        except Unsupported:
+            docs, scores = self._whoosh_match(s, wq)
+        except Exception:  # an unreadable posting list must not cost the user the answer
+            log.warning("numpy evaluation failed for %r; using Whoosh's matcher", wq, exc_info=True)
+            docs, scores = self._whoosh_match(s, wq)
+        keep = docs < table.size
+        keep[keep] = table.live[docs[keep]]
+        return docs[keep], scores[keep]
+
     @staticmethod
-    def _collapsed_page(s, table: FacetTable, ranked: list[int], page: int, per_page: int) -> list[dict[str, Any]]:
+    def _whoosh_match(s, wq: Q.Query) -> tuple[np.ndarray, np.ndarray]:
+        pairs = s.search(wq, limit=None).top_n
+        if not pairs:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        sc = np.array([p[0] for p in pairs], dtype=np.float64)
+        docs = np.array([p[1] for p in pairs], dtype=np.int64)
+        order = np.argsort(docs)
+        return docs[order], sc[order]
+
+    @staticmethod
+    def _sort_key(table: FacetTable, sort: str, docs: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """Ascending sort key per document (ties: lower document number first, as Whoosh orders them)."""
+        if sort == "year":
+            return -table.year_num[docs]
+        if sort == "year_asc":
+            y = table.year_num[docs]
+            return np.where(y > 0, y, 99999)
+        return -scores
+
+    @staticmethod
+    def _collapsed_page(s, table: FacetTable, key: np.ndarray, docs: np.ndarray, page: int,
+                        per_page: int) -> list[dict[str, Any]]:
         """Stored fields of one page of results, each near-duplicate group shown once (its best copy).
 
-        Collapsing is done here rather than with Whoosh's ``collapse=``, which fails to drop the
-        weaker copy when a later copy scores higher.
+        Only the best few matches are put in order (``top_order``); more are taken
+        when collapsing copies leaves the page short.
         """
         want = page * per_page
-        seen: set[str] = set()
-        kept: list[int] = []
-        for n in ranked:
-            if n not in table.records:
-                continue
-            key = table.collapse_key(n)
-            if key in seen:
-                continue
-            seen.add(key)
-            kept.append(n)
-            if len(kept) >= want:
+        k = min(len(docs), want * 2 + 16)
+        while True:
+            seen: set[str] = set()
+            kept: list[int] = []
+            for i in top_order(key, docs, k).tolist():
+                n = int(docs[i])
+                ck = table.collapse_key(n)
+                if ck in seen:
+                    continue
+                seen.add(ck)
+                kept.append(n)
+                if len(kept) >= want:
+                    break
+            if len(kept) >= want or k >= len(docs):
                 break
+            k = min(len(docs), k * 4)
         return [s.stored_fields(n) for n in kept[(page - 1) * per_page: want]]
 
     def ids_matching(self, q: str, filters: Filters | None = None) -> set[str]:
         """Ids of every document the query matches (uncollapsed): for recall checks and exports."""
-        pq = qmod.parse(q)
-        fq = (filters or Filters()).to_query()
-        wq = qmod.to_whoosh(pq)
+        wq = qmod.to_whoosh(qmod.parse(q))
         with self._lock:
             s = self._current()
             table = self._table
             assert table is not None
-            docs = s.docs_for_query(Q.And([wq, fq]) if fq is not None else wq)
-            return {table.records[n].id for n in docs if n in table.records}
+            docs, _scores = self._match(s, wq)
+            mask = table.filter_mask(filters or Filters())
+            if mask is not None:
+                docs = docs[mask[docs]]
+            return {table.records[n].id for n in docs.tolist()}
 
     def all_hits(self, q: str | None, filters: Filters | None, sort: str, cap: int) -> SearchResult:
         """The whole result set up to ``cap`` reports (for export), in display order."""
@@ -352,19 +407,25 @@ class SearchEngine:
             return res
         groups = qmod.sentence_needles(pq)
         wq = qmod.to_whoosh(pq)
-        fq = filters.to_query()
         with self._lock:
             s = self._current()
             table = self._table
             assert table is not None
-            fc = facets_mod.compute(s, table, wq, filters)
+            matched, scores = self._match(s, wq)
+            docs = matched
+            full = table.filter_mask(filters)
+            if full is not None:
+                keep = full[docs]
+                docs, scores = docs[keep], scores[keep]
+            best = top_order(-scores, docs, min(scan_docs, len(docs))) if len(docs) else np.zeros(0, dtype=np.int64)
+            fc = facets_mod.compute(table, matched, filters,
+                                    first=int(docs[best[0]]) if len(best) else None)
             res.facets, res.region_level, res.reports = fc.counts, fc.region_level, fc.total
-            results = s.search(wq, filter=fq, limit=scan_docs)
             if len(fc.docnums) > scan_docs:
                 res.messages.append(f"匹配的报告较多，例句取自相关度最高的 {scan_docs} 篇。")
             found: dict[str, Example] = {}
-            for hit in results:
-                stored = hit.fields()
+            for n in docs[best].tolist():
+                stored = s.stored_fields(n)
                 text = stored.get("content") or ""
                 meta = stored.get("meta") or {}
                 seen_here: set[str] = set()

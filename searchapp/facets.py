@@ -18,16 +18,19 @@ after clicking grows by exactly that many for year and type, which are single
 valued).
 
 Counting does not touch stored documents: a :class:`FacetTable` is read once
-per index generation from the compact ``facets`` column, and a count is one
-pass over the matching document numbers.
+per index generation from the compact ``facets`` column into per-document code
+arrays; filtering is a boolean mask and a count is a ``bincount`` over the
+matching document numbers (near-duplicate copies deduplicated per value).
 """
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
+import numpy as np
 from markupsafe import Markup, escape
 from whoosh import query as Q
 
@@ -126,38 +129,171 @@ class FacetRecord:
     title: str = ""
 
 
-class FacetTable:
-    """docnum → facet values and duplicate-group key, for one searcher generation."""
+def _parse_record(raw: bytes | None) -> FacetRecord | None:
+    if not raw:
+        return None
+    try:
+        d = json.loads(raw)
+    except ValueError:
+        return None
+    return FacetRecord(d.get("i", ""), list(d.get("r") or []), d.get("y"), list(d.get("t") or []),
+                       d.get("d") or UNKNOWN, d.get("n") or "")
 
-    def __init__(self, records: dict[int, FacetRecord], groups: dict[str, list[str]]):
-        self.records = records
-        self.by_id = {r.id: n for n, r in records.items()}
+
+class _SegmentFacets:
+    """One segment's facet records and codes (segment-local numbering and vocabularies).
+
+    Segments never change once written, so this is read once per segment and
+    kept (:data:`_SEGMENT_CACHE`); a new index generation after a one-document
+    update then reads only its new segment.  Deletions are applied per generation.
+    """
+
+    def __init__(self, reader):
+        n = reader.doc_count_all()
+        col = reader.column_reader("facets") if reader.has_column("facets") else None
+        self.records: list[FacetRecord | None] = [_parse_record(col[i]) if col is not None else None
+                                                  for i in range(n)]
+        self.names: dict[str, list[str]] = {k: [] for k in FACET_NAMES}
+        vocab: dict[str, dict[str, int]] = {k: {} for k in FACET_NAMES}
+
+        def code(name: str, value: str) -> int:
+            v = vocab[name]
+            c = v.get(value)
+            if c is None:
+                c = v[value] = len(v)
+                self.names[name].append(value)
+            return c
+
+        depth = max([len(r.region) for r in self.records if r is not None] + [1])
+        self.region = np.full((depth, n), -1, dtype=np.int32)
+        self.year = np.full(n, -1, dtype=np.int32)
+        self.year_num = np.zeros(n, dtype=np.int64)
+        self.doc_type = np.full(n, -1, dtype=np.int32)
+        t_doc: list[int] = []
+        t_code: list[int] = []
+        for i, r in enumerate(self.records):
+            if r is None:
+                continue
+            if r.region:
+                for lv, name in enumerate(r.region):
+                    self.region[lv, i] = code("region", name)
+            else:
+                self.region[0, i] = code("region", UNKNOWN)
+            self.year[i] = code("year", str(r.year) if r.year else UNKNOWN)
+            self.year_num[i] = int(r.year) if isinstance(r.year, int) else 0
+            self.doc_type[i] = code("doc_type", r.doc_type or UNKNOWN)
+            for t in (r.topics or [UNKNOWN]):
+                t_doc.append(i)
+                t_code.append(code("topic", t))
+        self.topic_doc = np.asarray(t_doc, dtype=np.int64)
+        self.topic_code = np.asarray(t_code, dtype=np.int32)
+
+
+_SEGMENT_CACHE: "OrderedDict[object, _SegmentFacets]" = OrderedDict()
+_SEGMENT_CACHE_SIZE = 4096
+_SEGMENT_LOCK = threading.Lock()
+
+
+def _segment_facets(reader) -> _SegmentFacets:
+    seg = getattr(reader, "_segment", None)
+    key = (seg.segment_id(), reader.doc_count_all()) if seg is not None else None
+    if key is not None:
+        with _SEGMENT_LOCK:
+            hit = _SEGMENT_CACHE.get(key)
+            if hit is not None:
+                _SEGMENT_CACHE.move_to_end(key)
+                return hit
+    sf = _SegmentFacets(reader)
+    if key is not None:
+        with _SEGMENT_LOCK:
+            _SEGMENT_CACHE[key] = sf
+            while len(_SEGMENT_CACHE) > _SEGMENT_CACHE_SIZE:
+                _SEGMENT_CACHE.popitem(last=False)
+    return sf
+
+
+class FacetTable:
+    """docnum → facet values and duplicate-group key, for one searcher generation.
+
+    Besides the records, per-document code arrays make filtering and counting
+    array operations: ``live`` (the document has a facet record and is not
+    deleted), ``group`` (its near-duplicate group number, −1 for a singleton),
+    ``region`` (one row per level of the region path, −1: none), ``year`` and
+    ``doc_type`` (a code each), ``topic_doc``/``topic_code`` (pairs) and
+    ``year_num`` (the year, 0 when unknown, for year ranges); ``names[facet]``
+    maps a code back to its value and ``vocab[facet]`` a value to its code.
+    """
+
+    def __init__(self, segments: list[tuple[_SegmentFacets, int, set[int]]], size: int,
+                 groups: dict[str, list[str]]):
+        self.size = size
+        self.vocab: dict[str, dict[str, int]] = {k: {} for k in FACET_NAMES}
+        self.names: dict[str, list[str]] = {k: [] for k in FACET_NAMES}
+        depth = max([sf.region.shape[0] for sf, _o, _d in segments] + [1])
+        self.live = np.zeros(size, dtype=bool)
+        self.region = np.full((depth, size), -1, dtype=np.int32)
+        self.year = np.full(size, -1, dtype=np.int32)
+        self.year_num = np.zeros(size, dtype=np.int64)
+        self.doc_type = np.full(size, -1, dtype=np.int32)
+        self.records: dict[int, FacetRecord] = {}
+        t_doc, t_code = [], []
+        for sf, off, deleted in segments:
+            n = len(sf.records)
+            maps = {k: self._global_codes(k, sf.names[k]) for k in FACET_NAMES}
+            sl = slice(off, off + n)
+            d = sf.region.shape[0]
+            self.region[:d, sl] = np.where(sf.region >= 0, maps["region"][np.maximum(sf.region, 0)], -1)
+            self.year[sl] = np.where(sf.year >= 0, maps["year"][np.maximum(sf.year, 0)], -1)
+            self.doc_type[sl] = np.where(sf.doc_type >= 0, maps["doc_type"][np.maximum(sf.doc_type, 0)], -1)
+            self.year_num[sl] = sf.year_num
+            t_doc.append(sf.topic_doc + off)
+            t_code.append(maps["topic"][sf.topic_code] if len(sf.topic_code) else sf.topic_code)
+            for i, r in enumerate(sf.records):
+                if r is not None and i not in deleted:
+                    self.records[off + i] = r
+        if self.records:
+            self.live[np.fromiter(self.records.keys(), dtype=np.int64, count=len(self.records))] = True
+        td = np.concatenate(t_doc) if t_doc else np.zeros(0, dtype=np.int64)
+        tc = np.concatenate(t_code).astype(np.int32) if t_code else np.zeros(0, dtype=np.int32)
+        keep = self.live[td] if len(td) else np.zeros(0, dtype=bool)
+        self.topic_doc, self.topic_code = td[keep], tc[keep]
+        self.by_id = {r.id: n for n, r in self.records.items()}
         # Each near-duplicate group is keyed by its smallest id; singletons have no key.
         self.group_key: dict[int, str] = {}
-        for n, r in records.items():
-            others = groups.get(r.id)
-            if others:
-                self.group_key[n] = min([r.id, *others])
+        self.group = np.full(size, -1, dtype=np.int64)
+        gnum: dict[str, int] = {}
+        for gid, others in groups.items():
+            n = self.by_id.get(gid)
+            if n is not None and others:
+                gk = min([gid, *others])
+                self.group_key[n] = gk
+                self.group[n] = gnum.setdefault(gk, len(gnum))
+        self.groups_count = len(gnum)
+
+    def _global_codes(self, name: str, local_names: list[str]) -> np.ndarray:
+        v, names = self.vocab[name], self.names[name]
+        out = np.empty(len(local_names), dtype=np.int32)
+        for i, value in enumerate(local_names):
+            c = v.get(value)
+            if c is None:
+                c = v[value] = len(names)
+                names.append(value)
+            out[i] = c
+        return out
 
     @classmethod
     def load(cls, searcher, groups: dict[str, list[str]]) -> "FacetTable":
-        reader = searcher.reader()
-        records: dict[int, FacetRecord] = {}
-        if reader.has_column("facets"):
-            col = reader.column_reader("facets")
-            for n in range(reader.doc_count_all()):
-                if reader.is_deleted(n):
-                    continue
-                raw = col[n]
-                if not raw:
-                    continue
-                try:
-                    d = json.loads(raw)
-                except ValueError:
-                    continue
-                records[n] = FacetRecord(d.get("i", ""), list(d.get("r") or []), d.get("y"),
-                                         list(d.get("t") or []), d.get("d") or UNKNOWN, d.get("n") or "")
-        return cls(records, groups)
+        """The table of a searcher: each segment's part read once per process (see :class:`_SegmentFacets`)."""
+        segments = []
+        for leaf, offset in searcher.leaf_searchers():
+            reader = leaf.reader()
+            deleted: set[int] = set()
+            if reader.has_deletions():
+                perdoc = getattr(reader, "_perdoc", None)
+                deleted = (set(perdoc.deleted_docs()) if perdoc is not None
+                           else {d for d in range(reader.doc_count_all()) if reader.is_deleted(d)})
+            segments.append((_segment_facets(reader), offset, deleted))
+        return cls(segments, searcher.doc_count_all(), groups)
 
     def titles_starting(self, prefix: str, limit: int) -> list[str]:
         """Titles that start with (then: contain) ``prefix``, for suggestions."""
@@ -178,7 +314,7 @@ class FacetTable:
         return self.group_key.get(docnum) or f"#{docnum}"
 
     def region_level(self, selected: list[str], docnums: Iterable[int]) -> int:
-        """Drill-down level to count: one below the deepest selected region name."""
+        """Drill-down level to count: one below the deepest selected region name (in the first document)."""
         if not selected:
             return 0
         level = 0
@@ -190,46 +326,83 @@ class FacetTable:
             break
         return level
 
-    def total(self, docnums: Iterable[int]) -> int:
-        """Number of reports (a near-duplicate group counts once)."""
-        singles = 0
-        keys: set[str] = set()
-        for n in docnums:
-            gk = self.group_key.get(n)
-            if gk is None:
-                singles += 1
-            else:
-                keys.add(gk)
-        return singles + len(keys)
+    # -- filters and counts, as array operations ---------------------------------------------
+    def _codes(self, name: str, values: list[str]) -> np.ndarray:
+        v = self.vocab[name]
+        return np.asarray([v[x] for x in values if x in v], dtype=np.int32)
 
-    def values(self, n: int, name: str, level: int = 0) -> list[str]:
-        """A document's values for one facet (region: the name at ``level``)."""
-        r = self.records[n]
+    def value_mask(self, name: str, values: list[str]) -> np.ndarray:
+        """Documents having any of ``values`` for one facet (region: anywhere on the path)."""
+        codes = self._codes(name, values)
         if name == "region":
-            return [r.region[level]] if len(r.region) > level else ([UNKNOWN] if level == 0 else [])
-        if name == "year":
-            return [str(r.year) if r.year else UNKNOWN]
+            return np.isin(self.region, codes).any(axis=0) if len(codes) else np.zeros(self.size, dtype=bool)
         if name == "topic":
-            return r.topics or [UNKNOWN]
-        return [r.doc_type or UNKNOWN]
+            m = np.zeros(self.size, dtype=bool)
+            m[self.topic_doc[np.isin(self.topic_code, codes)]] = True
+            return m
+        arr = self.year if name == "year" else self.doc_type
+        return np.isin(arr, codes)
 
-    def count_facet(self, docnums: Iterable[int], name: str, level: int = 0) -> dict[str, int]:
-        """value → number of reports among ``docnums`` having it."""
-        singles: Counter = Counter()
-        grouped: dict[str, set] = defaultdict(set)
-        for n in docnums:
-            if n not in self.records:
-                continue
-            vals = self.values(n, name, level)
-            gk = self.group_key.get(n)
-            if gk is None:
-                singles.update(vals)
+    def filter_mask(self, filters: "Filters", exclude: str | None = None) -> np.ndarray | None:
+        """The documents passing every filter (``exclude``: but that facet's own); None when nothing filters.
+
+        The same semantics as :meth:`Filters.to_query` (tested against it): region
+        names ANDed, the values of a multi-select facet ORed, a year range inclusive.
+        """
+        mask: np.ndarray | None = None
+
+        def narrow(m: np.ndarray) -> None:
+            nonlocal mask
+            mask = m if mask is None else (mask & m)
+
+        if exclude != "region":
+            for v in filters.region:
+                narrow(self.value_mask("region", [v]))
+        for name in MULTI_SELECT:
+            vals = getattr(filters, name)
+            if vals and name != exclude:
+                narrow(self.value_mask(name, vals))
+        if filters.year_from is not None or filters.year_to is not None:
+            y = self.year_num
+            m = y > 0
+            if filters.year_from is not None:
+                m &= y >= filters.year_from
+            if filters.year_to is not None:
+                m &= y <= filters.year_to
+            narrow(m)
+        return mask
+
+    def total(self, docs: np.ndarray) -> int:
+        """Number of reports among ``docs`` (a near-duplicate group counts once)."""
+        g = self.group[docs]
+        grouped = g[g >= 0]
+        return int(len(g) - len(grouped) + len(np.unique(grouped)))
+
+    def count_facet(self, docs: np.ndarray, name: str, level: int = 0) -> dict[str, int]:
+        """value → number of reports among ``docs`` having it (copies of one report count once)."""
+        if name == "topic":
+            inside = np.zeros(self.size, dtype=bool)
+            inside[docs] = True
+            sel = inside[self.topic_doc]
+            d, codes = self.topic_doc[sel], self.topic_code[sel].astype(np.int64)
+        else:
+            d = docs
+            if name == "region":
+                if level >= self.region.shape[0]:
+                    return {}
+                codes = self.region[level][docs].astype(np.int64)
             else:
-                for v in vals:
-                    grouped[v].add(gk)
-        for v, keys in grouped.items():
-            singles[v] += len(keys)
-        return dict(singles)
+                codes = (self.year if name == "year" else self.doc_type)[docs].astype(np.int64)
+            keep = codes >= 0
+            d, codes = d[keep], codes[keep]
+        vocab = self.names[name]
+        g = self.group[d]
+        single = g < 0
+        counts = np.bincount(codes[single], minlength=len(vocab))
+        if not single.all():
+            pairs = np.unique(codes[~single] * (self.groups_count + 1) + g[~single])
+            counts = counts + np.bincount(pairs // (self.groups_count + 1), minlength=len(vocab))
+        return {vocab[c]: int(counts[c]) for c in np.flatnonzero(counts)}
 
 
 def ordered(counts: dict[str, int], name: str) -> list[tuple[str, int]]:
@@ -242,32 +415,32 @@ def ordered(counts: dict[str, int], name: str) -> list[tuple[str, int]]:
 
 @dataclass
 class FacetCounts:
-    docnums: list[int]  # matching documents (query AND all filters)
+    docnums: np.ndarray  # matching documents (query AND all filters), ascending
     total: int  # reports among them
     counts: dict[str, dict[str, int]]
     region_level: int
 
 
-def compute(searcher, table: FacetTable, wq: Q.Query, filters: Filters,
-            matched: Iterable[int] | None = None) -> FacetCounts:
-    """Match the query under the filters and count every facet (see the module docstring).
+def compute(table: FacetTable, matched: np.ndarray, filters: Filters, first: int | None = None) -> FacetCounts:
+    """Apply the filters to the query's matches and count every facet (see the module docstring).
 
-    ``matched``: the documents matching the query under all the filters, when the
-    caller has them already (the engine's one ranked pass), so they are not
-    matched a second time.
+    ``matched``: the live documents the query matches, *before* any filter,
+    ascending; each multi-select facet with a selection is counted under all the
+    other filters.  ``first``: the best-ranked match, whose region path sets the
+    drill-down level (default: the first document).
     """
-
-    def match(exclude: str | None = None) -> list[int]:
-        fq = filters.to_query(exclude)
-        return [n for n in searcher.docs_for_query(Q.And([wq, fq]) if fq is not None else wq)
-                if n in table.records]
-
-    records = table.records
-    docs = match() if matched is None else [n for n in matched if n in records]
-    level = table.region_level(filters.region, docs)
+    full = table.filter_mask(filters)
+    docs = matched if full is None else matched[full[matched]]
+    if first is None or (full is not None and not full[first]):
+        first = int(docs[0]) if len(docs) else None
+    level = table.region_level(filters.region, [first] if first is not None else [])
     counts = {"region": table.count_facet(docs, "region", level)}
     for name in MULTI_SELECT:
-        counts[name] = table.count_facet(match(name) if getattr(filters, name) else docs, name)
+        d = docs
+        if getattr(filters, name):
+            m = table.filter_mask(filters, exclude=name)
+            d = matched if m is None else matched[m[matched]]
+        counts[name] = table.count_facet(d, name)
     return FacetCounts(docs, table.total(docs), counts, level)
 
 

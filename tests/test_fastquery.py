@@ -1,0 +1,257 @@
+"""numpy query evaluation gives Whoosh's documents, scores and order; array facets give the query facets' counts.
+
+Checked on two indexes: the test archive as the pipeline writes it (block-writer
+segments plus segments merged by Whoosh), and a small index written entirely
+by Whoosh's own writer (compressed pickled blocks), so both posting layouts
+are read.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from whoosh import index as whoosh_index
+from whoosh import query as Q
+
+from indexer import store
+from indexer.pipeline import documents_from_file, text_key
+from indexer.schema import build_schema, to_fields
+from searchapp import engine as engine_mod
+from searchapp import query as qmod
+from searchapp.facets import FACET_NAMES, FacetTable, Filters
+from searchapp.fastquery import Evaluator, PostingCache, Unsupported, top_order
+from searchapp.postings import read_term, read_terms
+from searchapp.scoring import CachedBM25F
+
+ROOT = Path(__file__).resolve().parents[1]
+
+QUERIES = [
+    "卫生", "教育", "经济 发展", "医疗 服务", "基本药物 制度", "乡村 振兴", "科技 创新 人才",
+    '"卫生服务"', '"深化改革"', '"人民群众"', '"高质量发展"', '"全面建成小康社会"', '"社会保障体系"',
+    "教育 OR 医疗", "经济 发展 -农业", "乡村振兴", "醫療", "NOT 卫生", '"基层医疗卫生服务"',
+    '"发展 发展"', "公共卫生 | 疾病预防", '"卫生"', "一二三四五六七八九十不存在",
+]
+
+
+@pytest.fixture(scope="module")
+def whoosh_written(shared, tmp_path_factory) -> Path:
+    """About 40 reports indexed by Whoosh's own writer (zlib-compressed, pickled blocks)."""
+    d = tmp_path_factory.mktemp("whoosh_written")
+    ix = whoosh_index.create_in(str(d), build_schema())
+    w = ix.writer()
+    files = (sorted((ROOT / "corpus").iterdir()) + sorted((shared / "corpora").rglob("*.jsonl"))
+             + sorted((shared / "corpora").rglob("*.csv"))[:4])
+    n = 0
+    for f in files:
+        docs, _ = documents_from_file(f)
+        for doc in docs[-30:]:
+            w.add_document(**to_fields(doc, file=str(f), file_hash="h", text_key=text_key(doc.article.text)))
+            n += 1
+    w.commit()
+    assert n > 30
+    return d
+
+
+def _raw_postings(reader, fieldname: str, tbytes: bytes, positions: bool):
+    m = reader._terms.matcher(fieldname, tbytes, reader.schema[fieldname].format)
+    ids, ws, ps = [], [], []
+    while m.is_active():
+        ids.append(m.id())
+        ws.append(m.weight())
+        if positions:
+            ps.append(m.value_as("positions"))
+        m.next()
+    return ids, ws, ps
+
+
+@pytest.mark.parametrize("which", ["pipeline", "whoosh"])
+def test_postings_read_in_bulk_equal_whooshs_matcher(which, full_index, whoosh_written):
+    ix = store.open_index(full_index) if which == "pipeline" else whoosh_index.open_dir(str(whoosh_written))
+    with ix.searcher() as s:
+        leaves = [(ls.reader(), off) for ls, off in s.leaf_searchers()]
+        checked = 0
+        for fieldname in ("content", "title", "grams"):
+            lex = list(s.reader().lexicon(fieldname))
+            for tbytes in lex[:: max(1, len(lex) // 150)]:
+                positions = fieldname == "grams"
+                expect_ids, expect_w, expect_p = [], [], []
+                for r, off in leaves:
+                    if (fieldname, tbytes) not in r:
+                        continue
+                    ids, ws, ps = _raw_postings(r, fieldname, tbytes, positions)
+                    expect_ids += [i + off for i in ids]
+                    expect_w += ws
+                    expect_p += ps
+                    one = read_term(r, fieldname, tbytes, positions)  # one segment alone
+                    assert one.ids.tolist() == ids and one.weights.tolist() == ws
+                tp = read_terms(leaves, fieldname, tbytes, positions)
+                assert tp.ids.tolist() == expect_ids, (fieldname, tbytes)
+                assert tp.weights.tolist() == expect_w, (fieldname, tbytes)
+                if positions:
+                    owner, pos = tp.positions(np.arange(len(tp)))
+                    got = [[] for _ in expect_ids]
+                    for o, p in zip(owner.tolist(), pos.tolist()):
+                        got[o].append(p)
+                    assert got == expect_p, (fieldname, tbytes)
+                checked += 1
+        assert checked > 300
+
+
+def _assert_same_as_whoosh(s, ev: Evaluator, wq) -> int:
+    ref = [(h.docnum, h.score) for h in s.search(wq, limit=None)]
+    docs, scores = ev.evaluate(wq)
+    reader = s.reader()
+    live = np.array([not reader.is_deleted(int(d)) for d in docs], dtype=bool)
+    docs, scores = docs[live], scores[live]
+    assert sorted(d for d, _ in ref) == docs.tolist(), wq
+    by_doc = dict(zip(docs.tolist(), scores.tolist()))
+    for d, sc in ref:
+        assert math.isclose(by_doc[d], sc, rel_tol=1e-12), (wq, d, by_doc[d], sc)
+    # the same order, but for scores equal up to the order of addition
+    order = top_order(-scores, docs, len(docs))
+    mine = docs[order].tolist()
+    for k, (d, sc) in enumerate(ref):
+        if mine[k] != d:
+            assert math.isclose(by_doc[mine[k]], sc, rel_tol=1e-12), (wq, k)
+    return len(ref)
+
+
+@pytest.mark.parametrize("which", ["pipeline", "whoosh"])
+def test_same_documents_scores_and_order_as_whoosh(which, full_index, whoosh_written):
+    ix = store.open_index(full_index) if which == "pipeline" else whoosh_index.open_dir(str(whoosh_written))
+    with ix.searcher(weighting=CachedBM25F()) as s:
+        ev = Evaluator(s, PostingCache())
+        total = 0
+        for q in QUERIES:
+            total += _assert_same_as_whoosh(s, ev, qmod.to_whoosh(qmod.parse(q)))
+        # nodes as the query module builds them, and a filter-only query
+        total += _assert_same_as_whoosh(s, ev, Q.AndMaybe(Q.Term("content", "卫生"), Q.Term("title", "工作")))
+        total += _assert_same_as_whoosh(s, ev, Q.AndNot(Q.Every(), Q.Term("content", "卫生")))
+        assert total > (1000 if which == "pipeline" else 200)
+
+
+def test_unsupported_nodes_are_reported_not_guessed(full_index):
+    ix = store.open_index(full_index)
+    with ix.searcher(weighting=CachedBM25F()) as s:
+        ev = Evaluator(s)
+        with pytest.raises(Unsupported):
+            ev.evaluate(Q.Prefix("grams", "卫"))
+        with pytest.raises(Unsupported):
+            ev.evaluate(Q.Or([Q.Term("content", "卫生"), Q.Term("content", "教育")], scale=0.9))
+        with pytest.raises(Unsupported):
+            ev.evaluate(Q.Phrase("grams", ["卫生", "生服"], slop=3))
+
+
+def test_top_order_breaks_ties_by_document_number():
+    key = np.array([-2.0, -1.0, -2.0, -3.0, -2.0, -1.0])
+    docs = np.array([10, 11, 12, 13, 14, 15])
+    full = np.lexsort((docs, key))
+    for k in range(1, 7):
+        assert top_order(key, docs, k).tolist() == full[:k].tolist()
+    assert docs[top_order(key, docs, 3)].tolist() == [13, 10, 12]
+
+
+# -- facets -------------------------------------------------------------------------------
+
+def _brute_count(table: FacetTable, docs, name: str, level: int = 0) -> dict[str, int]:
+    """The old per-document count: distinct reports per value."""
+    seen: dict[str, set] = {}
+    for n in docs:
+        r = table.records[n]
+        if name == "region":
+            vals = [r.region[level]] if len(r.region) > level else (["未知"] if level == 0 else [])
+        elif name == "year":
+            vals = [str(r.year) if r.year else "未知"]
+        elif name == "topic":
+            vals = r.topics or ["未知"]
+        else:
+            vals = [r.doc_type or "未知"]
+        for v in vals:
+            seen.setdefault(v, set()).add(table.collapse_key(n))
+    return {v: len(k) for v, k in seen.items()}
+
+
+def test_filter_masks_equal_filter_queries_and_counts_equal_brute_force(full_index):
+    ix = store.open_index(full_index)
+    with ix.searcher() as s:
+        table = FacetTable.load(s, store.load_groups(full_index))
+        live = np.flatnonzero(table.live)
+        cases = []
+        for name in FACET_NAMES:
+            for v in table.names[name][:12]:
+                cases.append(Filters(**{name: [v]}))
+        cases += [Filters(year_from=2010, year_to=2015), Filters(year_from=2020),
+                  Filters(region=["中国"], year=["2018", "2019"]), Filters(doc_type=["政府工作报告", "工作总结"])]
+        assert len(cases) > 30
+        for f in cases:
+            ref = sorted(n for n in s.docs_for_query(f.to_query()) if n in table.records)
+            mask = table.filter_mask(f)
+            assert np.flatnonzero(mask & table.live).tolist() == ref, f
+            docs = live[mask[live]]
+            assert table.total(docs) == len({table.collapse_key(n) for n in ref})
+            for name in FACET_NAMES:
+                level = 1 if name == "region" and f.region else 0
+                assert table.count_facet(docs, name, level) == _brute_count(table, ref, name, level), (f, name)
+
+
+def test_engine_gives_the_same_page_and_facets_as_whooshs_matcher(full_index, monkeypatch):
+    queries = [("卫生", Filters()), ("经济 发展", Filters(doc_type=["政府工作报告"])),
+               ('"人民群众"', Filters(year=["2015", "2016"])), ("", Filters(region=["中国"])),
+               ("教育", Filters(year=["2018"], topic=["公共卫生"]))]
+    fast = engine_mod.SearchEngine(full_index)
+    slow = engine_mod.SearchEngine(full_index)
+    try:
+        got = [fast.search(q, f, sort=srt, per_page=20) for q, f in queries for srt in ("relevance", "year")]
+
+        def refuse(self, q):
+            raise Unsupported("test: use Whoosh")
+
+        monkeypatch.setattr(engine_mod.Evaluator, "evaluate", refuse)
+        want = [slow.search(q, f, sort=srt, per_page=20) for q, f in queries for srt in ("relevance", "year")]
+        assert sum(r.total for r in want) > 100
+        for a, b in zip(got, want):
+            assert (a.total, a.facets, a.region_level) == (b.total, b.facets, b.region_level)
+            assert [h.id for h in a.hits] == [h.id for h in b.hits]
+    finally:
+        fast.close()
+        slow.close()
+
+
+def test_facet_table_after_an_update_reads_only_new_segments(tmp_path, monkeypatch):
+    from indexer.pipeline import index_paths
+    from searchapp import facets as facets_mod
+
+    from reportgen import make_pages, page_text
+
+    src = tmp_path / "pages"
+    make_pages(src, 8)
+    ix = tmp_path / "ix"
+    index_paths([src], ix, workers=1)
+    with store.open_index(ix).searcher() as s:
+        first = FacetTable.load(s, store.load_groups(ix))
+        before = {ls.reader()._segment.segment_id() for ls, _o in s.leaf_searchers()}
+    (src / "r00003.txt").write_text(page_text(3, tag="q00003changed"), encoding="utf-8")
+    index_paths([src], ix, workers=1)
+
+    parsed = []
+    real_init = facets_mod._SegmentFacets.__init__
+
+    def counting_init(self, reader):
+        parsed.append(reader._segment.segment_id())
+        real_init(self, reader)
+
+    monkeypatch.setattr(facets_mod._SegmentFacets, "__init__", counting_init)
+    with store.open_index(ix).searcher() as s:
+        after = FacetTable.load(s, store.load_groups(ix))
+        now = {ls.reader()._segment.segment_id() for ls, _o in s.leaf_searchers()}
+        assert set(parsed) == now - before and parsed  # only the segments the update wrote
+        facets_mod._SEGMENT_CACHE.clear()
+        fresh = FacetTable.load(s, store.load_groups(ix))
+    assert len(after.records) == len(first.records) == 8
+    assert after.records == fresh.records and after.by_id == fresh.by_id
+    for name in FACET_NAMES:
+        docs = np.flatnonzero(after.live)
+        assert after.count_facet(docs, name) == fresh.count_facet(docs, name)
+    assert (after.live == fresh.live).all() and (after.year_num == fresh.year_num).all()
