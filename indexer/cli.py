@@ -15,7 +15,7 @@ from . import store
 class _ProgressOutput:
     """Progress of a run: a tqdm bar (count, rate, time left) on a terminal, plain log lines otherwise."""
 
-    PHASES = {"scanning": "hashing files to find what changed",
+    PHASES = {"scanning": "finding changed files (size and times, hashing the others)",
               "preparing": "starting workers, reading the documents that stay",
               "indexing": "reading, cleaning and indexing",
               "grouping": "grouping near-duplicates", "committing": "committing", "swapping": "swapping in the new index"}
@@ -81,7 +81,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     out = _ProgressOutput(args.quiet)
     try:
         summary = index_paths(args.paths, args.index_dir, progress=out.progress, phase=out.phase,
-                              rebuild=args.rebuild, workers=args.workers, wait=args.wait)
+                              rebuild=args.rebuild, workers=args.workers, wait=args.wait,
+                              rehash=True if args.rehash else None)
     except IndexBusy as exc:
         out.close()
         print(f"error: {exc}", file=sys.stderr)
@@ -216,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="build a new index from scratch in a fresh folder and swap it in atomically")
     pi.add_argument("--workers", type=int, default=None, metavar="N",
                     help="processes that read and clean files (default: one per core; 1: in-process)")
+    pi.add_argument("--rehash", action="store_true",
+                    help="read and hash every file, even one whose size and times match the last run's record "
+                         "(also: REPORTSEARCH_REHASH=1)")
     pi.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                     help="if another run is indexing, wait up to this long instead of exiting (status 3)")
     pi.add_argument("--json", action="store_true", help="print the summary as JSON")

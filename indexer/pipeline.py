@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat as stat_mod
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,15 @@ Phase = Callable[[str], None]
 
 PAUSE_ENV = "REPORTSEARCH_TEST_PAUSE"  # test hook: "before_commit:2,in_commit:2,after_commit:2,per_file:0.1"
 MAX_SKIPPED_IN_RUNS = 200
+REHASH_ENV = "REPORTSEARCH_REHASH"  # "1": hash every input file, trusting no recorded size and times
+# A file whose modification or change time is less than this before the moment its stat was
+# taken is "racy" (git's term): a later write within the same timestamp tick would leave its
+# stat unchanged, so its stat cannot vouch for its hash yet.  2 s covers the coarsest common
+# timestamps (FAT: 2 s; ext4 and the like: a kernel tick) and small clock differences.
+RACY_NS = 2_000_000_000
+
+StatKey = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode: what a recorded hash is trusted by
+_now_ns = time.time_ns  # the wall clock the racy check compares file times with (tests replace it)
 
 
 @dataclass
@@ -106,6 +116,53 @@ def file_hash(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def stat_key(st: os.stat_result) -> StatKey:
+    """What must be unchanged for a file's recorded hash to be reused without reading the file.
+
+    Like git's stat cache: size and modification time, plus the inode change
+    time and the inode, which a tool that restores an old mtime (``touch -d``,
+    ``rsync -t``, ``tar``) or replaces the file by another one cannot keep.
+    """
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def stat_settled(st: os.stat_result, before_ns: int) -> bool:
+    """Whether a stat taken after ``before_ns`` (wall clock) can vouch for the content read after it.
+
+    A write after that moment gives the file a modification/change time of at
+    least about ``before_ns``: if the recorded times are older by more than
+    :data:`RACY_NS` (more than any timestamp granularity), any later write
+    shows in the stat.  A younger ("racy") file is hashed again next time.
+    """
+    return max(st.st_mtime_ns, st.st_ctime_ns) < before_ns - RACY_NS
+
+
+def input_key(path: Path, real_dirs: dict[str, str]) -> tuple[str, os.stat_result]:
+    """``(str(path.resolve()), os.stat(that))`` of an input file, with one ``lstat`` for a plain file.
+
+    ``Path.resolve`` checks every component of the path for a symlink (about
+    50 µs a file here, seconds for a folder of 100,000 pages); the folders'
+    real paths are computed once (``real_dirs`` caches them for the run) and a
+    file that is not itself a symlink resolves to its folder's real path plus
+    its name.  A symlinked file (or an odd name) takes the full way.
+    """
+    s = os.fspath(path)
+    st = os.lstat(s)
+    parent, name = os.path.split(s)
+    if stat_mod.S_ISLNK(st.st_mode) or name in ("", ".", ".."):
+        key = str(Path(s).resolve())
+        return key, os.stat(key)
+    real = real_dirs.get(parent)
+    if real is None:
+        real = real_dirs[parent] = os.path.realpath(parent or ".")
+    return os.path.join(real, name), st
+
+
+def rehash_forced() -> bool:
+    """``REPORTSEARCH_REHASH`` set to a true value: hash every file (as ``reportsearch index --rehash``)."""
+    return os.environ.get(REHASH_ENV, "").strip().lower() not in ("", "0", "false", "no", "off")
 
 
 def doc_id(page_path: str, n: int) -> str:
@@ -208,11 +265,42 @@ def dedup_state_from_index(ix) -> DedupState:
 
 
 def load_dedup_state(ix, folder: Path) -> tuple[DedupState, bool]:
-    """The dedup state of the index's current generation; ``(state, rebuilt_from_index)``."""
+    """The dedup state of the index's current generation; ``(state, rebuilt_from_index)``.
+
+    Loading maps the sidecar's signatures instead of reading them (see
+    :class:`indexer.dedup.DedupState`), so its cost hardly grows with the corpus.
+    """
     state = DedupState.load(folder / store.DEDUP_FILE, store.generation_of(ix))
     if state is not None:
         return state, False
     return dedup_state_from_index(ix), True
+
+
+def doc_count(ix) -> int:
+    """Documents in the index, from its TOC (``ix.doc_count()`` opens a reader on every segment)."""
+    return sum(seg.doc_count() for seg in ix._read_toc().segments)
+
+
+def _settle_racy(racy: dict[str, str], manifest: dict[str, str], stats: dict[str, StatKey]) -> None:
+    """Record the stat of files that were racy when hashed, once they are not: hashed again to be sure.
+
+    Files written just before a run started (the last files of a batch copied
+    in) are racy when the run hashes them; at its end, usually seconds or
+    minutes later, they can be settled, so the next run need not read them.
+    A file still racy (a short run) or changed meanwhile is simply hashed again
+    by the next run.
+    """
+    for f, h in racy.items():
+        if manifest.get(f) != h:
+            continue
+        before = _now_ns()
+        try:
+            st = os.stat(f)
+            if not stat_settled(st, before) or file_hash(Path(f)) != h:
+                continue
+        except OSError:
+            continue
+        stats[f] = stat_key(st)
 
 
 def _under(file: str, roots: list[Path]) -> bool:
@@ -291,15 +379,18 @@ def _for_runs(summary: RunSummary) -> dict:
 
 def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Progress | None = None, *,
                 rebuild: bool = False, workers: int | None = None, wait: float = 0.0,
-                phase: Phase | None = None) -> RunSummary:
+                phase: Phase | None = None, rehash: bool | None = None) -> RunSummary:
     """Index files and folders incrementally into ``index_dir`` (created if needed).
 
     With no ``paths``, the files and folders earlier runs indexed are indexed
     again.  ``rebuild`` builds a new index from scratch in a fresh folder and
     swaps it in atomically.  ``workers`` processes read and clean files
     (default: one per core).  ``wait`` seconds are spent waiting for another
-    run to finish before :class:`IndexBusy` is raised.
+    run to finish before :class:`IndexBusy` is raised.  ``rehash`` (default:
+    ``$REPORTSEARCH_REHASH``) hashes every file even when its size and times
+    match the manifest's record (for file systems whose timestamps cannot be trusted).
     """
+    rehash = rehash_forced() if rehash is None else rehash
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -321,14 +412,14 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
         if rebuild:
             gen_dir = store.new_generation_dir(index_dir)
             ix = whoosh_index.create_in(str(gen_dir), build_schema())
-            _run(ix, gen_dir, plist, summary, reporter, workers, fresh=True, old_roots=[])
+            _run(ix, gen_dir, plist, summary, reporter, workers, fresh=True, old_roots=[], rehash=True)
             reporter.phase("swapping")
             store.swap_current(index_dir, gen_dir)
         else:
             ix = store.open_or_create(index_dir)
             live = Path(ix.storage.folder)
             _run(ix, live, plist, summary, reporter, workers, fresh=False,
-                 old_roots=store.load_roots(index_dir))
+                 old_roots=store.load_roots(index_dir), rehash=rehash)
     except BaseException as exc:
         summary.status = "failed"
         summary.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -353,20 +444,23 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
 
 
 def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Reporter,
-         workers: int | None, *, fresh: bool, old_roots: list[str]) -> None:
+         workers: int | None, *, fresh: bool, old_roots: list[str], rehash: bool = False) -> None:
     """One run against an open index ``ix`` living in ``folder``."""
     from .workers import FilePool
 
     reporter.phase("scanning")
     gen = store.generation_of(ix)
+    recorded: dict[str, StatKey] = {}  # file → the stat its manifest hash was computed under
     if fresh:
         indexed: dict[str, str] = {}
         recovered = False
     else:
-        mgen, indexed = store.load_manifest(folder)
+        mgen, indexed, recorded = store.load_manifest_stats(folder)
         recovered = mgen != gen
         if recovered:  # no manifest, or the last run died between its commit and its sidecars
             indexed = indexed_files_from_postings(ix)
+            recorded = {}
+    trusted = {} if rehash else recorded  # --rehash: read every file, whatever its stat
 
     resolved = [p.resolve() for p in paths]
     dirs = [p for p in resolved if p.is_dir()]
@@ -376,21 +470,42 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
     seen: set[str] = set()
     jobs: list[tuple[str, str]] = []
     changed_files: set[str] = set()
+    # The stat each file was hashed under, with that hash: becomes the manifest's record for the
+    # files whose hash the manifest keeps.  Files not looked at keep their earlier record.
+    scanned: dict[str, tuple[StatKey, str]] = {}
+    racy: dict[str, str] = {}  # hashed, but too recently written for their stat to vouch for the hash
+    real_dirs: dict[str, str] = {}
     for path, problem in iter_input_files(paths):
         if problem:
             summary.skipped.append(Skipped(str(path), problem))
             continue
         summary.files += 1
-        key = str(path.resolve())
+        before = _now_ns()  # before the stat: see stat_settled
+        try:
+            key, st = input_key(path, real_dirs)
+        except OSError:  # gone since it was listed: reported below as unreadable, not as removed
+            key, st = str(path.resolve()), None
         if key in seen:  # the same file reached through two arguments
             continue
         seen.add(key)
         try:
+            if st is None:
+                st = os.stat(key)
+            sk = stat_key(st)
+            old = indexed.get(key)
+            if old is not None and trusted.get(key) == sk:  # same size, times and inode: same content
+                scanned[key] = (sk, old)
+                summary.unchanged += 1
+                continue
             h = file_hash(Path(key))
         except OSError as exc:
             summary.skipped.append(Skipped(str(path), f"cannot read: {exc.strerror or exc}"))
             continue
-        if indexed.get(key) == h:
+        if stat_settled(st, before):
+            scanned[key] = (sk, h)
+        else:
+            racy[key] = h
+        if old == h:
             summary.unchanged += 1
             continue
         if key in indexed:
@@ -400,11 +515,21 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
             and not Path(f).exists()}
     summary.files_removed = len(gone)
 
+    def manifest_stats(manifest: dict[str, str]) -> dict[str, StatKey]:
+        """The stat records to keep: this run's where its hash is the manifest's, earlier ones elsewhere."""
+        out = {f: s for f, s in recorded.items() if f not in seen and f in manifest}
+        out.update((f, sk) for f, (sk, h) in scanned.items() if manifest.get(f) == h)
+        _settle_racy(racy, manifest, out)
+        return out
+
     if roots != sorted(set(old_roots)) or fresh:
         store.save_roots(folder, roots)  # before the commit: an extra root is harmless, a lost one is not
     if not jobs and not gone and not recovered and not fresh:
         summary.workers = 0
-        summary.documents = ix.doc_count()
+        summary.documents = doc_count(ix)
+        new_stats = manifest_stats(indexed)
+        if new_stats != recorded:  # files hashed again (touched, racy, or an older manifest): remember their stat
+            store.save_manifest(folder, gen, indexed, new_stats)
         return  # nothing changed: no writer, no commit, no regrouping
 
     pool = FilePool(jobs, workers)
@@ -420,10 +545,10 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
         # Exact copies, groups and years come from the dedup sidecar, not from the stored texts.
         t_dedup = time.perf_counter()
         dedup, rebuilt = load_dedup_state(ix, folder) if not fresh else (DedupState.empty(), False)
-        if rebuilt and dedup.ids:  # the (rare) run that had to read every stored text: say so in runs.json
+        if rebuilt and len(dedup):  # the (rare) run that had to read every stored text: say so in runs.json
             summary.timings["dedup_rebuild"] = time.perf_counter() - t_dedup
         split = dedup.remove_files(replaced)
-        existing_keys = dedup.text_keys()
+        run_keys: dict[str, str] = {}  # text_key → id of this run's documents (earlier ones: dedup.find_key)
         manifest = {f: h for f, h in indexed.items() if f not in replaced}
         new_rows: list[tuple] = []  # (id, file, text_key, year, signature) for the dedup state
 
@@ -436,11 +561,12 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
             n_added = 0
             for pd in res.docs:
                 d = pd.doc
-                if pd.text_key in existing_keys:  # exact copies across files are indexed once
+                copy_of = run_keys.get(pd.text_key) or dedup.find_key(pd.text_key)
+                if copy_of is not None:  # exact copies across files are indexed once
                     summary.duplicates_skipped += 1
-                    summary.skipped.append(Skipped(d.path, f"exact copy of document {existing_keys[pd.text_key]}"))
+                    summary.skipped.append(Skipped(d.path, f"exact copy of document {copy_of}"))
                     continue
-                existing_keys[pd.text_key] = d.id
+                run_keys[pd.text_key] = d.id
                 new_years[d.id] = d.meta.year
                 new_rows.append((d.id, res.key, pd.text_key, d.meta.year, pd.signature))
                 n_added += 1
@@ -464,15 +590,14 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
 
         reporter.phase("grouping")
         dedup.add(new_rows, split=split)  # only the new rows' LSH neighbours and the split groups
-        groups = dedup.groups()
+        groups: dict[str, list[str]] = {}
         if held:
             held_docs = {d.id: d for d, *_ in held}
+            groups = dedup.groups_for(held_docs)
             wanted = {o for i in held_docs for o in groups.get(i, []) if o not in new_years}
-            years = {i: y for i, y in dedup.year_of().items() if i in wanted}
-            _share_years(held_docs, groups, years, new_years)
-            pos = {i: r for r, i in enumerate(dedup.ids)}
+            _share_years(held_docs, groups, dedup.years_of(wanted), new_years)
             for d in held_docs.values():
-                dedup.set_year(d.id, d.meta.year, pos)
+                dedup.set_year(d.id, d.meta.year)
         for d, f, h, k in held:
             d.duplicates = groups.get(d.id, [])
             writer.add_document(**to_fields(d, file=f, file_hash=h, text_key=k))
@@ -502,10 +627,14 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
     new_gen = ix.latest_generation()
     # Sidecars after the commit, groups first: a manifest tagged with the new
     # generation vouches for both.  A run killed in between is repaired by the next.
-    store.write_json_atomic(folder / store.GROUPS_FILE, {k: v for k, v in groups.items() if v})
+    # groups.json (read whole by every searcher) is rewritten only when a group gained or
+    # lost a member: a dedup state valid for this generation implies that the groups.json
+    # written before it is too.
+    if fresh or rebuilt or recovered or dedup.groups_changed or not (folder / store.GROUPS_FILE).exists():
+        store.save_groups(folder, dedup.groups())
     dedup.save(folder / store.DEDUP_FILE, new_gen)
-    store.save_manifest(folder, new_gen, manifest)
-    summary.documents = ix.doc_count()
+    store.save_manifest(folder, new_gen, manifest, manifest_stats(manifest))
+    summary.documents = doc_count(ix)
 
 
 def _count(summary: RunSummary, file: str, changed_files: set[str]) -> None:
@@ -553,20 +682,37 @@ def _limitmb() -> int:
 
 
 
+def _all_deleted(seg) -> bool:
+    """Whether every document of a segment has been deleted (replaced or removed since it was written)."""
+    try:
+        return seg.doc_count() == 0
+    except AttributeError:  # a stand-in without deletions (the merge policy's unit test)
+        return False
+
+
 def merge_small_segments(writer, segments: list) -> list:
-    """Merge policy: fold small segments of one size tier together once there are 8 of them.
+    """Merge policy: drop segments with no live document; fold small segments of one size tier together
+    once there are 8 of them.
+
+    A segment whose documents have all been deleted is dropped without copying
+    anything: a one-document update deletes the document the previous update
+    wrote, so repeated updates of one file leave no small segments behind
+    (each used to be copied into the tier merge every eighth update: seconds of
+    Whoosh's per-term postings reading for a few documents, all of them deleted).
 
     Merging copies postings through Whoosh's pure-Python pool (several µs a
     posting), so big segments (a bulk build writes several, see
     ``indexer.fastwrite``) are never merged, and small ones only in tiers:
     segments of at most ``SEGMENT_TIERS[0]`` documents (one-file updates) are
-    merged when ``MAX_SMALL_SEGMENTS`` of them exist, which costs well under a
-    second; segments of up to ``SEGMENT_TIERS[1]`` documents likewise, among
+    merged when ``MAX_SMALL_SEGMENTS`` of them exist (measured: about 2 s for
+    eight one-report segments, Whoosh reading every term's postings in Python);
+    segments of up to ``SEGMENT_TIERS[1]`` documents likewise, among
     themselves.  The segment count, and with it search cost, stays bounded.
     (Whoosh's own ``MERGE_SMALL`` would eventually merge big segments too.)
     """
     from whoosh.reading import SegmentReader
 
+    segments = [s for s in segments if not _all_deleted(s)]
     lower = 0
     merge: list = []
     for upper in SEGMENT_TIERS:

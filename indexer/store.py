@@ -17,15 +17,18 @@ of ``CURRENT``.
 
 Per-index sidecars, in the live folder beside the Whoosh files:
 
-* ``groups.json``: near-duplicate groups (what searchers read), rewritten after each run that
-  changed something;
-* ``dedup.npz``: per-document MinHash signatures, text keys, years, files and group labels,
-  tagged with the Whoosh generation it describes (``indexer.dedup.DedupState``): a run
-  updates near-duplicate groups and finds exact copies from it instead of reading every
-  stored text; when it is missing or stale it is rebuilt from the index once;
-* ``manifest.json``: ``{"generation": G, "files": {file: content hash}}``, the compact
-  file → hash table the unchanged-file check reads (instead of every stored
-  document); it is valid only when ``G`` is the Whoosh generation on disk;
+* ``groups.json``: near-duplicate groups (what searchers read), rewritten after a run that
+  changed a group (or could not tell);
+* ``dedup.npz`` + ``dedup.journal``: per-document MinHash signatures, text keys, years, files
+  and group labels (``indexer.dedup.DedupState``): a base snapshot and the changes runs
+  appended since, tagged with the Whoosh generation they describe: a run updates
+  near-duplicate groups and finds exact copies from them instead of reading every stored
+  text; when they are missing or stale the state is rebuilt from the index once;
+* ``manifest.json``: ``{"generation": G, "files": {file: content hash}, "stat": {file:
+  [size, mtime_ns, ctime_ns, inode]}}``, the compact file → hash table the unchanged-file
+  check reads (instead of every stored document), and the stat each hash was computed
+  under (a file whose stat is unchanged is not read again); valid only when ``G`` is the
+  Whoosh generation on disk (``stat`` is optional: older manifests have none);
 * ``roots.json``: the files and folders runs have indexed into this index
   (``reportsearch index`` without a path re-indexes them).
 
@@ -53,6 +56,7 @@ from .schema import build_schema
 INDEX_ENV = "REPORTSEARCH_INDEX_DIR"
 GROUPS_FILE = "groups.json"
 DEDUP_FILE = "dedup.npz"
+DEDUP_JOURNAL_FILE = "dedup.journal"  # beside DEDUP_FILE (indexer.dedup.journal_path)
 RUNS_FILE = "runs.json"
 MANIFEST_FILE = "manifest.json"
 ROOTS_FILE = "roots.json"
@@ -66,7 +70,7 @@ MAX_RUNS = 20
 _GEN_RE = re.compile(r"^gen-(\d{6,})$")
 _TOC_RE = TOC._pattern(INDEXNAME)
 _SEG_RE = TOC._segment_pattern(INDEXNAME)
-_PER_INDEX_SIDECARS = (GROUPS_FILE, DEDUP_FILE, MANIFEST_FILE, ROOTS_FILE)
+_PER_INDEX_SIDECARS = (GROUPS_FILE, DEDUP_FILE, DEDUP_JOURNAL_FILE, MANIFEST_FILE, ROOTS_FILE)
 
 
 def project_root() -> Path:
@@ -452,17 +456,53 @@ def load_groups(index_dir: str | Path) -> dict[str, list[str]]:
     return data if isinstance(data, dict) else {}
 
 
+def save_groups(folder: str | Path, groups: dict[str, list[str]]) -> None:
+    """Write ``groups.json`` (doc id → ids of its other copies; ids without copies left out)."""
+    write_json_atomic(Path(folder) / GROUPS_FILE, {k: v for k, v in groups.items() if v})
+
+
+MANIFEST_STAT_FIELDS = ["size", "mtime_ns", "ctime_ns", "ino"]
+
+
 def load_manifest(folder: str | Path) -> tuple[int | None, dict[str, str]]:
     """``(generation, {file: hash})`` from a live folder's manifest; ``(None, {})`` if absent."""
+    gen, files, _ = load_manifest_stats(folder)
+    return gen, files
+
+
+def load_manifest_stats(folder: str | Path) -> tuple[int | None, dict[str, str], dict[str, tuple[int, int, int, int]]]:
+    """``(generation, {file: hash}, {file: (size, mtime_ns, ctime_ns, inode)})``; ``(None, {}, {})`` if absent.
+
+    The stat records say under which stat each hash was computed (see
+    ``indexer.pipeline.stat_key``).  A manifest written before they existed, or
+    one whose records are malformed or of other fields, simply has none: every
+    file is hashed once and the next manifest has them.
+    """
     data = read_json(Path(folder) / MANIFEST_FILE, None)
     if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
-        return None, {}
+        return None, {}, {}
     gen = data.get("generation")
-    return (gen if isinstance(gen, int) else None), {str(k): str(v) for k, v in data["files"].items()}
+    files = {str(k): str(v) for k, v in data["files"].items()}
+    stats: dict[str, tuple[int, int, int, int]] = {}
+    raw = data.get("stat")
+    if isinstance(raw, dict) and data.get("stat_fields") == MANIFEST_STAT_FIELDS:
+        for k, v in raw.items():
+            if (k in files and isinstance(v, list) and len(v) == 4
+                    and all(isinstance(x, int) and not isinstance(x, bool) for x in v)):
+                stats[k] = (v[0], v[1], v[2], v[3])
+    return (gen if isinstance(gen, int) else None), files, stats
 
 
-def save_manifest(folder: str | Path, generation: int, files: dict[str, str]) -> None:
-    write_json_atomic(Path(folder) / MANIFEST_FILE, {"generation": generation, "files": files})
+def save_manifest(folder: str | Path, generation: int, files: dict[str, str],
+                  stats: dict[str, tuple[int, int, int, int]] | None = None) -> None:
+    """Write ``manifest.json`` atomically; ``stats`` (file → stat record) only for files in ``files``.
+
+    ``files`` keeps its old shape (file → hash), so an older version of this
+    program still reads the manifest (it ignores the stat records).
+    """
+    data: dict[str, Any] = {"generation": generation, "files": files, "stat_fields": MANIFEST_STAT_FIELDS,
+                            "stat": {f: list(s) for f, s in (stats or {}).items() if f in files}}
+    write_json_atomic(Path(folder) / MANIFEST_FILE, data)
 
 
 def load_roots(index_dir: str | Path) -> list[str]:
