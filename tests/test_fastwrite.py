@@ -244,3 +244,26 @@ def test_merge_policy_folds_small_segments_only(tmp_path):
         whoosh.reading.SegmentReader = orig
     assert [s.doc_count_all() for s in kept] == [big, big, 100]
     assert len(merged) == MAX_SMALL_SEGMENTS
+
+
+def test_run_gather_and_mask_match_slicing():
+    """The two byte-layout helpers of the block encoder against plain slicing, on random runs."""
+    import numpy as np
+
+    from indexer.fastwrite import _gather_runs, _run_mask
+
+    rng = np.random.default_rng(7)
+    src = rng.integers(0, 256, size=5000, dtype=np.uint8)
+    for _ in range(50):
+        k = int(rng.integers(0, 40))
+        lens = rng.integers(0, 30, size=k)
+        starts = rng.integers(0, len(src) - 30, size=k)
+        want = b"".join(src[s:s + n].tobytes() for s, n in zip(starts, lens))
+        assert _gather_runs(src, starts, lens).tobytes() == want
+        gaps = rng.integers(0, 5, size=k)  # ascending non-overlapping runs, some touching, some empty
+        pos = np.cumsum(gaps + lens) - lens
+        size = int(pos[-1] + lens[-1] + 3) if k else 3
+        mask = np.zeros(size, dtype=bool)
+        for s, n in zip(pos, lens):
+            mask[s:s + n] = True
+        assert np.array_equal(_run_mask(size, pos, lens), mask)
