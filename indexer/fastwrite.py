@@ -666,35 +666,62 @@ def _write_field_fast(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndoc
     tinfo = ti.tobytes()
     size = _TERMINFO_DTYPE.itemsize
     del ti
-    _add_term_records(tindex, fid, terms, order, (tinfo[k * size:(k + 1) * size] for k in range(nterms)))
+    _add_term_records(tindex, fid, terms, order, [tinfo[k * size:(k + 1) * size] for k in range(nterms)])
     fw.finish_field()
 
 
 def _add_term_records(tindex, fid: bytes, terms: list[bytes], order: list[int], values) -> None:
     """``OrderedHashWriter.add`` for every term, in key order: the same records and MD5 buckets,
-    buffered and written in large pieces instead of four small writes per term."""
+    laid out with numpy and written in large pieces instead of four small writes per term.
+
+    A record is ``!ii`` (key length, value length), the key (field id + term), the
+    value; the ordered index gets each record's position, and bucket ``h & 255`` gets
+    ``(h, position)`` with ``h`` the last four bytes of the key's MD5, in key order.
+    """
+    keys = [fid + terms[t] for t in order]
+    vals = values if isinstance(values, list) else list(values)
+    n = len(keys)
+    if not n:
+        return
     tfile = tindex.dbfile
     tbase = tfile.tell()
-    tbuf = bytearray()
+    klen = np.fromiter(map(len, keys), dtype=np.int64, count=n)
+    vlen = np.fromiter(map(len, vals), dtype=np.int64, count=n)
+    rec = 8 + klen + vlen
+    pos = np.zeros(n, dtype=np.int64)
+    np.cumsum(rec[:-1], out=pos[1:])
+    out = np.empty(int(pos[-1] + rec[-1]), dtype=np.uint8)
+    head = np.empty((n, 2), dtype=">i4")
+    head[:, 0] = klen
+    head[:, 1] = vlen
+    out[pos[:, None] + np.arange(8)] = head.view(np.uint8).reshape(n, 8)
+    out[_run_mask(len(out), pos + 8, klen)] = np.frombuffer(b"".join(keys), dtype=np.uint8)
+    out[_run_mask(len(out), pos + 8 + klen, vlen)] = np.frombuffer(b"".join(vals), dtype=np.uint8)
+    for a in range(0, len(out), _FLUSH_BYTES):
+        tfile.write(out[a:a + _FLUSH_BYTES].tobytes())
+    positions = (pos + tbase).tolist()
+    index = tindex.index
+    top = positions[-1]
+    if isinstance(index.array, array):  # GrowableArray.append widens its type for a big number
+        index.append(top)
+        index.array.pop()
+        index.array.extend(positions)
+    else:
+        index.array.extend(positions)
+    # filetables.md5_hash: the digest's last four bytes, big-endian
+    digests = b"".join([md5(k).digest() for k in keys])
+    hashes = np.frombuffer(digests, dtype=">u4").reshape(n, 4)[:, 3].astype(np.int64)
+    bucket = hashes & 255
+    by_bucket = np.argsort(bucket, kind="stable")  # key order kept within a bucket
+    bounds = np.searchsorted(bucket[by_bucket], np.arange(257))
+    hl = hashes[by_bucket].tolist()
+    pl = (pos[by_bucket] + tbase).tolist()
     buckets = tindex.buckets
-    index_append = tindex.index.append
-    head = _HASH_LENGTHS.pack
-    key = tindex.lastkey
-    for t, value in zip(order, values):
-        key = fid + terms[t]
-        pos = tbase + len(tbuf)
-        index_append(pos)
-        tbuf += head(len(key), len(value))
-        tbuf += key
-        tbuf += value
-        h = int.from_bytes(md5(key).digest()[12:], "big")  # filetables.md5_hash
-        buckets[h & 255].append((h, pos))
-        if len(tbuf) > _FLUSH_BYTES:
-            tfile.write(bytes(tbuf))
-            tbase += len(tbuf)
-            tbuf = bytearray()
-    tfile.write(bytes(tbuf))
-    tindex.lastkey = key
+    for b in range(256):
+        a, e = int(bounds[b]), int(bounds[b + 1])
+        if a < e:
+            buckets[b].extend(zip(hl[a:e], pl[a:e]))
+    tindex.lastkey = keys[-1]
 
 
 def _encode_blocks(bs, be, first, last, kinds, w0, gaps, w32, info: bytes, fixed, vsrc, vsrc_off):
