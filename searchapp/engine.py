@@ -198,6 +198,14 @@ class SearchEngine:
         with self._lock:
             self._drop()
 
+    def forget_results(self) -> None:
+        """Drop the finished results kept for repeated queries (posting and facet caches stay).
+
+        For measurements: the second pass of a benchmark must evaluate every query again.
+        """
+        with self._lock:
+            self._cache.clear()
+
     # -- search ----------------------------------------------------------------------------
     def search(self, q: str | None = "", filters: Filters | None = None, sort: str = "relevance",
                page: int = 1, per_page: int = DEFAULT_PER_PAGE, _max_per_page: int = MAX_PER_PAGE) -> SearchResult:

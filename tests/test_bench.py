@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
-KEYS = {"docs", "index_mb_per_s", "query_p50_ms", "query_p95_ms", "update_one_s", "index_bytes", "peak_rss_mb"}
+KEYS = {"docs", "index_mb_per_s", "query_p50_ms", "query_p95_ms", "update_one_s", "index_bytes", "peak_rss_mb",
+        "warm_query_p50_ms", "warm_query_p95_ms"}
 
 
 def test_corpus_is_deterministic(tmp_path, shared):
@@ -27,5 +31,52 @@ def test_bench_prints_the_keys(shared):
                          text=True, timeout=900, check=True).stdout
     data = json.loads(out)
     assert KEYS <= set(data) and KEYS <= set(data["baseline"])
-    assert {"index_speedup", "query_p95_speedup"} <= set(data["ratio"])
+    assert {"index_speedup", "query_p95_speedup", "warm_query_p95_speedup"} <= set(data["ratio"])
     assert data["docs"] == 40 and data["baseline"]["docs"] == 40 and data["update_visible"]
+
+
+WRK_SAMPLE = """Running 2s test @ http://127.0.0.1:40000
+  2 threads and 4 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    35.12ms   10.01ms 120.50ms   70.00%
+    Req/Sec    56.50     10.11    80.00     65.00%
+  Latency Distribution
+     50%   33.00ms
+     75%   40.00ms
+     90%   48.00ms
+     99%    1.10s
+  226 requests in 2.01s, 9.12MB read
+  Socket errors: connect 0, read 1, write 0, timeout 2
+  Non-2xx or 3xx responses: 3
+Requests/sec:    112.44
+Transfer/sec:      4.54MB
+"""
+
+
+def test_wrk_output_is_parsed_with_its_units():
+    from bench.load import parse_wrk
+
+    r = parse_wrk(WRK_SAMPLE)
+    assert r["requests_per_s"] == 112.44 and r["requests"] == 226 and r["duration_s"] == 2.01
+    assert r["latency_mean_ms"] == 35.12 and r["latency_max_ms"] == 120.5
+    assert r["latency_p50_ms"] == 33.0 and r["latency_p99_ms"] == 1100.0
+    assert r["http_errors"] == 3 and r["socket_errors"] == 3
+
+
+def test_load_benchmark_serves_the_search_page_under_gunicorn(full_index):
+    """The documented production command answers real requests with no error (the rate is not asserted)."""
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (.ci/run installs Debian's wrk)")
+    out = subprocess.run([sys.executable, "-m", "bench.load", "--index-dir", str(full_index), "--seconds", "2"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["requests"] > 0 and data["requests_per_s"] > 0
+    assert data["http_errors"] == 0 and data["socket_errors"] == 0
+    assert data["cache_defeated"] and data["server"] == "gunicorn -w 2"
+
+
+def test_load_benchmark_refuses_a_missing_index(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "bench.load", "--index-dir", str(tmp_path / "nope")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "no index folder" in out.stderr
