@@ -80,3 +80,23 @@ def test_load_benchmark_refuses_a_missing_index(tmp_path):
     out = subprocess.run([sys.executable, "-m", "bench.load", "--index-dir", str(tmp_path / "nope")],
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "no index folder" in out.stderr
+
+
+def test_baseline_highlights_only_the_page(tmp_path, shared, monkeypatch):
+    """The textbook baseline re-segments the page's hits, not every match (grouped Results hold all)."""
+    from whoosh.searching import Hit
+
+    from bench import corpus, run
+
+    info = corpus.build(tmp_path / "corpus", 60)
+    calls = []
+    real = Hit.highlights
+
+    def counting(self, *a, **k):
+        calls.append(self.docnum)
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(Hit, "highlights", counting)
+    out = run.run_baseline(info, tmp_path)
+    assert max(out["totals"]) > run.PER_PAGE  # some query matches more than a page
+    assert 0 < len(calls) <= 2 * len(run.QUERIES) * run.PER_PAGE  # two passes, a page each
