@@ -50,7 +50,6 @@ COMPRESSION = 3  # W3Codec's default zlib level
 _PACK_BLOCK_HEAD = WHOOSH3_HEADER_MAGIC
 _TERMINFO = W3TermInfo._struct
 _BLOCK_LEN = struct.Struct("!i")  # StructFile.write_int
-_HASH_LENGTHS = struct.Struct("!ii")  # filetables.HashWriter's key/value length prefix
 _FLUSH_BYTES = 8 * 1024 * 1024
 _CHUNK = 1 << 18  # postings encoded at a time while writing a field (bounds the scatter's index arrays)
 # Whoosh's own writer: pickle protocol 2 and zlib on every block.  Protocol 2 pickles bytes
@@ -699,15 +698,12 @@ def _add_term_records(tindex, fid: bytes, terms: list[bytes], order: list[int], 
     out[_run_mask(len(out), pos + 8 + klen, vlen)] = np.frombuffer(b"".join(vals), dtype=np.uint8)
     for a in range(0, len(out), _FLUSH_BYTES):
         tfile.write(out[a:a + _FLUSH_BYTES].tobytes())
-    positions = (pos + tbase).tolist()
+    abs_pos = pos + tbase
+    positions = abs_pos.tolist()
     index = tindex.index
-    top = positions[-1]
-    if isinstance(index.array, array):  # GrowableArray.append widens its type for a big number
-        index.append(top)
-        index.array.pop()
-        index.array.extend(positions)
-    else:
-        index.array.extend(positions)
+    index.append(positions[-1])  # the largest: GrowableArray.append widens its type if needed
+    index.array.pop()
+    index.array.extend(positions)
     # filetables.md5_hash: the digest's last four bytes, big-endian
     digests = b"".join([md5(k).digest() for k in keys])
     hashes = np.frombuffer(digests, dtype=">u4").reshape(n, 4)[:, 3].astype(np.int64)
@@ -715,7 +711,7 @@ def _add_term_records(tindex, fid: bytes, terms: list[bytes], order: list[int], 
     by_bucket = np.argsort(bucket, kind="stable")  # key order kept within a bucket
     bounds = np.searchsorted(bucket[by_bucket], np.arange(257))
     hl = hashes[by_bucket].tolist()
-    pl = (pos[by_bucket] + tbase).tolist()
+    pl = abs_pos[by_bucket].tolist()
     buckets = tindex.buckets
     for b in range(256):
         a, e = int(bounds[b]), int(bounds[b + 1])
