@@ -64,15 +64,24 @@ WHOOSH_IDENTICAL = {"protocol": 2, "compress_min": 0, "exact": True}
 
 @dataclass
 class FieldPostings:
-    """One field of one document: its unique terms and their weights and encoded values."""
+    """One field of one document: its unique terms and their weights and encoded values.
+
+    For a ``formats.Positions`` field the values are not Whoosh's pickled position
+    lists but the position gaps themselves (``gaps`` true): ``values`` holds
+    uint32 gaps (little-endian, term after term) and ``value_lens`` the number of
+    positions per term.  The writer pickles them when it writes a block, with the
+    narrowest integer opcode the block needs (see :func:`_position_values`), which
+    a document-at-a-time encoder could not know.
+    """
 
     terms: list[bytes] | None
     weights: array  # array("d"), one per term
-    values: bytes  # the terms' encoded values, concatenated
-    value_lens: array  # array("I"), one per term
+    values: bytes  # the terms' encoded values (or position gaps), concatenated
+    value_lens: array  # array("I"), one per term: bytes, or positions when ``gaps``
     # bigram fields: the terms as codes (first code point << 21 | second) instead of ``terms``,
     # so that the writer maps them to term ids with numpy, not one dict lookup per posting
     codes: np.ndarray | None = None
+    gaps: bool = False
 
     def __len__(self) -> int:
         return len(self.codes) if self.codes is not None else len(self.terms or ())
@@ -84,19 +93,50 @@ class FieldPostings:
         # The terms travel from the worker as one NUL-joined bytes object: pickling a list of
         # thousands of small bytes objects cost more than the whole rest of the document.
         if self.codes is not None:
-            return (self.codes.tobytes(), -2, self.weights, self.values, self.value_lens)
+            return (self.codes.tobytes(), -2, self.weights, self.values, self.value_lens, self.gaps)
         joined = b"\x00".join(self.terms)
         if self.terms and joined.count(b"\x00") == len(self.terms) - 1:
-            return (joined, len(self.terms), self.weights, self.values, self.value_lens)
-        return (self.terms, -1, self.weights, self.values, self.value_lens)
+            return (joined, len(self.terms), self.weights, self.values, self.value_lens, self.gaps)
+        return (self.terms, -1, self.weights, self.values, self.value_lens, self.gaps)
 
     def __setstate__(self, state: tuple) -> None:
-        terms, n, self.weights, self.values, self.value_lens = state
+        terms, n, self.weights, self.values, self.value_lens, self.gaps = state
         self.codes = None
         if n == -2:
             self.terms, self.codes = None, np.frombuffer(terms, dtype=np.uint64)
         else:
             self.terms = terms.split(b"\x00") if n >= 0 else terms
+
+    def pickled_values(self) -> tuple[bytes, array]:
+        """The values as Whoosh's format encodes them (``Positions.encode`` for gap lists)."""
+        if not self.gaps:
+            return self.values, self.value_lens
+        return _pickle_gap_lists(self.values, self.value_lens)
+
+
+def _pickle_gap_lists(values: bytes | bytearray, counts) -> tuple[bytes, array]:
+    """uint32 gap runs → ``formats.Positions.encode`` values (count, then ``pickle.dumps(gaps, 2)``)."""
+    g = np.frombuffer(values, dtype="<u4").tolist()
+    out, lens, at = [], array("I"), 0
+    for c in counts:
+        v = pack_uint(c) + dumps(g[at:at + c], 2)
+        at += c
+        out.append(v)
+        lens.append(len(v))
+    return b"".join(out), lens
+
+
+def _gap_lists(poslists) -> tuple[bytes, array]:
+    """Position lists → (uint32 gaps concatenated, positions per list), the ``gaps`` value form."""
+    flat: list[int] = []
+    counts = array("I")
+    for pl in poslists:
+        prev = 0
+        for p in pl:
+            flat.append(p - prev)
+            prev = p
+        counts.append(len(pl))
+    return np.asarray(flat, dtype="<u4").tobytes(), counts
 
 
 def _codes_to_terms(codes: np.ndarray) -> list[bytes]:
@@ -144,13 +184,8 @@ class GramCodes:
 
 
 def _gram_postings(gc: GramCodes, weight_per_occurrence: float) -> FieldPostings:
-    """Bigram postings with positions, all with numpy.
-
-    Each value is what ``formats.Positions.decode_positions`` reads: a 4-byte
-    count, then a pickle of the position gaps (protocol 3: EMPTY_LIST, MARK, a
-    BININT per gap, APPENDS, STOP), written for every term of the document in
-    one pass instead of one ``pickle.dumps`` per term.
-    """
+    """Bigram postings with positions, all with numpy: terms as codes, values as position gaps
+    (the first position, then the distance to each next one), term after term."""
     u = gc.points.astype(np.uint64)
     codes = (u[:-1] << np.uint64(21)) | u[1:]
     n = len(codes)
@@ -161,36 +196,14 @@ def _gram_postings(gc: GramCodes, weight_per_occurrence: float) -> FieldPostings
     starts = np.flatnonzero(first)
     counts = np.diff(np.append(starts, n))
     gaps = order.astype(np.int64)
-    prev = np.empty(n, dtype=np.int64)
-    prev[0] = 0
-    prev[1:] = gaps[:-1]
-    gaps = gaps - prev
+    gaps[1:] -= order[:-1]
     gaps[starts] = order[starts]
-    nterms = len(starts)
-    vlens = 10 + 5 * counts
-    toff = np.zeros(nterms, dtype=np.int64)
-    np.cumsum(vlens[:-1], out=toff[1:])
-    out = np.empty(int(vlens.sum()), dtype=np.uint8)
-    head = np.empty((nterms, 8), dtype=np.uint8)
-    head[:, :4] = counts.astype(">u4").view(np.uint8).reshape(nterms, 4)
-    head[:, 4:] = (0x80, 3, ord("]"), ord("("))
-    out[toff[:, None] + np.arange(8)] = head
-    term_of = np.repeat(np.arange(nterms), counts)
-    j = np.arange(n) - starts[term_of]
-    poff = toff[term_of] + 8 + 5 * j
-    rec = np.empty((n, 5), dtype=np.uint8)
-    rec[:, 0] = ord("J")
-    rec[:, 1:] = gaps.astype("<i4").view(np.uint8).reshape(n, 4)
-    out[poff[:, None] + np.arange(5)] = rec
-    tail = toff + 8 + 5 * counts
-    out[tail] = ord("e")
-    out[tail + 1] = ord(".")
-    uc = sc[starts]
     weights = array("d")
     weights.frombytes((counts * weight_per_occurrence).astype(np.float64).tobytes())
     lens = array("I")
-    lens.frombytes(vlens.astype(np.uint32).tobytes())
-    return FieldPostings(None, weights, out.tobytes(), lens, codes=np.ascontiguousarray(uc))
+    lens.frombytes(counts.astype(np.uint32).tobytes())
+    return FieldPostings(None, weights, gaps.astype("<u4").tobytes(), lens, codes=np.ascontiguousarray(sc[starts]),
+                         gaps=True)
 
 
 def _encode_all(words: list[str]) -> list[bytes]:
@@ -199,13 +212,6 @@ def _encode_all(words: list[str]) -> list[bytes]:
     if not words or joined.count("\x00") != len(words) - 1:
         return [w.encode("utf-8") for w in words]
     return joined.encode("utf-8").split(b"\x00")
-
-
-def _encode_positions(poslist: list[int]) -> bytes:
-    """``formats.Positions.encode``: a count, then the pickled position deltas."""
-    deltas = [poslist[0]]
-    deltas += [b - a for a, b in zip(poslist, poslist[1:])]
-    return pack_uint(len(deltas)) + dumps(deltas, 2)
 
 
 def _postings_of(fieldobj, value: Any, boost: float) -> tuple[FieldPostings, int]:
@@ -236,9 +242,9 @@ def _postings_of(fieldobj, value: Any, boost: float) -> tuple[FieldPostings, int
             else:
                 p.append(i)
         terms = [t.encode("utf-8") for t in poses]
-        vals = [_encode_positions(p) for p in poses.values()]
+        gaps, counts = _gap_lists(poses.values())
         return FieldPostings(terms, array("d", [len(p) * fmt.field_boost * boost for p in poses.values()]),
-                             b"".join(vals), array("I", map(len, vals))), len(value)
+                             gaps, counts, gaps=True), len(value)
     terms, weights, vals = [], array("d"), []
     length = 0
     for tbytes, freq, weight, vbytes in fieldobj.index(value):
@@ -246,6 +252,9 @@ def _postings_of(fieldobj, value: Any, boost: float) -> tuple[FieldPostings, int
         weights.append(weight * boost)
         vals.append(vbytes or b"")
         length += freq
+    if ftype is formats.Positions:
+        gaps, counts = _gap_lists(fmt.decode_positions(v) for v in vals)
+        return FieldPostings(terms, weights, gaps, counts, gaps=True), length
     return FieldPostings(terms, weights, b"".join(vals), array("I", map(len, vals))), length
 
 
@@ -298,7 +307,7 @@ class _FieldBuffer:
     set; :meth:`finish` turns the codes into vocabulary ids with numpy.
     """
 
-    __slots__ = ("vocab", "key", "doc", "weight", "vlen", "values")
+    __slots__ = ("vocab", "key", "doc", "weight", "vlen", "values", "gaps")
 
     def __init__(self) -> None:
         self.vocab = _Vocab()
@@ -307,11 +316,16 @@ class _FieldBuffer:
         self.weight = array("d")
         self.vlen = array("I")
         self.values = bytearray()
+        self.gaps: bool | None = None  # values are position gaps (FieldPostings.gaps); set by the first add
 
     def __len__(self) -> int:
         return len(self.key)
 
     def add(self, docnum: int, fp: FieldPostings) -> None:
+        if self.gaps is None:
+            self.gaps = fp.gaps
+        elif fp.gaps != self.gaps:
+            raise ValueError("a field's postings must all carry position gaps or all encoded values")
         if fp.codes is not None:
             self.key.frombytes((fp.codes | _CODE).tobytes())
         else:
@@ -338,8 +352,18 @@ class _FieldBuffer:
         return terms, keys.astype(np.uint32)
 
     def nbytes(self) -> int:
-        """Memory held, roughly: 28 bytes per posting, its value, about 100 bytes per distinct term."""
-        return len(self.key) * 28 + len(self.values) + len(self.vocab) * 100
+        """What the segment will cost, roughly: 40 bytes per posting, its value, about 100 bytes per
+        distinct term.  The arrays hold 28 bytes a posting; the rest stands for the flush's
+        per-posting temporaries, so that the budget bounds the flush's peak, not just the buffer
+        (position gaps take 4 bytes a position, far less than the pickled lists they replaced, and
+        counting only them let a segment hold a third more postings than the memory target allows)."""
+        return len(self.key) * 40 + len(self.values) + len(self.vocab) * 100
+
+    def pickle_gaps(self) -> None:
+        """Turn position gaps into Whoosh's pickled values (for the exactness writer)."""
+        if self.gaps:
+            vals, lens = _pickle_gap_lists(self.values, self.vlen)
+            self.values, self.vlen, self.gaps = bytearray(vals), lens, False
 
 
 def _segment_budget() -> int:
@@ -440,7 +464,12 @@ class BulkWriter(SegmentWriter):
             if buf is None:
                 buf = self._buffers[fieldname] = _FieldBuffer()
             vbytes = vbytes or b""
-            buf.add(docnum, FieldPostings([btext], array("d", [weight]), vbytes, array("I", [len(vbytes)])))
+            fmt = self.schema[fieldname].format
+            if type(fmt) is formats.Positions:
+                gaps, counts = _gap_lists([fmt.decode_positions(vbytes)])
+                buf.add(docnum, FieldPostings([btext], array("d", [weight]), gaps, counts, gaps=True))
+            else:
+                buf.add(docnum, FieldPostings([btext], array("d", [weight]), vbytes, array("I", [len(vbytes)])))
 
     def commit(self, mergetype=None, optimize=None, merge=None) -> None:
         self._check_state()
@@ -576,8 +605,13 @@ def _write_field_fast(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndoc
         lens = np.zeros(len(doc_s), dtype=np.int64)
     lb = _length_bytes(lens)
     lb_min = np.where(lens > 0, lb, 256)  # a zero length does not count for the minimum
-    vlen = np.frombuffer(buf.vlen, dtype=np.uint32).astype(np.int64)
-    vstart = (np.cumsum(vlen) - vlen)[perm]
+    vlen = np.frombuffer(buf.vlen, dtype=np.uint32).astype(np.int64)  # bytes, or positions when buf.gaps
+    vstart = np.cumsum(vlen) - vlen
+    gaps_mode = bool(buf.gaps)
+    if gaps_mode:  # the largest gap of each posting, for its block's integer width
+        g_all = np.frombuffer(buf.values, dtype="<u4")
+        pmax = np.maximum.reduceat(g_all, vstart)[perm].astype(np.int64) if len(vstart) else np.zeros(0, np.int64)
+    vstart = vstart[perm]
     vlen = vlen[perm]
     sorted_fixed = b""
     if fixed:  # fixed-size values in posting order: a block's values are one slice
@@ -626,7 +660,10 @@ def _write_field_fast(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndoc
     w0_all = w32[bstart] if nb else np.zeros(0)
     values = bytes(buf.values)
     buf.values = bytearray()  # the copy above is the one used: let the buffer go
-    blob = np.frombuffer(values, dtype=np.uint8)
+    blob = np.frombuffer(values, dtype="<u4" if gaps_mode else np.uint8)
+    if gaps_mode:  # one integer width per block (all its position lists), as for its ids
+        pwidth = np.repeat(_int_width(np.maximum.reduceat(pmax, bstart)), bend - bstart) if nb else pmax
+        del pmax
     fixed_arr = np.frombuffer(sorted_fixed, dtype=np.uint8) if fixed else None
 
     pbase = postfile.tell()
@@ -640,7 +677,9 @@ def _write_field_fast(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndoc
         p0 = int(bstart[b])
         b1 = max(int(np.searchsorted(bend, p0 + chunk, side="right")), b + 1)
         p1 = int(bend[b1 - 1])
-        if fixed is None:
+        if gaps_mode:
+            vsrc, vsrc_off = _position_values(blob, vstart[p0:p1], vlen[p0:p1], pwidth[p0:p1])
+        elif fixed is None:
             frag, fo = _pickled_values(blob, vstart[p0:p1], vlen[p0:p1])
             vsrc, vsrc_off = frag, np.asarray(fo, dtype=np.int64)
         elif fixed:
@@ -720,23 +759,115 @@ def _add_term_records(tindex, fid: bytes, terms: list[bytes], order: list[int], 
     tindex.lastkey = keys[-1]
 
 
+_K, _M, _J = ord("K"), ord("M"), ord("J")
+
+
+def _int_width(maxv: np.ndarray) -> np.ndarray:
+    """Bytes of the narrowest pickle opcode holding every integer up to ``maxv`` (all ≥ 0):
+    BININT1 ``K`` + 1 byte (2), BININT2 ``M`` + 2 bytes (3), BININT ``J`` + 4 bytes (5)."""
+    return np.where(maxv < 256, 2, np.where(maxv < 65536, 3, 5)).astype(np.int64)
+
+
+def _put_ints(out: np.ndarray, offs: np.ndarray, vals: np.ndarray, width: np.ndarray) -> None:
+    """Write ``vals[k]`` as a pickle integer opcode of ``width[k]`` bytes at ``out[offs[k]]``."""
+    for w, op, dt in ((2, _K, "u1"), (3, _M, "<u2"), (5, _J, "<i4")):
+        m = width == w
+        if not m.any():
+            continue
+        rec = np.empty((int(m.sum()), w), dtype=np.uint8)
+        rec[:, 0] = op
+        rec[:, 1:] = vals[m].astype(dt).view(np.uint8).reshape(-1, w - 1)
+        out[offs[m][:, None] + np.arange(w)] = rec
+
+
+def _position_values(gaps: np.ndarray, gstart: np.ndarray, counts: np.ndarray,
+                     width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Position lists as the elements of a block's values tuple, and each element's offset (and the end).
+
+    An element is a bytes object (``C`` + length byte, or ``B`` + 4-byte length)
+    holding what ``formats.Positions.decode_positions`` reads: the 4-byte count,
+    then a pickle of the gaps without protocol header or STOP (``decode_positions``
+    adds the STOP): ``(``, one integer opcode of ``width`` bytes per gap, ``t``
+    (a tuple, which it iterates like the list ``Positions.encode`` pickles).
+    ``gaps[gstart[k]:gstart[k] + counts[k]]`` are posting k's gaps.
+    """
+    n = len(counts)
+    counts = np.asarray(counts, dtype=np.int64)
+    vlen = 6 + counts * width
+    small = vlen < 256
+    hdr = np.where(small, 2, 5)
+    fo = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(hdr + vlen, out=fo[1:])
+    out = np.empty(int(fo[-1]), dtype=np.uint8)
+    heads = fo[:-1]
+    out[heads[small]] = ord("C")
+    out[heads[small] + 1] = vlen[small].astype(np.uint8)
+    big = ~small
+    if big.any():
+        out[heads[big]] = ord("B")
+        out[heads[big][:, None] + np.arange(1, 5)] = vlen[big].astype("<u4").view(np.uint8).reshape(-1, 4)
+    data = heads + hdr
+    out[data[:, None] + np.arange(4)] = counts.astype(">u4").view(np.uint8).reshape(n, 4)
+    out[data + 4] = ord("(")
+    out[data + 5 + counts * width] = ord("t")
+    total = int(counts.sum())
+    if total:
+        owner = np.repeat(np.arange(n), counts)
+        j = np.arange(total, dtype=np.int64) - (np.cumsum(counts) - counts)[owner]
+        pw = width[owner]
+        _put_ints(out, data[owner] + 5 + pw * j, _gather_runs(gaps, gstart, counts), pw)
+    return out, fo
+
+
 def _encode_blocks(bs, be, first, last, kinds, w0, gaps, w32, info: bytes, fixed, vsrc, vsrc_off):
     """Posting blocks as ``W3PostingsWriter`` lays them out, for many blocks at once, with numpy.
 
     Per block: the ``W3Bl`` magic before a term's first block, the block length
     (negative for a term's last block), the 39-byte info pickle, then the data
-    pickle ``(ids, weights, values)`` (protocol 3: ids as BININTs of the gaps;
-    weights ``None``, one BINFLOAT or a tuple of them; values ``None``, one
-    bytes object (fixed-size formats) or a tuple of bytes objects).  ``bs``/``be``
-    are the blocks' posting ranges within ``gaps``/``w32``; ``vsrc`` holds the
-    values in posting order (pickle elements already, for variable sizes) with
-    ``vsrc_off`` the offset of each posting's value.  Returns the encoded bytes
-    and each block's start and end offset in them.
+    pickle ``(ids, weights, values)`` (protocol 3).  It unpickles to the tuple
+    Whoosh's writer pickles, in fewer bytes:
+
+    * ids: the gaps, each as the narrowest integer opcode that holds the block's
+      largest (``K`` 1 byte, ``M`` 2, ``J`` 4: one width per block, so a reader
+      finds every id without parsing);
+    * weights: ``None`` (all 1.0), one BINFLOAT (all equal), or a tuple in which
+      every weight is a 2-byte memo reference (``h`` + index) to the block's
+      distinct weights, each pushed once before the tuple (``G`` double, ``q``
+      index, ``0`` pop): 2 bytes a posting instead of 9;
+    * values: ``None``, one bytes object (fixed-size formats), or a tuple of bytes
+      objects (``vsrc``: the pickle elements already, e.g. :func:`_position_values`).
+
+    ``bs``/``be`` are the blocks' posting ranges within ``gaps``/``w32``; ``vsrc``
+    holds the values in posting order with ``vsrc_off`` the offset of each
+    posting's value.  Returns the encoded bytes and each block's start and end
+    offset in them.
     """
     nblk = len(bs)
     n = be - bs
-    ids_size = 2 + 5 * n
-    w_size = np.where(kinds == 0, 1, np.where(kinds == 1, 9, 2 + 9 * n))
+    npost = len(gaps)
+    blk_of = np.repeat(np.arange(nblk), n)
+    jj = np.arange(npost, dtype=np.int64) - bs[blk_of]
+    idw = _int_width(np.maximum.reduceat(gaps, bs)) if nblk else np.zeros(0, dtype=np.int64)
+    ids_size = 2 + idw * n
+    k0, k1, k2 = kinds == 0, kinds == 1, kinds == 2
+    ndist = np.zeros(nblk, dtype=np.int64)
+    if k2.any():
+        # each kind-2 block's distinct weights, and every posting's index among them
+        pm = k2[blk_of]
+        pb, pv = blk_of[pm], w32[pm]
+        o = np.lexsort((pv, pb))
+        sb, sv = pb[o], pv[o]
+        new = np.ones(len(o), dtype=bool)
+        new[1:] = (sb[1:] != sb[:-1]) | (sv[1:] != sv[:-1])
+        did = np.cumsum(new) - 1
+        dblk, dval = sb[new], sv[new]
+        ndist = np.bincount(dblk, minlength=nblk).astype(np.int64)
+        dfirst = np.zeros(nblk, dtype=np.int64)
+        np.cumsum(ndist[:-1], out=dfirst[1:])
+        memo = np.empty(len(o), dtype=np.int64)
+        memo[o] = did - dfirst[sb]
+        drank = np.arange(len(dblk), dtype=np.int64) - dfirst[dblk]
+    w_size = np.where(k0, 1, np.where(k1, 9, 12 * ndist + 2 + 2 * n))
     if fixed == 0:
         v_len = np.zeros(nblk, dtype=np.int64)
         v_hdr = np.ones(nblk, dtype=np.int64)  # "N"
@@ -764,29 +895,27 @@ def _encode_blocks(bs, be, first, last, kinds, w0, gaps, w32, info: bytes, fixed
     out[ds] = 0x80
     out[ds + 1] = 3
     out[ds + 2] = ord("(")
-    # ids: one BININT per posting
-    npost = len(gaps)
-    blk_of = np.repeat(np.arange(nblk), n)
-    jj = np.arange(npost, dtype=np.int64) - bs[blk_of]
-    rec = np.empty((npost, 5), dtype=np.uint8)
-    rec[:, 0] = ord("J")
-    rec[:, 1:] = gaps.astype("<i4").view(np.uint8).reshape(npost, 4)
-    out[(ds[blk_of] + 3 + 5 * jj)[:, None] + np.arange(5)] = rec
+    _put_ints(out, ds[blk_of] + 3 + idw[blk_of] * jj, gaps, idw[blk_of])
     out[ds + 2 + ids_size - 1] = ord("t")
     ws = ds + 2 + ids_size
-    k0, k1, k2 = kinds == 0, kinds == 1, kinds == 2
     out[ws[k0]] = ord("N")
     if k1.any():
         out[ws[k1]] = ord("G")
         out[(ws[k1] + 1)[:, None] + np.arange(8)] = w0[k1].astype(">f8").view(np.uint8).reshape(-1, 8)
     if k2.any():
-        out[ws[k2]] = ord("(")
-        pm = k2[blk_of]
-        wrec = np.empty((int(pm.sum()), 9), dtype=np.uint8)
-        wrec[:, 0] = ord("G")
-        wrec[:, 1:] = w32[pm].astype(">f8").view(np.uint8).reshape(-1, 8)
-        out[(ws[blk_of[pm]] + 1 + 9 * jj[pm])[:, None] + np.arange(9)] = wrec
-        out[ws[k2] + 1 + 9 * n[k2]] = ord("t")
+        prel = np.empty((len(dblk), 12), dtype=np.uint8)
+        prel[:, 0] = ord("G")
+        prel[:, 1:9] = dval.astype(">f8").view(np.uint8).reshape(-1, 8)
+        prel[:, 9] = ord("q")  # BINPUT
+        prel[:, 10] = drank
+        prel[:, 11] = ord("0")  # POP: the memo keeps it
+        out[(ws[dblk] + 12 * drank)[:, None] + np.arange(12)] = prel
+        tup = ws + 12 * ndist
+        out[tup[k2]] = ord("(")
+        hoff = tup[pb] + 1 + 2 * jj[pm]
+        out[hoff] = ord("h")  # BINGET
+        out[hoff + 1] = memo
+        out[tup[k2] + 1 + 2 * n[k2]] = ord("t")
     vs = ws + w_size
     if fixed == 0:
         out[vs] = ord("N")
@@ -900,6 +1029,7 @@ def _write_field_exact(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndo
     terms file's ordered hash (same records, same MD5 buckets), buffered in
     memory, instead of three method calls and four small writes per term.
     """
+    buf.pickle_gaps()
     fw.start_field(fieldname, fieldobj)
     fid = pack_ushort(fw._fieldid)
     postfile = fw._postfile

@@ -37,7 +37,7 @@ from whoosh import query as Q
 from whoosh import scoring
 
 from .phrase import GramPhrase
-from .postings import TermPostings, field_lengths, read_terms
+from .postings import TermPostings, field_lengths, prefetch, read_terms
 
 _EMPTY_IDS = np.zeros(0, dtype=np.int64)
 _EMPTY_SC = np.zeros(0, dtype=np.float64)
@@ -84,6 +84,10 @@ class PostingCache:
         with self._lock:
             self._items.clear()
             self._bytes = 0
+
+    def __contains__(self, key: tuple) -> bool:
+        with self._lock:
+            return key in self._items
 
 
 def _nbytes(value: object) -> int:
@@ -134,7 +138,31 @@ class Evaluator:
 
     def evaluate(self, q: Q.Query) -> tuple[np.ndarray, np.ndarray]:
         """(global document numbers ascending, their scores) of every document ``q`` matches."""
+        self.prefetch(q)
         return self._eval(q)
+
+    def prefetch(self, q: Q.Query) -> int:
+        """Ask for every uncached term's lookups and postings of ``q`` at once (``postings.prefetch``)."""
+        keys = []
+        for fieldname, text, positions in self._terms_of(q):
+            tb = self._bytes(fieldname, text)
+            if tb is not None and (self.key, "p", fieldname, tb, positions) not in self.cache:
+                keys.append((fieldname, tb))
+        return prefetch(self.leaves, list(dict.fromkeys(keys)))
+
+    def _terms_of(self, q: Q.Query):
+        """(field, text, with positions) of every term node ``_eval`` will read."""
+        if isinstance(q, GramPhrase):
+            for w in q.words:
+                yield q.fieldname, w, True
+        elif type(q) is Q.Term:
+            yield q.fieldname, q.text, False
+        elif type(q) in (Q.AndMaybe, Q.AndNot):
+            yield from self._terms_of(q.a)
+            yield from self._terms_of(q.b)
+        elif isinstance(q, Q.CompoundQuery):
+            for s in q.subqueries:
+                yield from self._terms_of(s)
 
     # -- nodes ---------------------------------------------------------------------------
     def _eval(self, q: Q.Query) -> tuple[np.ndarray, np.ndarray]:

@@ -100,3 +100,34 @@ def test_baseline_highlights_only_the_page(tmp_path, shared, monkeypatch):
     out = run.run_baseline(info, tmp_path)
     assert max(out["totals"]) > run.PER_PAGE  # some query matches more than a page
     assert 0 < len(calls) <= 2 * len(run.QUERIES) * run.PER_PAGE  # two passes, a page each
+
+
+def test_cold_benchmark_gives_the_same_answers_with_and_without_read_ahead(full_index):
+    from bench.cold import cold_pass
+
+    off = cold_pass(full_index, read_ahead=False)
+    on = cold_pass(full_index, read_ahead=True)
+    assert off["totals"] == on["totals"] and any(off["totals"])
+    assert on["query_p95_ms"] > 0
+
+
+def test_prefetch_asks_for_the_posting_lists_a_query_reads(full_index):
+    """Every (segment, term) that has postings is requested once; an absent term asks for nothing."""
+    from whoosh import query as Q
+
+    from indexer import store
+    from searchapp.fastquery import Evaluator
+    from searchapp.postings import prefetch
+
+    ix = store.open_index(full_index)
+    with ix.searcher() as s:
+        ev = Evaluator(s)
+        leaves = ev.leaves
+        expect = sum(1 for r, _o in leaves if ("content", "卫生".encode()) in r)
+        assert expect > 0
+        assert prefetch(leaves, [("content", "卫生".encode())]) == expect
+        assert prefetch(leaves, [("content", "一二三四五六七不存在".encode())]) == 0
+        q = Q.And([Q.Term("content", "卫生"), Q.Term("title", "一二三四五六七不存在")])
+        assert ev.prefetch(q) == expect
+        ev.evaluate(Q.Term("content", "卫生"))
+        assert ev.prefetch(Q.Term("content", "卫生")) == 0  # cached: nothing to read

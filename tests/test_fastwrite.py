@@ -91,6 +91,8 @@ def test_bulk_segment_is_byte_identical(shared, tmp_path):
 
 
 def _plain_postings(ix) -> dict:
+    """Every posting by document id; position values decoded (the block writer pickles the gap
+    lists with narrower opcodes than ``pickle.dumps``: the same positions when read)."""
     out = {}
     with ix.searcher() as s:
         r = s.reader()
@@ -100,8 +102,12 @@ def _plain_postings(ix) -> dict:
                 continue
             items = []
             m = r.postings(fieldname, text)
+            fmt = ix.schema[fieldname].format
             while m.is_active():
-                items.append((ids[m.id()], round(m.weight(), 4), m.value()))
+                v = m.value()
+                if type(fmt) is formats.Positions:
+                    v = (m.value_as("frequency"), fmt.decode_positions(v))
+                items.append((ids[m.id()], round(m.weight(), 4), v))
                 m.next()
             out[(fieldname, text)] = sorted(items)
     return out
