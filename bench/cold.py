@@ -55,7 +55,8 @@ def cold_pass(index_dir: Path, read_ahead: bool) -> dict:
         eng.close()
     finally:
         fastquery.Evaluator.prefetch = orig
-    return {"cache_dropped": dropped, "open_ms": round(open_ms, 1), **_percentiles(lat), "totals": totals}
+    return {"cache_dropped": dropped, "open_ms": round(open_ms, 1), **_percentiles(lat),
+            "ms": [round(x, 1) for x in lat], "totals": totals}
 
 
 def main(argv: list[str] | None = None) -> int:

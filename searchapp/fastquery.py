@@ -29,6 +29,7 @@ compares documents, scores and ranking with Whoosh on real queries.
 from __future__ import annotations
 
 import threading
+from math import log
 from collections import OrderedDict
 from typing import Callable
 
@@ -123,11 +124,13 @@ class Evaluator:
         self.key = tuple((getattr(getattr(r, "_segment", None), "segment_id", lambda: id(r))(), off)
                          for r, off in self.leaves)
         self._stats: dict[tuple[str, bytes], _TermStats] = {}
+        self._local = threading.local()  # this thread's query: its term lookups (prefetch)
 
     def postings(self, fieldname: str, tbytes: bytes, positions: bool = False) -> TermPostings:
         """A term's postings over all segments, global document numbers (cached)."""
+        infos = getattr(self._local, "infos", None)
         return self.cache.get((self.key, "p", fieldname, tbytes, positions),
-                              lambda: read_terms(self.leaves, fieldname, tbytes, positions), _nbytes)
+                              lambda: read_terms(self.leaves, fieldname, tbytes, positions, infos), _nbytes)
 
     def lengths(self, fieldname: str) -> np.ndarray:
         """Every document's (byte-quantized) length in ``fieldname``, by global document number."""
@@ -138,17 +141,37 @@ class Evaluator:
 
     def evaluate(self, q: Q.Query) -> tuple[np.ndarray, np.ndarray]:
         """(global document numbers ascending, their scores) of every document ``q`` matches."""
-        self.prefetch(q)
-        return self._eval(q)
+        self._local.infos = self.prefetch(q)
+        try:
+            return self._eval(q)
+        finally:
+            self._local.infos = None
 
-    def prefetch(self, q: Q.Query) -> int:
-        """Ask for every uncached term's lookups and postings of ``q`` at once (``postings.prefetch``)."""
+    def prefetch(self, q: Q.Query) -> dict:
+        """Look up every uncached term of ``q`` in every segment at once, reading ahead
+        (``postings.prefetch``); the document frequencies found give the terms' idf too,
+        so Whoosh does not look every term up in every segment a second time."""
         keys = []
         for fieldname, text, positions in self._terms_of(q):
             tb = self._bytes(fieldname, text)
             if tb is not None and (self.key, "p", fieldname, tb, positions) not in self.cache:
                 keys.append((fieldname, tb))
-        return prefetch(self.leaves, list(dict.fromkeys(keys)))
+        keys = list(dict.fromkeys(keys))
+        infos = prefetch(self.leaves, keys)
+        s = self.searcher
+        cache = getattr(s, "_idf_cache", None)
+        if (cache is not None and type(self.weighting).idf is scoring.WeightingModel.idf
+                and s.get_parent() is s):
+            n = len(self.leaves)
+            for fieldname, tb in keys:
+                if (fieldname, tb) in cache:
+                    continue
+                got = [infos.get((li, fieldname, tb), False) for li in range(n)]
+                if any(g is False for g in got):
+                    continue  # not settled everywhere: Whoosh looks it up
+                df = sum(g.doc_frequency() for g in got if g is not None)
+                cache[(fieldname, tb)] = log(s.doc_count_all() / (df + 1)) + 1  # WeightingModel.idf
+        return infos
 
     def _terms_of(self, q: Q.Query):
         """(field, text, with positions) of every term node ``_eval`` will read."""

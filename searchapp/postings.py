@@ -99,13 +99,14 @@ def read_term(reader, fieldname: str, tbytes: bytes, with_positions: bool = Fals
 
 
 def read_terms(leaves: list[tuple[object, int]], fieldname: str, tbytes: bytes,
-               with_positions: bool = False) -> TermPostings:
+               with_positions: bool = False, infos: dict | None = None) -> TermPostings:
     """A term's postings in every segment, numbered globally (each segment's by its ``offset``).
 
     The fast-layout blocks of all segments are decoded in one batch (the cost of
     a query is then per posting, not per segment); other blocks are unpickled
     segment by segment and their position lists re-laid in the same layout, so
-    one representation serves every index.
+    one representation serves every index.  ``infos``: term lookups already
+    made (:func:`prefetch`'s result), used instead of looking up again.
     """
     raws: list[bytes] = []
     fast: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, int]] = []  # (leaf, ds, de, n, offset)
@@ -114,10 +115,16 @@ def read_terms(leaves: list[tuple[object, int]], fieldname: str, tbytes: bytes,
     pos = 0
     for li, (reader, offset) in enumerate(leaves):
         terms = reader._terms
-        try:
-            ti = terms.term_info(fieldname, tbytes)
-        except Exception:  # TermNotFound: not in this segment
-            continue
+        known = infos.get((li, fieldname, tbytes), False) if infos else False
+        if known is None:
+            continue  # settled: not in this segment
+        if known is not False:
+            ti = known
+        else:
+            try:
+                ti = terms.term_info(fieldname, tbytes)
+            except Exception:  # TermNotFound: not in this segment
+                continue
         fmt = reader.schema[fieldname].format
         if ti.is_inlined():
             ids, weights, values = ti.inlined_postings()
@@ -547,69 +554,74 @@ def _willneed(fd: int | None, pos: int, length: int) -> None:
         pass
 
 
-def prefetch(leaves: list[tuple[object, int]], keys: list[tuple[str, bytes]]) -> int:
+def prefetch(leaves: list[tuple[object, int]], keys: list[tuple[str, bytes]]) -> dict[tuple[int, str, bytes], Any]:
     """Have the kernel read, all at once, what looking up ``keys`` in every segment will read.
 
     Why: a term lookup in one segment is two dependent reads in its terms file
     (the hash slot, then the record) and one in its postings file.  When the
     index is not in the page cache each is a disk seek, and a query asks every
-    segment in turn for every term: at 100,000 reports, 79 segments × 4 fields
-    × 2 words, hundreds of seeks one after the other (the first query after an
-    update took 0.74 s, nearly all waiting).  Here each of the three levels is
-    requested for every (segment, term) with ``posix_fadvise(WILLNEED)`` before
-    any of it is waited for, so the disk serves them in parallel; the lookups
-    that follow are Whoosh's own, from the cache.  Returns the number of
-    posting lists requested.  Does nothing useful (and no harm) where the files
-    are not real files or the platform has no ``posix_fadvise``.
+    segment in turn for every term: at 100,000 reports, 70–100 segments × 4
+    fields × 2 words, hundreds of seeks one after the other.  Here each of the
+    three levels is requested for every (segment, term) with
+    ``posix_fadvise(WILLNEED)`` before any of it is waited for, so the disk
+    serves them in parallel.
+
+    Returns what the lookups found, so that they are not made again:
+    ``(leaf index, field, term) → TermInfo``, or ``None`` where the term is
+    certainly not in that segment; a key missing from the result was not
+    settled here (many hash collisions) and is looked up as usual.  Where the
+    files are not real files or the platform has no ``posix_fadvise`` the
+    lookups are still made and returned, without the read-ahead.
     """
-    if _WILLNEED is None or not keys:
-        return 0
+    found: dict[tuple[int, str, bytes], Any] = {}
+    if not keys:
+        return found
     slots = []
-    for reader, _off in leaves:
+    for li, (reader, _off) in enumerate(leaves):
         terms = getattr(reader, "_terms", None)
         tindex = getattr(terms, "_tindex", None)
-        if tindex is None or not hasattr(tindex, "tables"):
+        if tindex is None or not hasattr(tindex, "tables") or not hasattr(terms, "_fieldmap"):
             continue
         fd = _fd(tindex.dbfile)
-        if fd is None:
-            continue
         fieldmap = terms._fieldmap
         for fieldname, tbytes in keys:
             if fieldname not in fieldmap:
+                found[(li, fieldname, tbytes)] = None
                 continue
             key = terms._keycoder(fieldname, tbytes)
             h = tindex.hashfn(key)
             tablestart, numslots = tindex.tables[h & 255]
             if not numslots:
+                found[(li, fieldname, tbytes)] = None
                 continue
             slotpos = tablestart + ((h >> 8) % numslots) * _SLOT.size
             _willneed(fd, slotpos, _SLOT.size * 4)
-            slots.append((terms, tindex, fd, key, h, slotpos, tablestart, numslots, fieldname, tbytes))
-    found = []
-    for terms, tindex, fd, key, h, slotpos, tablestart, numslots, fieldname, tbytes in slots:
+            slots.append((li, terms, tindex, fd, key, h, slotpos, tablestart, numslots, fieldname, tbytes))
+    hits = []
+    for li, terms, tindex, fd, key, h, slotpos, tablestart, numslots, fieldname, tbytes in slots:
         dbfile = tindex.dbfile
         for _ in range(min(numslots, 8)):  # Whoosh's linear probing, the first few slots
             slothash, itempos = _SLOT.unpack(dbfile.get(slotpos, _SLOT.size))
-            if not itempos:
+            if not itempos:  # an empty slot: not in this segment
+                found[(li, fieldname, tbytes)] = None
                 break
             if slothash == h:
                 _willneed(fd, itempos, 8 + len(key) + 64)
-                found.append((terms, fieldname, tbytes))
+                hits.append((li, terms, fieldname, tbytes))
                 break
             slotpos += _SLOT.size
             if slotpos == tablestart + numslots * _SLOT.size:
                 slotpos = tablestart
-    n = 0
-    for terms, fieldname, tbytes in found:
+    for li, terms, fieldname, tbytes in hits:
         try:
             ti = terms.term_info(fieldname, tbytes)
-        except Exception:  # a hash collision: not this term
+        except Exception:  # TermNotFound: the hash matched another term's
+            found[(li, fieldname, tbytes)] = None
             continue
-        if ti.is_inlined():
-            continue
-        off, length = ti.extent()
-        if isinstance(length, tuple):
-            length = length[0]
-        _willneed(_fd(terms._postfile), off, length)
-        n += 1
-    return n
+        found[(li, fieldname, tbytes)] = ti
+        if not ti.is_inlined():
+            off, length = ti.extent()
+            if isinstance(length, tuple):
+                length = length[0]
+            _willneed(_fd(terms._postfile), off, length)
+    return found

@@ -112,7 +112,8 @@ def test_cold_benchmark_gives_the_same_answers_with_and_without_read_ahead(full_
 
 
 def test_prefetch_asks_for_the_posting_lists_a_query_reads(full_index):
-    """Every (segment, term) that has postings is requested once; an absent term asks for nothing."""
+    """Every segment's lookup is settled (found, or certainly absent), and the idf it gives
+    is the one Whoosh computes."""
     from whoosh import query as Q
 
     from indexer import store
@@ -123,11 +124,16 @@ def test_prefetch_asks_for_the_posting_lists_a_query_reads(full_index):
     with ix.searcher() as s:
         ev = Evaluator(s)
         leaves = ev.leaves
-        expect = sum(1 for r, _o in leaves if ("content", "卫生".encode()) in r)
-        assert expect > 0
-        assert prefetch(leaves, [("content", "卫生".encode())]) == expect
-        assert prefetch(leaves, [("content", "一二三四五六七不存在".encode())]) == 0
+        tb = "卫生".encode()
+        has = [("content", tb) in r for r, _o in leaves]
+        assert any(has)
+        got = prefetch(leaves, [("content", tb), ("content", "一二三四五六七不存在".encode())])
+        assert [got[(li, "content", tb)] is not None for li in range(len(leaves))] == has
+        assert all(got[(li, "content", "一二三四五六七不存在".encode())] is None for li in range(len(leaves)))
         q = Q.And([Q.Term("content", "卫生"), Q.Term("title", "一二三四五六七不存在")])
-        assert ev.prefetch(q) == expect
+        infos = ev.prefetch(q)
+        assert sum(v is not None for v in infos.values()) == sum(has)
+        expect = s.weighting.idf(s, "content", tb)  # Whoosh's own computation
+        assert s._idf_cache[("content", tb)] == expect
         ev.evaluate(Q.Term("content", "卫生"))
-        assert ev.prefetch(Q.Term("content", "卫生")) == 0  # cached: nothing to read
+        assert ev.prefetch(Q.Term("content", "卫生")) == {}  # cached: nothing to look up
