@@ -137,3 +137,20 @@ def test_prefetch_asks_for_the_posting_lists_a_query_reads(full_index):
         assert s._idf_cache[("content", tb)] == expect
         ev.evaluate(Q.Term("content", "卫生"))
         assert ev.prefetch(Q.Term("content", "卫生")) == {}  # cached: nothing to look up
+
+
+def test_peak_memory_sees_a_peak_that_is_gone_at_the_end():
+    """The sampler skips reading PSS only when it cannot be a new peak: a 300 MB allocation
+    that is freed before the block ends still shows in both peaks."""
+    import time
+
+    from bench.run import PeakMemory
+
+    with PeakMemory() as mem:
+        base = mem.peak
+        blob = bytearray(300 * 2**20)  # zero-filled: every page touched
+        time.sleep(0.5)
+        del blob
+        time.sleep(0.3)
+    assert mem.peak - base > 250 * 2**20
+    assert mem.peak_rss >= mem.peak
