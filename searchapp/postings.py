@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PerDocReader
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PerDocReader, W3TermInfo
 from whoosh.util.numeric import byte_to_length
 
 _MAGIC = b"W3Bl"
@@ -134,7 +134,7 @@ def read_terms(leaves: list[tuple[object, int]], fieldname: str, tbytes: bytes,
         off, length = ti.extent()
         if isinstance(length, tuple):  # W3TermInfo.from_bytes keeps struct.unpack's tuple
             length = length[0]
-        raw = terms._postfile.get(off, length)
+        raw = _pread(terms._postfile, off, length)
         if raw[:4] != _MAGIC:
             raise ValueError("not a Whoosh 3 posting list")
         ext = _block_extents(raw)
@@ -533,6 +533,8 @@ def field_lengths(reader, fieldname: str) -> np.ndarray:
 
 _PAGE = 4096
 _SLOT = struct.Struct("!Iq")  # filetables._pointer: (hash, record position)
+_LENGTHS = struct.Struct("!ii")  # filetables._lengths: a record's key and value lengths
+_RECORD_GUESS = 48  # a W3TermInfo record's value is 35 bytes unless its postings are inlined
 _WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", None)
 _RANDOM = getattr(os, "POSIX_FADV_RANDOM", None)
 
@@ -553,6 +555,24 @@ def _willneed(fd: int | None, pos: int, length: int) -> None:
         os.posix_fadvise(fd, start, pos + length - start, _WILLNEED)
     except OSError:
         pass
+
+
+def _pread(structfile, pos: int, length: int) -> bytes:
+    """``structfile.get(pos, length)`` without the file object's buffer.
+
+    A seek and a small read through Python's buffered file refill its 8 KB buffer
+    each time: a term lookup reads a 12-byte slot and a record of a few dozen
+    bytes, so most of what was copied was thrown away.  ``os.pread`` reads just
+    the bytes asked for (segment files never change once written, so bypassing
+    the buffer cannot read stale data).
+    """
+    fd = _fd(structfile)
+    if fd is None:
+        return structfile.get(pos, length)
+    out = os.pread(fd, length, pos)
+    if len(out) < length:  # a short read (end of file, or interrupted): the usual way
+        return structfile.get(pos, length)
+    return out
 
 
 def random_access(structfile) -> None:
@@ -627,23 +647,33 @@ def prefetch(leaves: list[tuple[object, int]], keys: list[tuple[str, bytes]]) ->
     for li, terms, tindex, fd, key, h, slotpos, tablestart, numslots, fieldname, tbytes in slots:
         dbfile = tindex.dbfile
         for _ in range(min(numslots, 8)):  # Whoosh's linear probing, the first few slots
-            slothash, itempos = _SLOT.unpack(dbfile.get(slotpos, _SLOT.size))
+            slothash, itempos = _SLOT.unpack(_pread(dbfile, slotpos, _SLOT.size))
             if not itempos:  # an empty slot: not in this segment
                 found[(li, fieldname, tbytes)] = None
                 break
             if slothash == h:
-                _willneed(fd, itempos, 8 + len(key) + 64)
-                hits.append((li, terms, fieldname, tbytes))
+                _willneed(fd, itempos, _LENGTHS.size + len(key) + _RECORD_GUESS)
+                hits.append((li, terms, dbfile, itempos, key, fieldname, tbytes))
                 break
             slotpos += _SLOT.size
             if slotpos == tablestart + numslots * _SLOT.size:
                 slotpos = tablestart
-    for li, terms, fieldname, tbytes in hits:
-        try:
-            ti = terms.term_info(fieldname, tbytes)
-        except Exception:  # TermNotFound: the hash matched another term's
-            found[(li, fieldname, tbytes)] = None
-            continue
+    for li, terms, dbfile, itempos, key, fieldname, tbytes in hits:
+        # the record (HashWriter: "!ii" key and value lengths, the key, the value) in one read
+        rec = _pread(dbfile, itempos, _LENGTHS.size + len(key) + _RECORD_GUESS)
+        keylen, datalen = _LENGTHS.unpack_from(rec)
+        if keylen != len(key) or rec[_LENGTHS.size:_LENGTHS.size + keylen] != key:
+            try:  # the hash matched another term's: Whoosh's own probing settles it
+                ti = terms.term_info(fieldname, tbytes)
+            except Exception:  # TermNotFound
+                found[(li, fieldname, tbytes)] = None
+                continue
+        else:
+            vstart = _LENGTHS.size + keylen
+            value = rec[vstart:vstart + datalen]
+            if len(value) < datalen:  # an inlined posting list: longer than the guess
+                value = _pread(dbfile, itempos + vstart, datalen)
+            ti = W3TermInfo.from_bytes(value)  # what W3TermsReader.term_info returns
         found[(li, fieldname, tbytes)] = ti
         if not ti.is_inlined():
             off, length = ti.extent()

@@ -154,3 +154,32 @@ def test_peak_memory_sees_a_peak_that_is_gone_at_the_end():
         time.sleep(0.3)
     assert mem.peak - base > 250 * 2**20
     assert mem.peak_rss >= mem.peak
+
+
+def test_prefetch_lookups_equal_whooshs_term_info(full_index):
+    """The record read by ``prefetch`` itself is the TermInfo Whoosh's lookup returns, for every
+    segment of hundreds of terms (present in some segments, absent from others)."""
+    from indexer import store
+    from searchapp.postings import prefetch
+
+    ix = store.open_index(full_index)
+    with ix.searcher() as s:
+        leaves = [(ls.reader(), off) for ls, off in s.leaf_searchers()]
+        keys = []
+        for fieldname in ("content", "title", "grams", "region"):
+            lex = list(s.reader().lexicon(fieldname))
+            keys += [(fieldname, t) for t in lex[:: max(1, len(lex) // 100)]]
+        keys.append(("content", "一二三四五六七不存在".encode()))
+        got = prefetch(leaves, keys)
+        settled = 0
+        for li, (r, _o) in enumerate(leaves):
+            for fieldname, tb in keys:
+                if (li, fieldname, tb) not in got:
+                    continue
+                settled += 1
+                ti = got[(li, fieldname, tb)]
+                if (fieldname, tb) in r:
+                    assert ti is not None and vars(ti) == vars(r._terms.term_info(fieldname, tb))
+                else:
+                    assert ti is None
+        assert settled >= 0.95 * len(keys) * len(leaves)
