@@ -11,12 +11,14 @@ What changes, and what does not:
   (:func:`prepare`), exactly what ``FieldType.index`` would give, but computed
   with ``Counter`` and a position dict instead of Whoosh's per-token loop.
 * The writer process (:class:`BulkWriter`) appends them to flat arrays (term id,
-  document, weight, encoded value) and, when a segment is written, sorts them
-  with numpy and writes each term's blocks directly: the same pickled block
-  tuples, zlib level, block statistics and term-info records that
-  ``W3PostingsWriter`` writes.  The files are byte for byte the ones Whoosh's
-  own writer makes from the same documents (``tests/test_fastwrite.py``
-  compares them), so every Whoosh reader, query and merge works unchanged.
+  document, weight, encoded value or position gaps) and, when a segment is
+  written, sorts them with numpy and writes each term's blocks directly: the
+  block tuples, block statistics and term-info records ``W3PostingsWriter``
+  writes.  In exactness mode (``WHOOSH_IDENTICAL``) the files are byte for byte
+  the ones Whoosh's own writer makes (``tests/test_fastwrite.py`` compares
+  them); the default mode pickles the same tuples with narrower opcodes and no
+  zlib (:func:`_encode_blocks`), which every Whoosh reader, query and merge
+  unpickles to the same values.
 * Per-document data (stored fields, field lengths, columns) still goes through
   Whoosh's own ``W3PerDocWriter``.
 * Memory is bounded: when the buffered postings pass ``segment_mb`` the
@@ -56,8 +58,8 @@ _CHUNK = 1 << 18  # postings encoded at a time while writing a field (bounds the
 # through a codecs reduce (slow) and zlib costs ~17 µs a call whatever the size, which for the
 # many one-posting terms of a bigram field was most of the write time.  Readers unpickle any
 # protocol and read the compression level from each block, so these are free choices: the fast
-# writer encodes protocol-3 pickles itself (numpy) and does not compress (measured: 11 s of a
-# 105 s build; the index is about a third larger).
+# writer encodes protocol-3 pickles itself (numpy), with the narrowest integer opcodes and memo
+# references (see _encode_blocks), and does not compress (zlib measured: 11 s of a 105 s build).
 FAST = {"protocol": 3, "compress_min": 1 << 62}
 WHOOSH_IDENTICAL = {"protocol": 2, "compress_min": 0, "exact": True}
 

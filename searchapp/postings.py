@@ -271,8 +271,9 @@ def _slow_only(reader, fieldname: str, tbytes: bytes, with_positions: bool) -> T
 
 
 def _relayout(plists: list[list[int]], at: int) -> tuple[list[bytes], list[int], int]:
-    """Position lists as the fast writer lays a value out (count, pickle header, one BININT per gap),
-    starting at byte ``at``: the records, each record's first-gap offset, and the end."""
+    """Position lists in the block writer's earlier value layout (count, pickle header, one BININT
+    per gap: width 5), starting at byte ``at``: the records, each record's first-gap offset, and the
+    end.  Unpickled blocks are re-laid this way so one representation serves every index."""
     recs: list[bytes] = []
     offs: list[int] = []
     for pl in plists:
