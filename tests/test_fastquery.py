@@ -255,3 +255,26 @@ def test_facet_table_after_an_update_reads_only_new_segments(tmp_path, monkeypat
         docs = np.flatnonzero(after.live)
         assert after.count_facet(docs, name) == fresh.count_facet(docs, name)
     assert (after.live == fresh.live).all() and (after.year_num == fresh.year_num).all()
+
+
+def test_read_ahead_on_compound_segments_changes_nothing(whoosh_written):
+    """Whoosh's own writer makes compound segments (read through a buffer or a sub-file, no file
+    descriptor): the lookups ``prefetch`` makes there equal Whoosh's, and queries answer the same."""
+    from searchapp.postings import prefetch
+
+    ix = whoosh_index.open_dir(str(whoosh_written))
+    with ix.searcher() as s:
+        leaves = [(ls.reader(), off) for ls, off in s.leaf_searchers()]
+        lex = list(s.reader().lexicon("content"))
+        keys = [("content", t) for t in lex[:: max(1, len(lex) // 60)]]
+        got = prefetch(leaves, keys)
+        assert got
+        for (li, fieldname, tb), ti in got.items():
+            r = leaves[li][0]
+            if ti is None:
+                assert (fieldname, tb) not in r
+            else:
+                assert vars(ti) == vars(r._terms.term_info(fieldname, tb))
+        ev = Evaluator(s)
+        for text in ("卫生", "经济 发展", '"人民群众"'):
+            _assert_same_as_whoosh(s, ev, qmod.to_whoosh(qmod.parse(text)))
