@@ -38,7 +38,7 @@ def cold_pass(index_dir: Path, read_ahead: bool) -> dict:
 
     orig = fastquery.Evaluator.prefetch
     if not read_ahead:
-        fastquery.Evaluator.prefetch = lambda self, q: 0
+        fastquery.Evaluator.prefetch = lambda self, q: {}  # no lookups made ahead
     try:
         dropped = drop_caches()
         eng = SearchEngine(index_dir)
@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.cold", description=__doc__.split("\n\n")[0])
     ap.add_argument("--index-dir", required=True, type=Path)
     args = ap.parse_args(argv)
-    if not (args.index_dir / "MAIN_WRITELOCK").exists() and not any(args.index_dir.glob("*.toc")):
+    from indexer.store import index_exists
+
+    if not index_exists(args.index_dir):
         ap.error(f"{args.index_dir} is not an index folder")
     off = cold_pass(args.index_dir, read_ahead=False)
     on = cold_pass(args.index_dir, read_ahead=True)

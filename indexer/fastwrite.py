@@ -109,12 +109,6 @@ class FieldPostings:
         else:
             self.terms = terms.split(b"\x00") if n >= 0 else terms
 
-    def pickled_values(self) -> tuple[bytes, array]:
-        """The values as Whoosh's format encodes them (``Positions.encode`` for gap lists)."""
-        if not self.gaps:
-            return self.values, self.value_lens
-        return _pickle_gap_lists(self.values, self.value_lens)
-
 
 def _pickle_gap_lists(values: bytes | bytearray, counts) -> tuple[bytes, array]:
     """uint32 gap runs → ``formats.Positions.encode`` values (count, then ``pickle.dumps(gaps, 2)``)."""
@@ -801,20 +795,7 @@ def _position_values(gaps: np.ndarray, gstart: np.ndarray, counts: np.ndarray,
     """
     n = len(counts)
     counts = np.asarray(counts, dtype=np.int64)
-    vlen = 6 + counts * width
-    small = vlen < 256
-    hdr = np.where(small, 2, 5)
-    fo = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(hdr + vlen, out=fo[1:])
-    out = np.empty(int(fo[-1]), dtype=np.uint8)
-    heads = fo[:-1]
-    out[heads[small]] = ord("C")
-    out[heads[small] + 1] = vlen[small].astype(np.uint8)
-    big = ~small
-    if big.any():
-        out[heads[big]] = ord("B")
-        out[heads[big][:, None] + np.arange(1, 5)] = vlen[big].astype("<u4").view(np.uint8).reshape(-1, 4)
-    data = heads + hdr
+    out, fo, data = _bytes_elements(6 + counts * width)
     out[data[:, None] + np.arange(4)] = counts.astype(">u4").view(np.uint8).reshape(n, 4)
     out[data + 4] = ord("(")
     out[data + 5 + counts * width] = ord("t")
@@ -957,12 +938,12 @@ def _encode_blocks(bs, be, first, last, kinds, w0, gaps, w32, info: bytes, fixed
     return out.tobytes(), start, ro[1:]
 
 
-def _pickled_values(blob: np.ndarray, vstart: np.ndarray, vlen: np.ndarray) -> tuple[bytes, list[int]]:
-    """Each value as a pickle element (SHORT_BINBYTES ``C`` + length byte, or BINBYTES ``B`` +
-    4-byte length, then the bytes), concatenated, with each element's offset (and the end).
+def _bytes_elements(vlen: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Room for one pickled bytes object per length in ``vlen``, headers written.
 
-    A block's tuple of values is then ``(`` + one slice + ``t`` instead of one bytes object
-    per posting for ``pickle.dumps`` to walk.
+    Each element is SHORT_BINBYTES ``C`` + length byte, or BINBYTES ``B`` + 4-byte
+    length, then ``vlen[k]`` bytes for the caller to fill.  Returns the buffer,
+    each element's offset (and the end), and where each element's bytes start.
     """
     n = len(vlen)
     small = vlen < 256
@@ -976,11 +957,20 @@ def _pickled_values(blob: np.ndarray, vstart: np.ndarray, vlen: np.ndarray) -> t
     big = ~small
     if big.any():
         out[heads[big]] = ord("B")
-        lb = vlen[big].astype("<u4").view(np.uint8).reshape(-1, 4)
-        out[heads[big][:, None] + np.arange(1, 5)] = lb
-    total = int(vlen.sum())
-    if total:
-        out[_run_mask(len(out), heads + hdr, vlen)] = _gather_runs(blob, vstart, vlen)
+        out[heads[big][:, None] + np.arange(1, 5)] = vlen[big].astype("<u4").view(np.uint8).reshape(-1, 4)
+    return out, fo, heads + hdr
+
+
+def _pickled_values(blob: np.ndarray, vstart: np.ndarray, vlen: np.ndarray) -> tuple[bytes, list[int]]:
+    """Each value as a pickle element (:func:`_bytes_elements`), concatenated, with each
+    element's offset (and the end).
+
+    A block's tuple of values is then ``(`` + one slice + ``t`` instead of one bytes object
+    per posting for ``pickle.dumps`` to walk.
+    """
+    out, fo, data = _bytes_elements(vlen)
+    if int(vlen.sum()):
+        out[_run_mask(len(out), data, vlen)] = _gather_runs(blob, vstart, vlen)
     return out.tobytes(), fo.tolist()
 
 

@@ -174,18 +174,13 @@ class Evaluator:
         return infos
 
     def _terms_of(self, q: Q.Query):
-        """(field, text, with positions) of every term node ``_eval`` will read."""
-        if isinstance(q, GramPhrase):
-            for w in q.words:
-                yield q.fieldname, w, True
-        elif type(q) is Q.Term:
-            yield q.fieldname, q.text, False
-        elif type(q) in (Q.AndMaybe, Q.AndNot):
-            yield from self._terms_of(q.a)
-            yield from self._terms_of(q.b)
-        elif isinstance(q, Q.CompoundQuery):
-            for s in q.subqueries:
-                yield from self._terms_of(s)
+        """(field, text, with positions) of every term leaf of ``q`` (what ``_eval`` reads)."""
+        for leaf in q.leaves():
+            if isinstance(leaf, GramPhrase):
+                for w in leaf.words:
+                    yield leaf.fieldname, w, True
+            elif type(leaf) is Q.Term:
+                yield leaf.fieldname, leaf.text, False
 
     # -- nodes ---------------------------------------------------------------------------
     def _eval(self, q: Q.Query) -> tuple[np.ndarray, np.ndarray]:

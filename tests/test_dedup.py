@@ -128,10 +128,30 @@ def test_vectorised_lsh_equals_datasketch() -> None:
     assert sum(1 for v in ours.values() if v) > 50  # the sample really has groups
 
 
+def _random_edit(rnd, files: dict[str, dict[str, str]], pool: dict[str, str], names: list[str], step: int,
+                 max_docs: int) -> tuple[set[str], list[tuple]]:
+    """One random run's change to ``files`` (file → {id: text}): delete a file, add one, or change
+    one (same ids, other texts).  Returns the files whose old rows go, and the new rows."""
+    from indexer.dedup import signature
+
+    op = rnd.random()
+    touched: set[str] = set()
+    if files and op < 0.3:  # delete a file
+        touched = {rnd.choice(sorted(files))}
+        del files[next(iter(touched))]
+        return touched, []
+    f = rnd.choice(sorted(files)) if files and op < 0.6 else f"f{step:03d}"
+    if f in files:
+        touched = {f}
+    docs = {f"{f}#{k}": pool[rnd.choice(names)] for k in range(rnd.randint(1, max_docs))}
+    files[f] = docs
+    return touched, [(i, f, f"key-{i}", None, signature(t)) for i, t in docs.items()]
+
+
 def test_incremental_groups_equal_from_scratch_after_add_change_delete(tmp_path) -> None:
     import random
 
-    from indexer.dedup import DedupState, signature
+    from indexer.dedup import DedupState
 
     rnd = random.Random(3)
     pool = _variants(600, seed=11)
@@ -139,19 +159,7 @@ def test_incremental_groups_equal_from_scratch_after_add_change_delete(tmp_path)
     files: dict[str, dict[str, str]] = {}  # file → {id: text}
     state = DedupState.empty()
     for step in range(40):
-        op = rnd.random()
-        touched: set[str] = set()
-        if files and op < 0.3:  # delete a file
-            touched = {rnd.choice(sorted(files))}
-            new_rows = []
-            del files[next(iter(touched))]
-        else:  # add a new file, or change one (same ids, other texts)
-            f = rnd.choice(sorted(files)) if files and op < 0.6 else f"f{step:03d}"
-            if f in files:
-                touched = {f}
-            docs = {f"{f}#{k}": pool[rnd.choice(names)] for k in range(rnd.randint(1, 12))}
-            files[f] = docs
-            new_rows = [(i, f, f"key-{i}", None, signature(t)) for i, t in docs.items()]
+        touched, new_rows = _random_edit(rnd, files, pool, names, step, max_docs=12)
         split = state.remove_files(touched)
         state.add(new_rows, split=split)
         if step % 10 == 9:  # round-trip through the sidecar now and then

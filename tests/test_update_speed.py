@@ -21,7 +21,7 @@ import pytest
 from indexer import dedup as dedup_mod
 from indexer import pipeline, store
 from indexer.cli import main
-from indexer.dedup import DedupState, group_near_duplicates, journal_path, signature
+from indexer.dedup import DedupState, group_near_duplicates, journal_path
 from indexer.pipeline import file_hash, index_paths
 
 from reportgen import make_pages, page_text
@@ -408,7 +408,7 @@ def test_base_is_rewritten_when_the_journal_holds_many_rows(tmp_path, monkeypatc
 def test_incremental_groups_with_a_save_and_load_every_step(tmp_path, monkeypatch):
     """Like tests/test_dedup.py's check, but through the journal every step (dead rows, mapped base,
     journal rows and compaction all mixed) against grouping from scratch."""
-    from test_dedup import _as_sets, _variants
+    from test_dedup import _as_sets, _random_edit, _variants
 
     monkeypatch.setattr(dedup_mod, "MAX_JOURNAL_RECORDS", 4)
     monkeypatch.setattr(dedup_mod, "REBASE_MIN_ROWS", 25)
@@ -420,19 +420,7 @@ def test_incremental_groups_with_a_save_and_load_every_step(tmp_path, monkeypatc
     state = DedupState.empty()
     grouped_steps = 0
     for step in range(40):
-        op = rnd.random()
-        touched: set[str] = set()
-        if files and op < 0.3:
-            touched = {rnd.choice(sorted(files))}
-            del files[next(iter(touched))]
-            new_rows = []
-        else:
-            f = rnd.choice(sorted(files)) if files and op < 0.6 else f"f{step:03d}"
-            if f in files:
-                touched = {f}
-            docs = {f"{f}#{k}": pool[rnd.choice(names)] for k in range(rnd.randint(1, 8))}
-            files[f] = docs
-            new_rows = [(i, f, f"key-{i}", None, signature(t)) for i, t in docs.items()]
+        touched, new_rows = _random_edit(rnd, files, pool, names, step, max_docs=8)
         state.add(new_rows, split=state.remove_files(touched))
         state.save(path, step)
         state = DedupState.load(path, step)
