@@ -378,17 +378,20 @@ class BulkWriter(SegmentWriter):
     through Whoosh's pool as before and are written with the rest.
     """
 
-    def __init__(self, ix, segment_mb: int | None = None, block_format: dict | None = None, **kwargs: Any):
+    def __init__(self, ix, segment_mb: float | None = None, block_format: dict | None = None, **kwargs: Any):
         kwargs.setdefault("compound", False)  # big segments: do not copy every file into one at commit
         super().__init__(ix, **kwargs)
         self._limitmb = kwargs.get("limitmb", 128)
-        self._budget = segment_mb * 1024 * 1024 if segment_mb else _segment_budget()
+        self._budget = int(segment_mb * 1024 * 1024) if segment_mb else _segment_budget()
         self._buffers: dict[str, _FieldBuffer] = {}
         self._buffered = 0
         self._done: list = []  # segments finished during this run, committed with the last one
         self._ix = ix
         self._block_format = dict(block_format or FAST)
         self.on_segment: Callable[[int], None] | None = None  # told the doc count of each finished segment
+        # False: the caller decides when a full segment is finished (roll_if_full), e.g. an
+        # indexing worker that keeps each input file's documents in one segment
+        self.auto_roll = True
 
     # -- adding ----------------------------------------------------------------------------
     def add_document(self, **fields: Any) -> None:
@@ -415,10 +418,42 @@ class BulkWriter(SegmentWriter):
             self._buffered += buf.nbytes() - before
         self._added = True
         self.docnum += 1
-        if self._buffered >= self._budget:
+        if self.auto_roll and self._buffered >= self._budget:
             self._roll()
 
-    def _roll(self) -> None:
+    @property
+    def segment_id(self) -> str:
+        """The id of the segment being built (the one the next added document goes into)."""
+        return self.newsegment.segment_id()
+
+    def roll_if_full(self):
+        """Finish the segment being built when its buffer is over the budget; the finished segment, or None."""
+        if self._added and self._buffered >= self._budget:
+            return self._roll()
+        return None
+
+    def adopt(self, segments: list) -> None:
+        """Commit these finished segments (written by another writer of this run) with this writer's own."""
+        self._done.extend(segments)
+
+    def finish_segments(self) -> list:
+        """Finish writing without a commit: the segments this writer wrote, for another writer to adopt.
+
+        Used by indexing workers (``indexer.workers``), whose writers take no index
+        lock and write no TOC: the run's one writer commits their segments
+        together with its own, so the run stays all-or-nothing.
+        """
+        self._check_state()
+        done = list(self._done)
+        if self._added:
+            done.append(self._finalize_segment())
+        else:
+            self._close_segment()
+        self._done = []
+        self.is_closed = True
+        return done
+
+    def _roll(self):
         """Finish the segment being built and start a new one (same run, same commit)."""
         seg = self._finalize_segment()
         self._done.append(seg)
@@ -433,6 +468,7 @@ class BulkWriter(SegmentWriter):
         self._added = False
         self._buffers = {}
         self._buffered = 0
+        return seg
 
     # -- writing ---------------------------------------------------------------------------
     def _flush_segment(self) -> None:

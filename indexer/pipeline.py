@@ -20,8 +20,9 @@ Safety (see ``docs/admin.md``):
 * ``rebuild=True`` builds into a fresh ``gen-NNNNNN`` folder and swaps it in by
   replacing the ``CURRENT`` pointer file atomically.
 
-Reading, cleaning and metadata run in worker processes (:mod:`indexer.workers`);
-the Whoosh writer stays in this process.
+Reading, cleaning, metadata and segment writing run in worker processes
+(:mod:`indexer.workers`); the decisions (exact copies, years lent by copies,
+groups), the deletions and the one commit stay in this process.
 """
 from __future__ import annotations
 
@@ -532,7 +533,7 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
             store.save_manifest(folder, gen, indexed, new_stats)
         return  # nothing changed: no writer, no commit, no regrouping
 
-    pool = FilePool(jobs, workers)
+    pool = FilePool(jobs, workers, folder=str(ix.storage.folder))
     summary.workers = pool.workers
     reporter.phase("preparing")
     # the run lock already keeps other runs out; postings are written block-wise (indexer.fastwrite)
@@ -556,13 +557,20 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
         held: list[tuple[Document, str, str, str]] = []  # no year yet: a copy may state it
         reporter.phase("indexing", total=len(jobs))
         per_file_pause = _pauses().get("per_file")
-        for i, res in enumerate(pool.results(), start=1):
+        i = 0
+        for res in pool.results():
+            if res.replay:  # a worker died with these in its unfinished segment: decided already
+                for pd in res.docs:
+                    writer.add_prepared(pd.prepared)
+                continue
+            i += 1
             summary.skipped.extend(res.skipped)
             n_added = 0
             for pd in res.docs:
                 d = pd.doc
                 copy_of = run_keys.get(pd.text_key) or dedup.find_key(pd.text_key)
                 if copy_of is not None:  # exact copies across files are indexed once
+                    pool.discard(pd)  # (deleted from the worker's segment if it wrote it)
                     summary.duplicates_skipped += 1
                     summary.skipped.append(Skipped(d.path, f"exact copy of document {copy_of}"))
                     continue
@@ -571,7 +579,8 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
                 new_rows.append((d.id, res.key, pd.text_key, d.meta.year, pd.signature))
                 n_added += 1
                 if d.meta.year:
-                    writer.add_prepared(pd.prepared)
+                    if pd.written is None:  # in-process: this writer writes it
+                        writer.add_prepared(pd.prepared)
                     _count(summary, res.key, changed_files)
                 else:
                     held.append((d, res.key, res.hash, pd.text_key))
@@ -586,6 +595,7 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
             reporter.step(i, len(jobs), res.key)
             if per_file_pause:
                 time.sleep(per_file_pause)
+        writer.adopt(pool.segments())  # the workers' segments, committed with this writer's
         pool.close()
 
         reporter.phase("grouping")

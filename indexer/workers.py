@@ -1,12 +1,24 @@
-"""Worker processes for an indexing run: read, clean and describe files on every core.
+"""Worker processes for an indexing run: read, clean, describe and write on every core.
 
-The parent process keeps the single Whoosh writer; workers return ready-to-add
-field dicts (``indexer.schema.to_fields``), so that anything expensive done per
-document (today cleaning and metadata; later segmentation) runs in parallel
-and the parent only feeds the writer.
+Each worker reads, cleans and describes files, turns their documents into
+postings (``indexer.fastwrite.prepare``) and, in a parallel run, writes them
+into **segments of its own** (a lock-free :class:`indexer.fastwrite.BulkWriter`
+in the worker).  The parent process keeps the run's one locked writer: it
+decides in input order which documents are exact copies (those are marked
+deleted in the worker's segment), writes the few documents that wait for a
+year from a copy, and commits the workers' segments with its own in one TOC,
+so a run is still all-or-nothing.  Why: the writer used to be the parent's
+alone, so every posting was pickled by a worker, sent through a pipe (about
+ten times the text's size), unpickled and appended by the parent, and the
+parent's segment flushes left the workers waiting; measured in
+``docs/performance.md``.
 
-Results come back in input order, so a run is deterministic whatever the number
-of workers (which copy of an exact duplicate is kept depends on that order).
+Results come back in input order, so a run's decisions are deterministic
+whatever the number of workers (which copy of an exact duplicate is kept
+depends on that order).  A worker that dies (the OOM killer…) loses only the
+segment it was building: the files whose documents were in it are prepared
+again in this process, with the decisions already taken, and the remaining
+files are done in this process.
 """
 from __future__ import annotations
 
@@ -16,8 +28,6 @@ import os
 import signal
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -39,8 +49,10 @@ class PreparedDoc:
     # here, in parallel, so the parent only queries the LSH (see indexer.dedup.DedupState)
     signature: Any = None
     # the document's postings and per-document values (indexer.fastwrite.prepare), so that the
-    # writer process only appends arrays
+    # writer process only appends arrays; None once a worker has written them itself
     prepared: Any = None
+    # (segment id, document number) when a worker wrote the document into a segment of its own
+    written: tuple[str, int] | None = None
 
 
 @dataclass
@@ -49,6 +61,9 @@ class FileResult:
     hash: str  # its content hash
     docs: list[PreparedDoc] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    # True for a file prepared again after its worker died: its documents were decided and
+    # counted when it first came; only their postings are to be written (by this process)
+    replay: bool = False
 
 
 def prepare_file(job: tuple[str, str]) -> FileResult:
@@ -75,6 +90,10 @@ def prepare_file(job: tuple[str, str]) -> FileResult:
 
 
 IN_FLIGHT_PER_WORKER = 2  # files submitted ahead per worker (each result is held in memory until written)
+# With workers writing their own segments a file's result is small (no postings), so more
+# files can be ahead: a worker finishing a segment never leaves the other one waiting.
+IN_FLIGHT_WRITING = 4
+POLL_S = 0.5  # how often a parent waiting for results checks that its workers are alive
 _SCHEMA = None
 
 
@@ -139,15 +158,88 @@ def _context():
     return multiprocessing.get_context("spawn")
 
 
-class FilePool:
-    """Runs :func:`prepare_file` over jobs, in worker processes when that pays off.
+def _strip(pd: PreparedDoc) -> None:
+    """What the parent still needs of a document a worker has written: ids, year, key, signature.
 
-    ``start()`` submits everything at once (so workers are busy while the parent
-    does other work), ``results()`` yields in input order, ``close()`` cancels
-    whatever is left (on error or interrupt) and shuts the workers down.
+    The text and postings stay in the worker (the parent writes only documents
+    that wait for a year, and those are sent whole).
+    """
+    pd.prepared = None
+    pd.fields = None
+    a = pd.doc.article
+    a.text = ""
+
+
+def _writing_worker(folder: str, budget_mb: float, tasks, results) -> None:
+    """A worker process: prepare files from ``tasks`` and write their documents into its own segments.
+
+    Messages to ``results``: ``("file", i, FileResult)`` for job ``i`` (its written documents
+    carry ``(segment id, docnum)``), ``("segment", segment)`` for each finished segment,
+    ``("done", [segments])`` after the ``None`` task, ``("error", text)`` if writing failed.
+    A file's documents always go into one segment (a segment is finished between files), so a
+    segment lost with a dead worker is a known set of files.
+    """
+    _init_worker()
+    try:
+        from whoosh import index as whoosh_index
+
+        from .fastwrite import BulkWriter
+
+        writer = None
+        sent: set[str] = set()
+        while True:
+            job = tasks.get()
+            if job is None:
+                break
+            i, key, h = job
+            res = prepare_file((key, h))
+            written = [pd for pd in res.docs if pd.doc.meta.year]  # the others wait for a copy's year
+            if written:
+                if writer is None:
+                    writer = BulkWriter(whoosh_index.open_dir(folder), _lk=False, segment_mb=budget_mb)
+                    writer.auto_roll = False
+                for pd in written:
+                    pd.written = (writer.segment_id, writer.docnum)
+                    writer.add_prepared(pd.prepared)
+                    _strip(pd)
+            results.put(("file", i, res))
+            seg = writer.roll_if_full() if writer is not None else None
+            if seg is not None:
+                sent.add(seg.segment_id())
+                results.put(("segment", seg))
+        last = [sg for sg in writer.finish_segments() if sg.segment_id() not in sent] if writer else []
+        results.put(("done", last))
+    except BaseException as exc:  # the parent sees the error and finishes the work itself
+        try:
+            results.put(("error", f"{type(exc).__name__}: {exc}"))
+        except Exception:
+            pass
+        raise SystemExit(1)
+
+
+class WorkerLost(RuntimeError):
+    """A writing worker died or failed: the segment it was building is lost."""
+
+
+class FilePool:
+    """Runs :func:`prepare_file` over jobs, in worker processes that write segments when that pays off.
+
+    ``start()`` starts the workers (so they are busy while the parent does other
+    work), ``results()`` yields in input order, ``discard()`` marks a document a
+    worker wrote as deleted (an exact copy), ``segments()`` gives the workers'
+    finished segments for the run's writer to commit, ``close()`` stops
+    whatever is left (on error or interrupt).
+
+    In-process (one worker, or a small batch) results carry their postings
+    (``PreparedDoc.prepared``) and the caller writes them.  In parallel, a
+    document with a year comes back ``written`` (already in a worker's
+    segment); one without a year comes back whole, for the caller to write once
+    a copy has lent it a year; and ``replay`` results (after a worker died) carry
+    postings again, to be written without deciding anything anew.
     """
 
-    def __init__(self, jobs: list[tuple[str, str]], workers: int | None = None):
+    def __init__(self, jobs: list[tuple[str, str]], workers: int | None = None, *, folder: str | None = None,
+                 segment_mb: float | None = None):
         self.jobs = jobs
         if not workers or workers < 1:
             # Automatic: starting and warming workers costs a few seconds, worth it only for a batch.
@@ -155,42 +247,108 @@ class FilePool:
         else:
             n = workers
         self.workers = max(1, min(n, len(jobs)))
-        self._ex: ProcessPoolExecutor | None = None
-        self._futures: list[Future | None] = []
+        self.folder = folder
+        self.segment_mb = segment_mb or worker_segment_mb()
         self.fell_back = False  # the worker processes failed; the rest was done in-process
+        self._procs: list = []
+        self._tasks = None
+        self._results = None
+        self._sent = 0  # jobs put on the task queue
+        self._arrived: dict[int, FileResult] = {}
+        self._finished: dict[str, Any] = {}  # segment id → finished segment (reported by a worker)
+        self._done_workers = 0
+        # job → (segment id, ids of its written documents not discarded, their document numbers)
+        self._written: dict[int, tuple[str, set[str], list[int]]] = {}
+        self._current = -1  # the job whose result was yielded last (the one ``discard`` speaks of)
+        self._deleted: dict[str, list[int]] = {}  # segment id → document numbers to mark deleted
 
     @property
     def parallel(self) -> bool:
-        return self.workers > 1 and len(self.jobs) > 1
+        return self.workers > 1 and len(self.jobs) > 1 and self.folder is not None
 
     def start(self) -> "FilePool":
-        if self.parallel and self._ex is None and not self.fell_back:
+        if self.parallel and not self._procs and not self.fell_back:
             ctx = _context()
             if ctx.get_start_method() == "fork":
                 warm_up()  # measured: cheaper than every worker loading the tables on a busy machine
             try:
-                self._ex = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_init_worker)
+                self._tasks = ctx.Queue()
+                self._results = ctx.Queue()
+                for _ in range(self.workers):
+                    p = ctx.Process(target=_writing_worker, daemon=True,
+                                    args=(self.folder, self.segment_mb, self._tasks, self._results))
+                    p.start()
+                    self._procs.append(p)
                 self._fill(0)
-            except (BrokenProcessPool, OSError) as exc:
+            except OSError as exc:
                 self._fall_back(exc)
         return self
 
     def _fill(self, done: int) -> None:
-        """Keep ``IN_FLIGHT_PER_WORKER`` files per worker submitted beyond the ``done`` ones.
+        """Keep ``IN_FLIGHT_WRITING`` files per worker queued beyond the ``done`` ones.
 
-        Bounded so that results the writer has not consumed yet never pile up in
-        memory when the workers are faster than the writer.
+        Bounded so that results waiting for an earlier file never pile up in memory.
         """
-        limit = min(len(self.jobs), done + self.workers * IN_FLIGHT_PER_WORKER)
-        while len(self._futures) < limit:
-            assert self._ex is not None
-            self._futures.append(self._ex.submit(prepare_file, self.jobs[len(self._futures)]))
+        limit = min(len(self.jobs), done + self.workers * IN_FLIGHT_WRITING)
+        while self._sent < limit:
+            key, h = self.jobs[self._sent]
+            self._tasks.put((self._sent, key, h))
+            self._sent += 1
+
+    def _receive(self) -> None:
+        """Take one message from the workers (waiting for it); raise :class:`WorkerLost` if one died."""
+        import queue
+
+        while True:
+            try:
+                msg = self._results.get(timeout=POLL_S)
+                break
+            except queue.Empty:
+                dead = [p for p in self._procs if p.exitcode is not None and p.exitcode != 0]
+                if dead or (self._done_workers < len(self._procs)
+                            and all(p.exitcode is not None for p in self._procs)):
+                    raise WorkerLost(f"a worker process exited with status {dead[0].exitcode if dead else 0}")
+        kind = msg[0]
+        if kind == "file":
+            _k, i, res = msg
+            written = [pd for pd in res.docs if pd.written is not None]
+            if written:  # all in one segment: a worker finishes segments between files
+                self._written[i] = (written[0].written[0], {pd.doc.id for pd in written},
+                                    [pd.written[1] for pd in written])
+            self._arrived[i] = res
+        elif kind == "segment":
+            self._finished[msg[1].segment_id()] = msg[1]
+        elif kind == "done":
+            for seg in msg[1]:
+                self._finished[seg.segment_id()] = seg
+            self._done_workers += 1
+        else:
+            raise WorkerLost(f"a worker failed: {msg[1]}")
 
     def _fall_back(self, exc: BaseException) -> None:
         log.warning("worker processes failed (%s: %s); going on in this process", type(exc).__name__, exc)
         self.fell_back = True
         self.close(cancel=True)
-        self._futures = []
+
+    def _recover(self, done: int) -> Iterator[FileResult]:
+        """After a worker died, with ``done`` files consumed: make every document land exactly once.
+
+        A consumed file whose segment was never finished is prepared again and its kept
+        documents (written, not discarded as copies) come back as a ``replay`` result, with
+        postings, for this process to write: they were decided and counted already.  A file
+        that arrived but was not consumed will be prepared again in this process like the
+        files not reached yet, so its documents in a finished segment are marked deleted.
+        """
+        for i, (seg_id, keep, docnums) in sorted(self._written.items()):
+            if i >= done:
+                self._deleted.setdefault(seg_id, []).extend(docnums)
+            elif seg_id not in self._finished and keep:
+                res = prepare_file(self.jobs[i])
+                res.docs = [pd for pd in res.docs if pd.doc.id in keep]
+                res.skipped = []
+                res.replay = True
+                yield res
+        self._written.clear()
 
     def results(self) -> Iterator[FileResult]:
         if not self.parallel:
@@ -200,26 +358,78 @@ class FilePool:
         self.start()
         done = 0
         if not self.fell_back:
-            while done < len(self.jobs):
-                try:
+            try:
+                while done < len(self.jobs):
                     self._fill(done)
-                    res = self._futures[done].result()
-                except (BrokenProcessPool, OSError, RuntimeError) as exc:  # a worker died (OOM killer…): finish in-process
-                    self._fall_back(exc)
-                    break
-                self._futures[done] = None  # type: ignore[call-overload]  # let the result go once consumed
-                done += 1
-                yield res
+                    while done not in self._arrived:
+                        self._receive()
+                    res = self._arrived.pop(done)
+                    self._current = done
+                    done += 1
+                    yield res
+                for _ in self._procs:
+                    self._tasks.put(None)
+                while self._done_workers < len(self._procs):
+                    self._receive()
+            except (WorkerLost, OSError, EOFError) as exc:
+                self._fall_back(exc)
+                self._arrived.clear()
+                yield from self._recover(done)
         for job in self.jobs[done:]:
             yield prepare_file(job)
 
+    def discard(self, pd: PreparedDoc) -> None:
+        """A document a worker wrote is not to be kept (an exact copy): marked deleted in its segment."""
+        if pd.written is None:
+            return
+        seg_id, docnum = pd.written
+        self._deleted.setdefault(seg_id, []).append(docnum)
+        entry = self._written.get(self._current)  # the file being consumed
+        if entry is not None:
+            entry[1].discard(pd.doc.id)
+
+    def segments(self) -> list:
+        """The workers' finished segments, with discarded documents marked deleted."""
+        out = []
+        for seg_id, seg in self._finished.items():
+            for docnum in self._deleted.get(seg_id, ()):
+                seg.delete_document(docnum)
+            out.append(seg)
+        return out
+
     def close(self, cancel: bool = False) -> None:
-        if self._ex is not None:
-            self._ex.shutdown(wait=not cancel, cancel_futures=cancel)
-            self._ex = None
+        for p in self._procs:
+            if cancel and p.is_alive():
+                p.terminate()
+        for p in self._procs:
+            p.join(timeout=None if not cancel else 5)
+            if p.is_alive():
+                p.kill()
+                p.join()
+        self._procs = []
+        for q in (self._tasks, self._results):
+            if q is not None:
+                q.cancel_join_thread()
+                q.close()
+        self._tasks = self._results = None
 
     def __enter__(self) -> "FilePool":
         return self
 
     def __exit__(self, exc_type, *rest: object) -> None:
         self.close(cancel=exc_type is not None)
+
+
+WORKER_SEGMENT_MB_ENV = "REPORTSEARCH_WORKER_SEGMENT_MB"
+DEFAULT_WORKER_SEGMENT_MB = 100  # each worker's buffered postings per segment
+
+
+def worker_segment_mb() -> float:
+    """The segment budget of each writing worker (``$REPORTSEARCH_WORKER_SEGMENT_MB``, MB).
+
+    Fractions are allowed (tests use tiny segments to make many of them).
+    """
+    try:
+        return max(0.05, float(os.environ.get(WORKER_SEGMENT_MB_ENV, DEFAULT_WORKER_SEGMENT_MB)))
+    except ValueError:
+        return DEFAULT_WORKER_SEGMENT_MB
