@@ -124,6 +124,9 @@ def warm_up() -> None:
         for a in clean_page(Page(path="<warm-up>", raw=text, kind="text")) or []:
             extract_meta(a, {})
         extract_meta(Article(title="北京市2020年政府工作报告", text=text), {})
+        from .analysis import index_words  # the segmenters' dictionaries, shared by forked workers
+
+        index_words(text)
     except Exception:
         pass
 

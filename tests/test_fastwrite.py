@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from whoosh import index as whoosh_index
 from whoosh import formats
@@ -273,3 +274,15 @@ def test_run_gather_and_mask_match_slicing():
         for s, n in zip(pos, lens):
             mask[s:s + n] = True
         assert np.array_equal(_run_mask(size, pos, lens), mask)
+
+
+@pytest.mark.parametrize("bound", [1, 200, 1 << 16, (1 << 16) + 1, 600_000, 1 << 32, 1 << 40])
+def test_radix_argsort_and_unique_equal_numpy(bound):
+    """The flush's sorting helpers give exactly numpy's stable argsort and unique-with-inverse."""
+    rng = np.random.default_rng(bound)
+    for n in (0, 1, 5, 70_000):
+        keys = (rng.zipf(1.3, n) % bound).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
+        assert np.array_equal(fastwrite._stable_argsort(keys, bound), np.argsort(keys, kind="stable"))
+        u, inv = fastwrite._unique_inverse(keys.astype(np.uint64))
+        u2, inv2 = np.unique(keys.astype(np.uint64), return_inverse=True)
+        assert np.array_equal(u, u2) and np.array_equal(inv, inv2.ravel())
