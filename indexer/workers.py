@@ -89,9 +89,9 @@ def prepare_file(job: tuple[str, str]) -> FileResult:
     return res
 
 
-IN_FLIGHT_PER_WORKER = 2  # files submitted ahead per worker (each result is held in memory until written)
-# With workers writing their own segments a file's result is small (no postings), so more
-# files can be ahead: a worker finishing a segment never leaves the other one waiting.
+# Files queued ahead per worker.  A file's result is small (its postings stay in the worker
+# that wrote them), so several can wait for an earlier file without costing memory, and a
+# worker busy finishing a segment never leaves the other one without work.
 IN_FLIGHT_WRITING = 4
 POLL_S = 0.5  # how often a parent waiting for results checks that its workers are alive
 _SCHEMA = None

@@ -122,20 +122,62 @@ def _random_words(rng: random.Random, alphabet: str) -> list[str]:
     return words
 
 
-def test_longest_matcher_equals_plain_automaton_on_random_word_lists() -> None:
+def _leftmost_longest(words: list[str], text: str) -> list[tuple[int, str]]:
+    """The definition, slowly: the longest word at the leftmost position any word starts, then on after it."""
+    out, i = [], 0
+    longest = max(map(len, words), default=0)
+    while i < len(text):
+        hit = next((text[i:i + n] for n in range(min(longest, len(text) - i), 0, -1) if text[i:i + n] in words), None)
+        if hit:
+            out.append((i + len(hit) - 1, hit))
+            i += len(hit)
+        else:
+            i += 1
+    return out
+
+
+def test_longest_matcher_is_leftmost_longest_on_random_word_lists() -> None:
+    from indexer.meta import acmatch
+
+    assert acmatch.ahocorasick_rs is not None, "ahocorasick-rs is a dependency"
     rng = random.Random(1)
     for _ in range(1500):
         alphabet = "abcdefg"[: rng.randint(2, 7)]
         words = _random_words(rng, alphabet)
-        plain = ahocorasick.Automaton()
-        for w in words:
-            plain.add_word(w, w)
-        plain.make_automaton()
         freq = {c: rng.random() for c in "abcdefgh"} if rng.random() < 0.8 else None
         fast = LongestMatcher(((w, w) for w in words), freq)
         for _ in range(20):
             text = "".join(rng.choice(alphabet + "xyz" + NO_WORD + NEVER) for _ in range(rng.randint(0, 40)))
-            assert list(fast.iter_long(text)) == list(plain.iter_long(text)), (words, text)
+            assert list(fast.iter_long(text)) == _leftmost_longest(words, text), (words, text)
+
+
+def test_longest_matcher_survives_pickling_and_agrees_with_pyahocorasick_on_its_own_path() -> None:
+    """The gazetteer's matcher is cached pickled (the Rust automaton is rebuilt on load); the
+    pyahocorasick fallback gives pyahocorasick's ``iter_long`` (its only difference: see acmatch)."""
+    import pickle
+
+    from indexer.meta import acmatch
+
+    rng = random.Random(2)
+    for _ in range(300):
+        alphabet = "abcdefg"[: rng.randint(2, 7)]
+        words = _random_words(rng, alphabet)
+        fast = LongestMatcher(((w, w.upper()) for w in words), {c: rng.random() for c in alphabet})
+        again = pickle.loads(pickle.dumps(fast))
+        plain = ahocorasick.Automaton()
+        for w in words:
+            plain.add_word(w, w.upper())
+        plain.make_automaton()
+        rs = acmatch.ahocorasick_rs
+        try:
+            acmatch.ahocorasick_rs = None
+            py = LongestMatcher(((w, w.upper()) for w in words), {c: rng.random() for c in alphabet})
+        finally:
+            acmatch.ahocorasick_rs = rs
+        for _ in range(10):
+            text = "".join(rng.choice(alphabet + "xyz") for _ in range(rng.randint(0, 40)))
+            assert list(again.iter_long(text)) == list(fast.iter_long(text))
+            assert list(py.iter_long(text)) == list(plain.iter_long(text))
 
 
 def test_region_matches_equal_plain_automaton_on_shared_corpora(shared) -> None:
