@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     pi.add_argument("--rebuild", action="store_true",
                     help="build a new index from scratch in a fresh folder and swap it in atomically")
     pi.add_argument("--workers", type=int, default=None, metavar="N",
-                    help="processes that read and clean files (default: one per core; 1: in-process)")
+                    help="processes that read, clean and index files into segments of their own (default: one per core; 1: in-process)")
     pi.add_argument("--rehash", action="store_true",
                     help="read and hash every file, even one whose size and times match the last run's record "
                          "(also: REPORTSEARCH_REHASH=1)")

@@ -161,3 +161,23 @@ def test_pool_replays_only_the_lost_segments_files(tmp_path, pages, forked, monk
     assert len(in_segments) == len(set(in_segments))
     parts = [set(in_segments), replayed, in_process]
     assert sum(map(len, parts)) == len(all_ids) == 40 and set().union(*parts) == all_ids
+
+
+def test_workers_from_a_threaded_process_use_the_fork_server(tmp_path, pages, caplog):
+    """A run started by the web admin (a threaded process) gets its writing workers from a fork server."""
+    import logging
+    import threading
+
+    ev = threading.Event()
+    t = threading.Thread(target=ev.wait, daemon=True)
+    t.start()
+    try:
+        assert workers._context().get_start_method() == "forkserver"
+        with caplog.at_level(logging.WARNING, logger="indexer.workers"):
+            s = index_paths([pages], tmp_path / "ix", workers=2)
+    finally:
+        ev.set()
+        t.join()
+    assert not [r for r in caplog.records if "worker processes failed" in r.getMessage()]
+    assert s.workers == 2 and s.documents == 42 and s.duplicates_skipped == 5
+    assert _hits(tmp_path / "ix", "标记q00011x") == 1
