@@ -50,6 +50,20 @@ def pages(tmp_path) -> Path:
     return src
 
 
+def _kill_worker_at(monkeypatch, name: str) -> None:
+    """The worker process that takes the file ``name`` dies at once (as by the OOM killer);
+    this process prepares it normally (the replay)."""
+    parent = os.getpid()
+    real = workers.prepare_file
+
+    def dying(job):
+        if os.getpid() != parent and job[0].endswith(name):
+            os._exit(9)
+        return real(job)
+
+    monkeypatch.setattr(workers, "prepare_file", dying)
+
+
 @pytest.fixture()
 def forked(monkeypatch):
     """Workers forked from this process, so that a patched function reaches them."""
@@ -82,15 +96,7 @@ def test_parallel_run_gives_the_in_process_index(tmp_path, pages, forked, monkey
 def test_a_worker_that_dies_loses_nothing(tmp_path, pages, forked, monkeypatch):
     """A worker killed mid-run (as by the OOM killer): the run completes with every document."""
     monkeypatch.setenv(workers.WORKER_SEGMENT_MB_ENV, "0.1")
-    parent = os.getpid()
-    real = workers.prepare_file
-
-    def dying(job):
-        if os.getpid() != parent and job[0].endswith("r00020.txt"):
-            os._exit(9)
-        return real(job)
-
-    monkeypatch.setattr(workers, "prepare_file", dying)
+    _kill_worker_at(monkeypatch, "r00020.txt")
     ref = index_paths([pages], tmp_path / "ref", workers=1)
     s = index_paths([pages], tmp_path / "ix", workers=2)
     assert s.documents == ref.documents == 42 and s.duplicates_skipped == 5
@@ -125,15 +131,7 @@ def test_pool_replays_only_the_lost_segments_files(tmp_path, pages, forked, monk
     ix = whoosh_index.create_in(str(folder), build_schema())
     files = sorted(pages.glob("r*.txt"))
     jobs = [(str(f), file_hash(f)) for f in files]
-    parent = os.getpid()
-    real = workers.prepare_file
-
-    def dying(job):
-        if os.getpid() != parent and job[0].endswith("r00030.txt"):
-            os._exit(9)
-        return real(job)
-
-    monkeypatch.setattr(workers, "prepare_file", dying)
+    _kill_worker_at(monkeypatch, "r00030.txt")
     # 0.1 MB: a few files a segment, several finished before the death; 100 MB: none finished
     pool = workers.FilePool(jobs, 2, folder=str(folder), segment_mb=segment_mb)
     seen, replayed, in_process, all_ids = [], set(), set(), set()
