@@ -454,9 +454,12 @@ class BulkWriter(SegmentWriter):
         return self.newsegment.segment_id()
 
     def roll_if_full(self):
-        """Finish the segment being built when its buffer is over the budget; the finished segment, or None."""
+        """Finish the segment being built when its buffer is over the budget: the finished segment
+        (handed to the caller, which commits it elsewhere), or None."""
         if self._added and self._buffered >= self._budget:
-            return self._roll()
+            seg = self._roll()
+            self._done.remove(seg)
+            return seg
         return None
 
     def adopt(self, segments: list) -> None:
@@ -464,7 +467,8 @@ class BulkWriter(SegmentWriter):
         self._done.extend(segments)
 
     def finish_segments(self) -> list:
-        """Finish writing without a commit: the segments this writer wrote, for another writer to adopt.
+        """Finish writing without a commit: the segments this writer wrote and has not handed out
+        yet (see :meth:`roll_if_full`), for another writer to adopt.
 
         Used by indexing workers (``indexer.workers``), whose writers take no index
         lock and write no TOC: the run's one writer commits their segments

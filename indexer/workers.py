@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import queue
 import signal
 import threading
 import time
@@ -168,9 +169,7 @@ def _strip(pd: PreparedDoc) -> None:
     that wait for a year, and those are sent whole).
     """
     pd.prepared = None
-    pd.fields = None
-    a = pd.doc.article
-    a.text = ""
+    pd.doc.article.text = ""
 
 
 def _writing_worker(folder: str, budget_mb: float, tasks, results) -> None:
@@ -189,7 +188,6 @@ def _writing_worker(folder: str, budget_mb: float, tasks, results) -> None:
         from .fastwrite import BulkWriter
 
         writer = None
-        sent: set[str] = set()
         while True:
             job = tasks.get()
             if job is None:
@@ -208,10 +206,8 @@ def _writing_worker(folder: str, budget_mb: float, tasks, results) -> None:
             results.put(("file", i, res))
             seg = writer.roll_if_full() if writer is not None else None
             if seg is not None:
-                sent.add(seg.segment_id())
                 results.put(("segment", seg))
-        last = [sg for sg in writer.finish_segments() if sg.segment_id() not in sent] if writer else []
-        results.put(("done", last))
+        results.put(("done", writer.finish_segments() if writer else []))
     except BaseException as exc:  # the parent sees the error and finishes the work itself
         try:
             results.put(("error", f"{type(exc).__name__}: {exc}"))
@@ -300,8 +296,6 @@ class FilePool:
 
     def _receive(self) -> None:
         """Take one message from the workers (waiting for it); raise :class:`WorkerLost` if one died."""
-        import queue
-
         while True:
             try:
                 msg = self._results.get(timeout=POLL_S)
