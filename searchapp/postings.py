@@ -71,7 +71,14 @@ class TermPostings:
         return int(self._vcount.sum()) if self._vcount is not None else 0
 
     def positions(self, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Positions of the postings ``sel`` (indices, ascending): (index into ``sel`` per position, position)."""
+        """Positions of the postings ``sel`` (indices, ascending): (index into ``sel`` per position, position).
+
+        A phrase of common bigrams decodes millions of positions at 100,000
+        reports, so this makes as few passes over them as it can: each list's
+        opcode offsets are one ``repeat`` of its start plus a running count, and
+        where all selected lists share one opcode width (the usual case) the
+        operands are one gather.
+        """
         if self._voff is None or self._buf is None or not len(sel):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         counts = self._vcount[sel]
@@ -79,15 +86,26 @@ class TermPostings:
         if not total:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         owner = np.repeat(np.arange(len(sel), dtype=np.int64), counts)
-        starts = np.zeros(len(sel), dtype=np.int64)
-        if len(sel) > 1:
-            np.cumsum(counts[:-1], out=starts[1:])
-        j = np.arange(total, dtype=np.int64) - starts[owner]
-        width = self._vwidth[sel][owner]
-        gaps = _read_ints(self._buf, self._voff[sel][owner] + width * j, width)
+        ends = np.cumsum(counts)
+        starts = ends - counts  # each list's first index in the output
+        widths = self._vwidth[sel]
+        w0 = int(widths[0])
+        if (widths == w0).all():
+            # opcode k of list l sits at voff[l] + w0 * (k - starts[l]): one repeat, one ramp
+            offs = np.repeat(self._voff[sel] - w0 * starts, counts)
+            offs += np.arange(0, w0 * total, w0, dtype=np.int64)
+            gaps = _read_same_width(self._buf, offs, w0)
+        else:
+            width = np.repeat(widths, counts)
+            j = np.arange(total, dtype=np.int64) - np.repeat(starts, counts)
+            gaps = _read_ints(self._buf, np.repeat(self._voff[sel], counts) + width * j, width)
         cs = np.cumsum(gaps, dtype=np.int64)  # a list's gaps start from 0, so subtract the sum before it
-        base = np.where(starts > 0, cs[np.maximum(starts - 1, 0)], 0)
-        return owner, cs - base[owner]
+        before = np.zeros(len(sel), dtype=np.int64)
+        if len(sel) > 1:
+            prior = ends[:-1]
+            before[1:] = np.where(prior > 0, cs[np.maximum(prior - 1, 0)], 0)
+        cs -= np.repeat(before, counts)
+        return owner, cs
 
 
 EMPTY = TermPostings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
@@ -109,10 +127,9 @@ def read_terms(leaves: list[tuple[object, int]], fieldname: str, tbytes: bytes,
     made (:func:`prefetch`'s result), used instead of looking up again.
     """
     raws: list[bytes] = []
-    fast: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, int]] = []  # (leaf, ds, de, n, offset)
+    at_raw: list[tuple[int, int]] = []  # (leaf, offset) of each raw posting list
     slow: list[tuple[int, list, list, list]] = []  # (leaf, ids, weights, position lists)
     fmt = None
-    pos = 0
     for li, (reader, offset) in enumerate(leaves):
         terms = reader._terms
         known = infos.get((li, fieldname, tbytes), False) if infos else False
@@ -137,16 +154,25 @@ def read_terms(leaves: list[tuple[object, int]], fieldname: str, tbytes: bytes,
         raw = _pread(terms._postfile, off, length)
         if raw[:4] != _MAGIC:
             raise ValueError("not a Whoosh 3 posting list")
-        ext = _block_extents(raw)
-        if ext is None:
-            ids, weights, values = _generic_decode(raw, with_positions)
-            slow.append((li, [i + offset for i in ids], weights,
-                         _decode_values(fmt, values, len(ids)) if with_positions else []))
-            continue
-        ds, de, n = ext
         raws.append(raw)
-        fast.append((li, ds + pos, de + pos, n, offset))
-        pos += len(raw)
+        at_raw.append((li, offset))
+    joined = b"".join(raws)
+    fast: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, int]] = []  # (leaf, ds, de, n, offset)
+    pos = 0
+    if raws:
+        lens = np.fromiter(map(len, raws), dtype=np.int64, count=len(raws))
+        lstart = np.cumsum(lens) - lens
+        ok, owner, ds_all, de_all, n_all = _all_block_extents(np.frombuffer(joined, dtype=np.uint8), lstart, lstart + lens)
+        cut = np.searchsorted(owner, np.arange(len(raws) + 1))
+        for k, (li, offset) in enumerate(at_raw):
+            if ok[k]:
+                sl = slice(cut[k], cut[k + 1])
+                fast.append((li, ds_all[sl], de_all[sl], n_all[sl], offset))
+            else:
+                ids, weights, values = _generic_decode(raws[k], with_positions)
+                slow.append((li, [i + offset for i in ids], weights,
+                             _decode_values(fmt, values, len(ids)) if with_positions else []))
+        pos = len(joined)
     if not fast and not slow:
         return EMPTY
     # position lists of unpickled blocks, laid out as the fast writer lays them (count, header, J gaps)
@@ -158,7 +184,7 @@ def read_terms(leaves: list[tuple[object, int]], fieldname: str, tbytes: bytes,
             recs, offs, at = _relayout(plists, at)
             synth.extend(recs)
             slow_voff.append(offs)
-    buf = np.frombuffer(b"".join(raws + synth), dtype=np.uint8)
+    buf = np.frombuffer(joined + b"".join(synth) if synth else joined, dtype=np.uint8)
     parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]] = []
     if fast:
         ds = np.concatenate([f[1] for f in fast])
@@ -330,6 +356,61 @@ def _block_extents(raw: bytes):
     return np.asarray(ds, dtype=np.int64), np.asarray(de, dtype=np.int64), np.asarray(ns, dtype=np.int64)
 
 
+def _all_block_extents(buf: np.ndarray, lstart: np.ndarray, lend: np.ndarray):
+    """:func:`_block_extents` of many posting lists at once (list k is ``buf[lstart[k]:lend[k]]``).
+
+    Why: a query term is read from every segment, and walking each list's block
+    headers in Python cost about 25 µs a list, most of a cold query's time per
+    segment after the reads themselves.  Here every list advances by one block
+    per step, so the Python work is one step per block of the *longest* list.
+
+    Returns (ok per list, then per block of the ok lists, ordered by list and
+    position: owning list, data start, data end, postings).  A list is not ok
+    where :func:`_block_extents` would return None.
+    """
+    nl = len(lstart)
+    ok = np.ones(nl, dtype=bool)
+    posn = lstart + 4  # after the magic
+    active = np.ones(nl, dtype=bool)
+    i4 = _at(buf, ">i4")
+    l4 = _at(buf, "<i4")
+    out: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    while active.any():
+        a = np.flatnonzero(active)
+        p = posn[a]
+        end = lend[a]
+        short = p + 4 + _INFO_LEN > end
+        if short.any():
+            ok[a[short]] = False
+            active[a[short]] = False
+            a, p, end = a[~short], p[~short], end[~short]
+            if not len(a):
+                break
+        blen = i4[p].astype(np.int64)
+        last = blen < 0
+        blen = np.abs(blen)
+        info = p + 4
+        good = ((buf[info] == 0x80) & (buf[info + 1] == 3) & (buf[info + 2] == _LPAREN) & (buf[info + 38] == 46)
+                & (buf[info + 3] == _J) & (buf[info + 22] == _J) & (l4[info + 23] == 0))
+        nxt = info + blen
+        good &= last | (nxt < end)  # a list that runs out without its last block is not ok
+        if not good.all():
+            ok[a[~good]] = False
+            active[a[~good]] = False
+            a, info, nxt, last = a[good], info[good], nxt[good], last[good]
+        out.append((a, info + _INFO_LEN, nxt, l4[info + 4].astype(np.int64)))
+        posn[a] = nxt
+        active[a[last]] = False
+    if not out:
+        z = np.zeros(0, dtype=np.int64)
+        return ok, z, z, z, z
+    owner = np.concatenate([o[0] for o in out])
+    keep = ok[owner]
+    order = np.argsort(owner[keep], kind="stable")  # by list; steps are in block order already
+    return (ok, owner[keep][order], np.concatenate([o[1] for o in out])[keep][order],
+            np.concatenate([o[2] for o in out])[keep][order], np.concatenate([o[3] for o in out])[keep][order])
+
+
 def _at(buf: np.ndarray, dtype: str) -> np.ndarray:
     """``buf`` read as ``dtype`` starting at *every* byte: element k is the value whose first byte is k.
 
@@ -350,6 +431,12 @@ def _read_ints(buf: np.ndarray, offs: np.ndarray, width: np.ndarray) -> np.ndarr
         if m.any():
             out[m] = _at(buf, dt)[offs[m] + 1]
     return out
+
+
+def _read_same_width(buf: np.ndarray, offs: np.ndarray, width: int) -> np.ndarray:
+    """The operands of integer opcodes of one ``width`` (2, 3 or 5 bytes) at ``offs``."""
+    dt = {2: "u1", 3: "<u2", 5: "<i4"}[width]
+    return _at(buf, dt)[offs + 1]
 
 
 def _fast_decode(buf: np.ndarray, ds: np.ndarray, de: np.ndarray, n: np.ndarray, *, fmt,
@@ -535,6 +622,7 @@ def field_lengths(reader, fieldname: str) -> np.ndarray:
 _PAGE = 4096
 _SLOT = struct.Struct("!Iq")  # filetables._pointer: (hash, record position)
 _LENGTHS = struct.Struct("!ii")  # filetables._lengths: a record's key and value lengths
+_PROBE = 16  # hash slots read at a time while probing (192 bytes)
 _RECORD_GUESS = 48  # a W3TermInfo record's value is 35 bytes unless its postings are inlined
 _WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", None)
 _RANDOM = getattr(os, "POSIX_FADV_RANDOM", None)
@@ -599,6 +687,37 @@ def random_access(structfile) -> None:
         pass
 
 
+def _probe(dbfile, h: int, slotpos: int, tablestart: int, numslots: int) -> int | None:
+    """Whoosh's linear probing (``HashReader.ranges_for_key``) for hash ``h``, ``_PROBE`` slots a read.
+
+    Returns the record position of the first slot holding ``h``, None when an
+    empty slot comes first (the key is certainly absent), 0 when every slot was
+    read without either (a full table: Whoosh's own lookup settles it).  Reading
+    one slot at a time left a key unsettled whenever its run of occupied slots
+    was longer than the slots read; Whoosh's hash tables are half full, so such
+    runs are common enough (up to one segment in ten for a term, at 101 segments) that those keys
+    were looked up a second time, the slow way, for their idf.
+    """
+    tableend = tablestart + numslots * _SLOT.size
+    left = numslots
+    while left > 0:
+        n = min(left, _PROBE, (tableend - slotpos) // _SLOT.size)
+        raw = _pread(dbfile, slotpos, n * _SLOT.size)
+        for slothash, itempos in _SLOT.iter_unpack(raw[:len(raw) - len(raw) % _SLOT.size]):
+            if not itempos:
+                return None
+            if slothash == h:
+                return itempos
+        got = len(raw) // _SLOT.size
+        if not got:
+            return 0
+        left -= got
+        slotpos += got * _SLOT.size
+        if slotpos >= tableend:
+            slotpos = tablestart
+    return 0
+
+
 def prefetch(leaves: list[tuple[object, int]], keys: list[tuple[str, bytes]]) -> dict[tuple[int, str, bytes], Any]:
     """Have the kernel read, all at once, what looking up ``keys`` in every segment will read.
 
@@ -614,9 +733,10 @@ def prefetch(leaves: list[tuple[object, int]], keys: list[tuple[str, bytes]]) ->
     Returns what the lookups found, so that they are not made again:
     ``(leaf index, field, term) → TermInfo``, or ``None`` where the term is
     certainly not in that segment; a key missing from the result was not
-    settled here (many hash collisions) and is looked up as usual.  Where the
-    files are not real files or the platform has no ``posix_fadvise`` the
-    lookups are still made and returned, without the read-ahead.
+    settled here (a hash table with no empty slot, which Whoosh never writes)
+    and is looked up as usual.  Where the files are not real files or the
+    platform has no ``posix_fadvise`` the lookups are still made and returned,
+    without the read-ahead.
     """
     found: dict[tuple[int, str, bytes], Any] = {}
     if not keys:
@@ -642,23 +762,17 @@ def prefetch(leaves: list[tuple[object, int]], keys: list[tuple[str, bytes]]) ->
                 found[(li, fieldname, tbytes)] = None
                 continue
             slotpos = tablestart + ((h >> 8) % numslots) * _SLOT.size
-            _willneed(fd, slotpos, _SLOT.size * 4)
+            _willneed(fd, slotpos, _SLOT.size * _PROBE)
             slots.append((li, terms, tindex, fd, key, h, slotpos, tablestart, numslots, fieldname, tbytes))
     hits = []
     for li, terms, tindex, fd, key, h, slotpos, tablestart, numslots, fieldname, tbytes in slots:
         dbfile = tindex.dbfile
-        for _ in range(min(numslots, 8)):  # Whoosh's linear probing, the first few slots
-            slothash, itempos = _SLOT.unpack(_pread(dbfile, slotpos, _SLOT.size))
-            if not itempos:  # an empty slot: not in this segment
-                found[(li, fieldname, tbytes)] = None
-                break
-            if slothash == h:
-                _willneed(fd, itempos, _LENGTHS.size + len(key) + _RECORD_GUESS)
-                hits.append((li, terms, dbfile, itempos, key, fieldname, tbytes))
-                break
-            slotpos += _SLOT.size
-            if slotpos == tablestart + numslots * _SLOT.size:
-                slotpos = tablestart
+        itempos = _probe(dbfile, h, slotpos, tablestart, numslots)
+        if itempos is None:  # an empty slot before any slot of this hash: not in this segment
+            found[(li, fieldname, tbytes)] = None
+        elif itempos:
+            _willneed(fd, itempos, _LENGTHS.size + len(key) + _RECORD_GUESS)
+            hits.append((li, terms, dbfile, itempos, key, fieldname, tbytes))
     for li, terms, dbfile, itempos, key, fieldname, tbytes in hits:
         # the record (HashWriter: "!ii" key and value lengths, the key, the value) in one read
         rec = _pread(dbfile, itempos, _LENGTHS.size + len(key) + _RECORD_GUESS)

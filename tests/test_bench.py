@@ -182,4 +182,4 @@ def test_prefetch_lookups_equal_whooshs_term_info(full_index):
                     assert ti is not None and vars(ti) == vars(r._terms.term_info(fieldname, tb))
                 else:
                     assert ti is None
-        assert settled >= 0.95 * len(keys) * len(leaves)
+        assert settled == len(keys) * len(leaves)  # every lookup settled: probing reads whole runs
