@@ -278,3 +278,119 @@ def test_read_ahead_on_compound_segments_changes_nothing(whoosh_written):
         ev = Evaluator(s)
         for text in ("卫生", "经济 发展", '"人民群众"'):
             _assert_same_as_whoosh(s, ev, qmod.to_whoosh(qmod.parse(text)))
+
+
+def _valid_checks(n: int, chosen: list[int]) -> bool:
+    """Both ends checked, and no bigram left out whose neighbours are not both checked."""
+    s = set(chosen)
+    return 0 in s and n - 1 in s and all(i in s or (i - 1 in s and i + 1 in s) for i in range(n))
+
+
+def test_position_checks_choose_the_cheapest_valid_set():
+    """Against every subset: the choice is valid and no valid subset costs less."""
+    import itertools
+    import random
+
+    from searchapp.fastquery import _position_checks
+
+    rnd = random.Random(7)
+    for n in range(3, 9):
+        words = ["一二三四五六七八九十"[i:i + 2] for i in range(n)]
+        for _ in range(30):
+            costs = [rnd.randint(0, 50) for _ in range(n)]
+            got = _position_checks(words, costs)
+            assert got == sorted(got) and _valid_checks(n, got), (costs, got)
+            cheapest = min(sum(costs[i] for i in sub) for k in range(1, n + 1)
+                           for sub in itertools.combinations(range(n), k) if _valid_checks(n, list(sub)))
+            assert sum(costs[i] for i in got) == cheapest
+    # not a chain of bigrams (a hand-made query, a one-character word): everything is checked
+    assert _position_checks(["卫生", "服务", "体系"], [1, 100, 1]) == [0, 1, 2]
+    assert _position_checks(["卫生", "生服", "服"], [1, 100, 1]) == [0, 1, 2]
+    assert _position_checks(["卫生", "生服"], [1, 100]) == [0, 1]
+
+
+def test_phrases_from_the_archive_match_as_whoosh_matches_them(full_index):
+    """Quoted phrases of 3–10 characters cut from indexed texts (so they match, and their
+    bigrams overlap other text), plus repeated characters: the same documents and scores as
+    Whoosh's own phrase matcher, with bigrams left unchecked where their neighbours imply them."""
+    import random
+
+    rnd = random.Random(11)
+    ix = store.open_index(full_index)
+    with ix.searcher(weighting=CachedBM25F()) as s:
+        ev = Evaluator(s, PostingCache())
+        texts = [s.stored_fields(d).get("content") or "" for d in range(0, s.doc_count_all(), 7)]
+        texts = [t for t in texts if len(t) > 200]
+        phrases = ["哈哈哈", "发展发展", "。。。", "人人人人"]
+        while len(phrases) < 60:
+            t = rnd.choice(texts)
+            k = rnd.randint(3, 10)
+            at = rnd.randrange(len(t) - k)
+            cut = t[at:at + k]
+            if '"' not in cut and cut.strip() == cut and "\n" not in cut:
+                phrases.append(cut)
+        matched = 0
+        for p in phrases:
+            wq = qmod.to_whoosh(qmod.parse(f'"{p}"'))
+            matched += _assert_same_as_whoosh(s, ev, wq) > 0
+        assert matched >= 50
+
+
+def test_positions_of_a_selection_equal_the_positions_of_each_posting(full_index):
+    """``positions`` of every other posting, of the last one alone and of all, against each
+    posting's own list (the offsets of non-adjacent selections are computed, not walked)."""
+    ix = store.open_index(full_index)
+    with ix.searcher() as s:
+        leaves = [(ls.reader(), off) for ls, off in s.leaf_searchers()]
+        checked = 0
+        for tbytes in ["发展".encode(), "卫生".encode(), "人民".encode(), "年度".encode()]:
+            tp = read_terms(leaves, "grams", tbytes, True)
+            if len(tp) < 3:
+                continue
+            each = []
+            for k in range(len(tp)):
+                _o, pos = tp.positions(np.array([k]))
+                each.append(pos.tolist())
+            assert max(map(max, each)) > 255  # lists of more than one opcode width
+            for sel in (np.arange(0, len(tp), 2), np.array([len(tp) - 1]), np.arange(len(tp))):
+                owner, pos = tp.positions(sel)
+                got = [[] for _ in sel]
+                for o, p in zip(owner.tolist(), pos.tolist()):
+                    got[o].append(p)
+                assert got == [each[k] for k in sel.tolist()]
+                checked += 1
+        assert checked >= 9
+
+
+@pytest.mark.parametrize("which", ["pipeline", "whoosh"])
+def test_block_extents_of_many_lists_equal_each_lists_own(which, full_index, whoosh_written):
+    """The all-lists-at-once walk of block headers gives, list by list, what walking one list
+    gives: the same blocks, and "not the fast layout" for the same lists (Whoosh's compressed
+    blocks, a truncated list)."""
+    from searchapp.postings import _MAGIC, _all_block_extents, _block_extents
+
+    ix = store.open_index(full_index) if which == "pipeline" else whoosh_index.open_dir(str(whoosh_written))
+    raws = []
+    with ix.searcher() as s:
+        for r, _off in [(ls.reader(), off) for ls, off in s.leaf_searchers()]:
+            for fieldname in ("content", "grams"):
+                for tbytes in list(r.lexicon(fieldname))[::97]:
+                    ti = r._terms.term_info(fieldname, tbytes)
+                    if not ti.is_inlined():
+                        off, length = ti.extent()
+                        raws.append(r._terms._postfile.get(off, length if isinstance(length, int) else length[0]))
+    assert len(raws) > 20 and all(raw[:4] == _MAGIC for raw in raws)
+    raws.append(raws[0][:30])  # cut short inside the first block header
+    lens = np.array([len(r) for r in raws], dtype=np.int64)
+    lstart = np.cumsum(lens) - lens
+    ok, owner, ds, de, n = _all_block_extents(np.frombuffer(b"".join(raws), dtype=np.uint8), lstart, lstart + lens)
+    for k, raw in enumerate(raws):
+        one = _block_extents(raw)
+        assert ok[k] == (one is not None), k
+        if one is not None:
+            m = owner == k
+            assert ds[m].tolist() == (one[0] + lstart[k]).tolist()
+            assert de[m].tolist() == (one[1] + lstart[k]).tolist()
+            assert n[m].tolist() == one[2].tolist()
+    assert not ok[-1]
+    assert ok.any() if which == "pipeline" else not ok[:-1].any()
