@@ -453,10 +453,14 @@ class BulkWriter(SegmentWriter):
         """The id of the segment being built (the one the next added document goes into)."""
         return self.newsegment.segment_id()
 
+    def is_full(self, factor: float = 1.0) -> bool:
+        """Whether the buffered postings have reached ``factor`` times the segment budget."""
+        return self._added and self._buffered >= self._budget * factor
+
     def roll_if_full(self):
         """Finish the segment being built when its buffer is over the budget: the finished segment
         (handed to the caller, which commits it elsewhere), or None."""
-        if self._added and self._buffered >= self._budget:
+        if self.is_full():
             seg = self._roll()
             self._done.remove(seg)
             return seg

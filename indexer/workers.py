@@ -172,6 +172,74 @@ def _strip(pd: PreparedDoc) -> None:
     pd.doc.article.text = ""
 
 
+class FlushTurns:
+    """Writing workers take turns to finish segments: an exclusive ``flock`` on the index folder.
+
+    Why: a segment's finish needs about 2.5× the postings it buffered, at once
+    (sorted copies of the arrays).  When both workers finished a segment at the
+    same moment, the run's peak memory was two such peaks, so each worker's
+    budget had to be small, and small segments make every query look each term
+    up in more of them (at 100,000 reports, 101 segments of 1,000 reports).
+    With turns, a finish overlaps only the other worker's *buffer*, so the budget
+    can be larger for the same peak.  A worker whose buffer is full but finds the
+    other finishing does not wait: it takes another file and tries again (up to
+    ``HARD_FACTOR`` times its budget, where it waits).  ``flock`` is released by
+    the kernel when its holder dies, so a killed worker cannot stall the other.
+    Each worker opens the folder itself: a lock shared through ``fork`` would be
+    one open file and exclude no one.
+    """
+
+    HARD_FACTOR = 1.25
+    ALONE_FACTOR = 0.4  # a last segment below this share of the budget does not wait for a turn
+
+    def __init__(self, folder: str):
+        self._fd: int | None = None
+        try:
+            import fcntl
+
+            self._fcntl = fcntl
+            self._fd = os.open(folder, os.O_RDONLY)
+        except (ImportError, OSError):  # no flock here: every worker finishes when it likes
+            self._fcntl = None
+
+    def take(self, wait: bool) -> bool:
+        """Take the turn (waiting for it if ``wait``); True when this worker may finish now."""
+        if self._fd is None:
+            return True
+        flags = self._fcntl.LOCK_EX | (0 if wait else self._fcntl.LOCK_NB)
+        try:
+            self._fcntl.flock(self._fd, flags)
+            return True
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True  # locking failed for another reason: finish anyway, as before turns existed
+
+    def give(self) -> None:
+        if self._fd is not None:
+            try:
+                self._fcntl.flock(self._fd, self._fcntl.LOCK_UN)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _roll_in_turn(writer, turns: FlushTurns):
+    """The segment ``writer`` finished, if its buffer is full and it is this worker's turn; else None."""
+    if writer is None or not writer.is_full():
+        return None
+    if not turns.take(wait=writer.is_full(FlushTurns.HARD_FACTOR)):
+        return None  # the other worker is finishing a segment: add another file first
+    try:
+        return writer.roll_if_full()
+    finally:
+        turns.give()
+
+
 def _writing_worker(folder: str, budget_mb: float, tasks, results) -> None:
     """A worker process: prepare files from ``tasks`` and write their documents into its own segments.
 
@@ -188,6 +256,7 @@ def _writing_worker(folder: str, budget_mb: float, tasks, results) -> None:
         from .fastwrite import BulkWriter
 
         writer = None
+        turns = FlushTurns(folder)
         while True:
             job = tasks.get()
             if job is None:
@@ -204,10 +273,21 @@ def _writing_worker(folder: str, budget_mb: float, tasks, results) -> None:
                     writer.add_prepared(pd.prepared)
                     _strip(pd)
             results.put(("file", i, res))
-            seg = writer.roll_if_full() if writer is not None else None
+            seg = _roll_in_turn(writer, turns)
             if seg is not None:
                 results.put(("segment", seg))
-        results.put(("done", writer.finish_segments() if writer else []))
+        done = []
+        if writer is not None:
+            # the last segment: a small one is finished at once, beside the other worker's finish
+            # (together no more than a finish and a full buffer); a large one waits for its turn
+            mine = turns.take(wait=writer.is_full(FlushTurns.ALONE_FACTOR))
+            try:
+                done = writer.finish_segments()
+            finally:
+                if mine:
+                    turns.give()
+        turns.close()
+        results.put(("done", done))
     except BaseException as exc:  # the parent sees the error and finishes the work itself
         try:
             results.put(("error", f"{type(exc).__name__}: {exc}"))
@@ -418,7 +498,7 @@ class FilePool:
 
 
 WORKER_SEGMENT_MB_ENV = "REPORTSEARCH_WORKER_SEGMENT_MB"
-DEFAULT_WORKER_SEGMENT_MB = 100  # each worker's buffered postings per segment
+DEFAULT_WORKER_SEGMENT_MB = 160  # each worker's buffered postings per segment (workers finish in turns)
 
 
 def worker_segment_mb() -> float:

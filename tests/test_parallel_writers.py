@@ -179,3 +179,66 @@ def test_workers_from_a_threaded_process_use_the_fork_server(tmp_path, pages, ca
     assert not [r for r in caplog.records if "worker processes failed" in r.getMessage()]
     assert s.workers == 2 and s.documents == 42 and s.duplicates_skipped == 5
     assert _hits(tmp_path / "ix", "标记q00011x") == 1
+
+
+def _hold_turn(folder: str, flag: str) -> None:
+    """A process that takes the flush turn, says so (a file) and keeps it until it is killed."""
+    import time
+
+    t = workers.FlushTurns(folder)
+    assert t.take(wait=True)
+    Path(flag).write_text("held")
+    time.sleep(60)
+
+
+class _Writer:
+    """Stands in for a worker's BulkWriter: a buffer of ``fill`` times its budget."""
+
+    def __init__(self, fill: float):
+        self.fill = fill
+        self.rolled = 0
+
+    def is_full(self, factor: float = 1.0) -> bool:
+        return self.fill >= factor
+
+    def roll_if_full(self):
+        self.rolled += 1
+        return "segment"
+
+
+def test_workers_finish_segments_in_turns_and_a_dead_holder_frees_the_turn(tmp_path):
+    """While one process finishes a segment, another with a full buffer goes on (no segment,
+    no waiting) until its buffer passes the hard limit; a killed holder releases the turn."""
+    import threading
+    import time
+
+    ctx = multiprocessing.get_context("fork")
+    flag = tmp_path / "held"
+    p = ctx.Process(target=_hold_turn, args=(str(tmp_path), str(flag)))
+    p.start()
+    try:
+        for _ in range(100):
+            if flag.exists():
+                break
+            time.sleep(0.1)
+        assert flag.exists()
+        mine = workers.FlushTurns(str(tmp_path))
+        assert not mine.take(wait=False)
+        full = _Writer(1.1)
+        assert workers._roll_in_turn(full, mine) is None and full.rolled == 0  # goes on adding files
+        assert workers._roll_in_turn(_Writer(0.5), mine) is None  # not full: never asks for a turn
+        over = _Writer(workers.FlushTurns.HARD_FACTOR + 0.1)
+        got = []
+        waiter = threading.Thread(target=lambda: got.append(workers._roll_in_turn(over, mine)))
+        waiter.start()
+        time.sleep(0.5)
+        assert waiter.is_alive() and not got  # over the hard limit: waits for its turn
+        os.kill(p.pid, 9)  # the holder dies mid-finish: the kernel drops its lock
+        waiter.join(10)
+        assert got == ["segment"] and over.rolled == 1
+        assert workers._roll_in_turn(full, mine) == "segment"  # the turn is free again
+        mine.close()
+    finally:
+        if p.is_alive():
+            os.kill(p.pid, 9)
+        p.join(10)
