@@ -256,6 +256,29 @@ class Evaluator:
             sc = sc * boost
         return tp.ids, sc
 
+    def _position_estimates(self, fieldname: str, tbs: list[bytes]) -> list[float] | None:
+        """Each bigram's total weight over all segments, from this query's lookups (``prefetch``).
+
+        A position list's weight is its length times the field boost, so these
+        rank the bigrams by positions exactly as counting them would, before any
+        posting list is read.  None when some lookup was not made here (a term
+        whose postings were cached already): the caller then counts positions.
+        """
+        infos = getattr(self._local, "infos", None)
+        if not infos:
+            return None
+        out = []
+        for tb in tbs:
+            total = 0.0
+            for li in range(len(self.leaves)):
+                ti = infos.get((li, fieldname, tb), False)
+                if ti is False:
+                    return None
+                if ti is not None:
+                    total += ti.weight()
+            out.append(total)
+        return out
+
     def _phrase(self, q: GramPhrase) -> tuple[np.ndarray, np.ndarray]:
         fieldname = q.fieldname
         if fieldname not in self.schema or q.slop != 1:
@@ -269,7 +292,19 @@ class Evaluator:
             if tb is None:
                 return _EMPTY_IDS, _EMPTY_SC
             tbs.append(tb)
-        tps = [self.postings(fieldname, tb, positions=True) for tb in tbs]
+        # which bigrams need their positions: from the looked-up term statistics when the query's
+        # lookups have them (then the others are read without positions), else from the postings
+        est = self._position_estimates(fieldname, tbs)
+        if est is None:
+            tps = [self.postings(fieldname, tb, positions=True) for tb in tbs]
+            costs = [tp.position_count() for tp in tps]
+            need = _position_checks(q.words, costs)
+        else:
+            costs = est
+            need = _position_checks(q.words, costs)
+            tps = [self.postings(fieldname, tb, positions=i in need
+                                 or (self.key, "p", fieldname, tb, True) in self.cache)
+                   for i, tb in enumerate(tbs)]
         # candidates: documents having every bigram, smallest posting lists first
         cand = None
         for tp in sorted(tps, key=len):
@@ -278,9 +313,8 @@ class Evaluator:
                 return _EMPTY_IDS, _EMPTY_SC
         assert cand is not None
         # starts: (doc << 32 | p) such that bigram i is at p + i, narrowed bigram by bigram
-        costs = [tp.position_count() for tp in tps]
         starts = None
-        for i in sorted(_position_checks(q.words, costs), key=costs.__getitem__):
+        for i in sorted(need, key=costs.__getitem__):
             tp = tps[i]
             sel = np.searchsorted(tp.ids, cand)
             owner, pos = tp.positions(sel)

@@ -423,8 +423,20 @@ def _at(buf: np.ndarray, dtype: str) -> np.ndarray:
     return np.ndarray((len(buf) - size + 1,), dtype=dtype, buffer=buf, strides=(1,))
 
 
+# an integer opcode's size → the bits of a 4-byte little-endian read that are its operand
+_OPERAND_MASK = np.zeros(6, dtype=np.int64)
+_OPERAND_MASK[2], _OPERAND_MASK[3], _OPERAND_MASK[5] = 0xFF, 0xFFFF, -1
+
+
 def _read_ints(buf: np.ndarray, offs: np.ndarray, width: np.ndarray) -> np.ndarray:
-    """The operands of the integer opcodes at ``offs`` (``width``: 2, 3 or 5 bytes with the opcode)."""
+    """The operands of the integer opcodes at ``offs`` (``width``: 2, 3 or 5 bytes with the opcode).
+
+    Every operand is read as four bytes and masked to its width (one gather, one
+    ``&``) rather than one masked gather per width; near the end of ``buf``,
+    where four bytes may not be there, each width is read on its own.
+    """
+    if len(offs) and int(offs.max()) + 5 <= len(buf):
+        return _at(buf, "<i4")[offs + 1].astype(np.int64) & _OPERAND_MASK[width]
     out = np.zeros(len(offs), dtype=np.int64)
     for w, dt in ((2, "u1"), (3, "<u2"), (5, "<i4")):
         m = width == w
@@ -541,24 +553,25 @@ def _fast_decode(buf: np.ndarray, ds: np.ndarray, de: np.ndarray, n: np.ndarray,
     if (estart + esize >= len(buf)).any():
         return None
     small = hdr == 2
-    if not np.where(small, buf[estart] == _C, buf[estart] == _B).all():
+    # each value's header: C and a one-byte length, or B and a four-byte length (one gather each)
+    if not (buf[estart] == np.where(small, _C, _B)).all():
         return None
-    if small.any() and not (buf[estart[small] + 1] == vlen[small]).all():
-        return None
-    big = ~small
-    if big.any() and not (_at(buf, "<u4")[estart[big] + 1] == vlen[big]).all():
+    if not ((_at(buf, "<u4")[estart + 1] & np.where(small, 0xFF, 0xFFFFFFFF)) == vlen).all():
         return None
     data = estart + hdr
     if not (_at(buf, ">u4")[data] == counts).all():
         return None
     first = data + np.where(oldp, 8, 5)
-    if oldp.any() and not ((buf[data[oldp] + 6] == ord("]")) & (buf[first[oldp]] == _J)).all():
-        return None
-    newp = ~oldp
-    if newp.any():
-        if not ((buf[data[newp] + 4] == _LPAREN) & (buf[first[newp]] == buf[d0 + 5][blk][newp])
-                & (buf[first[newp] + counts[newp] * pwp[newp]] == _T)).all():
+    if oldp.any():
+        if not ((buf[data[oldp] + 6] == ord("]")) & (buf[first[oldp]] == _J)).all():
             return None
+        newp = ~oldp
+        data_n, first_n, counts_n, pwp_n, op_n = data[newp], first[newp], counts[newp], pwp[newp], buf[d0 + 5][blk][newp]
+    else:  # the usual case: every value in the current layout, no selection to make
+        data_n, first_n, counts_n, pwp_n, op_n = data, first, counts, pwp, buf[d0 + 5][blk]
+    if len(data_n) and not ((buf[data_n + 4] == _LPAREN) & (buf[first_n] == op_n)
+                            & (buf[first_n + counts_n * pwp_n] == _T)).all():
+        return None
     last = bstart + n - 1
     if not (buf[estart[last] + esize[last]] == _T).all():
         return None

@@ -394,3 +394,24 @@ def test_block_extents_of_many_lists_equal_each_lists_own(which, full_index, who
             assert n[m].tolist() == one[2].tolist()
     assert not ok[-1]
     assert ok.any() if which == "pipeline" else not ok[:-1].any()
+
+
+def test_a_phrase_reads_positions_only_of_the_bigrams_it_checks(full_index):
+    """With the query's lookups at hand, the bigrams implied by their neighbours are read without
+    positions (cheaper to decode), and the answer is still Whoosh's."""
+    from searchapp.fastquery import _position_checks
+
+    ix = store.open_index(full_index)
+    with ix.searcher(weighting=CachedBM25F()) as s:
+        ev = Evaluator(s, PostingCache())
+        phrase = "全面建成小康社会"
+        wq = qmod.to_whoosh(qmod.parse(f'"{phrase}"'))
+        assert _assert_same_as_whoosh(s, ev, wq) > 0
+        words = [phrase[i:i + 2] for i in range(len(phrase) - 1)]
+        with_pos = [(ev.key, "p", "grams", w.encode(), True) in ev.cache for w in words]
+        without = [(ev.key, "p", "grams", w.encode(), False) in ev.cache for w in words]
+        assert with_pos[0] and with_pos[-1] and not all(with_pos)
+        assert [not p for p in with_pos] == without
+        est = [sum(r._terms.term_info("grams", w.encode()).weight() for r, _o in ev.leaves
+                   if ("grams", w.encode()) in r) for w in words]
+        assert [i for i, p in enumerate(with_pos) if p] == _position_checks(words, est)
