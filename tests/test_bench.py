@@ -183,3 +183,20 @@ def test_prefetch_lookups_equal_whooshs_term_info(full_index):
                 else:
                     assert ti is None
         assert settled == len(keys) * len(leaves)  # every lookup settled: probing reads whole runs
+
+
+def test_a_kept_work_folder_is_built_again_from_scratch(tmp_path, shared):
+    """Run twice on one ``--work-dir --keep``: the second run builds both indexes anew (every
+    segment file is newer than its start), rather than updating the index the first one left."""
+    import time
+
+    work = tmp_path / "work"
+    cmd = [sys.executable, "-m", "bench", "--docs", "40", "--work-dir", str(work), "--keep"]
+    subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, check=True)
+    started = time.time()
+    time.sleep(1.1)  # coarse file times: the second run's files must be distinguishable
+    data = json.loads(subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, check=True).stdout)
+    assert data["docs"] == 40 and data["baseline"]["docs"] == 40
+    for name in ("ours-index", "baseline-index"):
+        segs = [f for f in (work / name).iterdir() if f.suffix in (".trm", ".seg", ".pst")]
+        assert segs and all(f.stat().st_mtime >= started for f in segs), name
