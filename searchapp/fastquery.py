@@ -333,7 +333,7 @@ class Evaluator:
         return docs, sc
 
 
-def _position_checks(words: list[str], costs: list[int]) -> list[int]:
+def _position_checks(words: list[str], costs: list[float]) -> list[int]:
     """The bigrams whose positions must be checked; the others follow from their neighbours.
 
     The bigram field holds, at every position p of a text, the characters
