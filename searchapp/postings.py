@@ -94,7 +94,7 @@ class TermPostings:
             # opcode k of list l sits at voff[l] + w0 * (k - starts[l]): one repeat, one ramp
             offs = np.repeat(self._voff[sel] - w0 * starts, counts)
             offs += np.arange(0, w0 * total, w0, dtype=np.int64)
-            gaps = _read_same_width(self._buf, offs, w0)
+            gaps = _read_ints(self._buf, offs, w0)
         else:
             width = np.repeat(widths, counts)
             j = np.arange(total, dtype=np.int64) - np.repeat(starts, counts)
@@ -428,8 +428,9 @@ _OPERAND_MASK = np.zeros(6, dtype=np.int64)
 _OPERAND_MASK[2], _OPERAND_MASK[3], _OPERAND_MASK[5] = 0xFF, 0xFFFF, -1
 
 
-def _read_ints(buf: np.ndarray, offs: np.ndarray, width: np.ndarray) -> np.ndarray:
-    """The operands of the integer opcodes at ``offs`` (``width``: 2, 3 or 5 bytes with the opcode).
+def _read_ints(buf: np.ndarray, offs: np.ndarray, width: np.ndarray | int) -> np.ndarray:
+    """The operands of the integer opcodes at ``offs`` (``width``: 2, 3 or 5 bytes with the opcode,
+    per opcode or one for all).
 
     Every operand is read as four bytes and masked to its width (one gather, one
     ``&``) rather than one masked gather per width; near the end of ``buf``,
@@ -437,18 +438,13 @@ def _read_ints(buf: np.ndarray, offs: np.ndarray, width: np.ndarray) -> np.ndarr
     """
     if len(offs) and int(offs.max()) + 5 <= len(buf):
         return _at(buf, "<i4")[offs + 1].astype(np.int64) & _OPERAND_MASK[width]
+    width = np.broadcast_to(width, offs.shape)
     out = np.zeros(len(offs), dtype=np.int64)
     for w, dt in ((2, "u1"), (3, "<u2"), (5, "<i4")):
         m = width == w
         if m.any():
             out[m] = _at(buf, dt)[offs[m] + 1]
     return out
-
-
-def _read_same_width(buf: np.ndarray, offs: np.ndarray, width: int) -> np.ndarray:
-    """The operands of integer opcodes of one ``width`` (2, 3 or 5 bytes) at ``offs``."""
-    dt = {2: "u1", 3: "<u2", 5: "<i4"}[width]
-    return _at(buf, dt)[offs + 1]
 
 
 def _fast_decode(buf: np.ndarray, ds: np.ndarray, de: np.ndarray, n: np.ndarray, *, fmt,
