@@ -390,6 +390,24 @@ class _FieldBuffer:
             self.values, self.vlen, self.gaps = bytearray(vals), lens, False
 
 
+RUNS_ENV = "REPORTSEARCH_RUNS_PER_SEGMENT"
+DEFAULT_RUNS_PER_SEGMENT = 16
+
+
+def runs_per_segment() -> int:
+    """How many runs a spilling writer merges into one segment (``$REPORTSEARCH_RUNS_PER_SEGMENT``).
+
+    Why not all of a worker's runs: a worker that dies loses the segment it was
+    building, whose files are then indexed again in the parent process; 16 runs
+    make 2 segments per worker at 100,000 reports (one at 20,000), where a query
+    looked its terms up in 63 before.
+    """
+    try:
+        return max(1, int(os.environ.get(RUNS_ENV, DEFAULT_RUNS_PER_SEGMENT)))
+    except ValueError:
+        return DEFAULT_RUNS_PER_SEGMENT
+
+
 def _segment_budget() -> int:
     try:
         return max(8, int(os.environ.get(SEGMENT_MB_ENV, DEFAULT_SEGMENT_MB))) * 1024 * 1024
@@ -405,7 +423,8 @@ class BulkWriter(SegmentWriter):
     through Whoosh's pool as before and are written with the rest.
     """
 
-    def __init__(self, ix, segment_mb: float | None = None, block_format: dict | None = None, **kwargs: Any):
+    def __init__(self, ix, segment_mb: float | None = None, block_format: dict | None = None, *,
+                 spill: bool = False, **kwargs: Any):
         kwargs.setdefault("compound", False)  # big segments: do not copy every file into one at commit
         super().__init__(ix, **kwargs)
         self._limitmb = kwargs.get("limitmb", 128)
@@ -419,6 +438,14 @@ class BulkWriter(SegmentWriter):
         # False: the caller decides when a full segment is finished (roll_if_full), e.g. an
         # indexing worker that keeps each input file's documents in one segment
         self.auto_roll = True
+        # spill: a full buffer becomes a run on disk, and all runs one segment at the end
+        # (indexer.runs); only with the fast block format, whose blocks a run's merge copies
+        self._spill = bool(spill) and self._block_format == FAST and getattr(self.storage, "folder", None) is not None
+        self._runs = None
+        self._lengths = None
+        self._max_runs = runs_per_segment()
+        if self._spill:
+            self._new_runs()
 
     # -- adding ----------------------------------------------------------------------------
     def add_document(self, **fields: Any) -> None:
@@ -430,9 +457,12 @@ class BulkWriter(SegmentWriter):
         pdw = self.perdocwriter
         schema = self.schema
         pdw.start_doc(docnum)
+        lengths = self._lengths
         for name, sv, length, cv in prep.perdoc:
             fo = schema[name]
             pdw.add_field(name, fo, sv, length)
+            if length and lengths is not None:
+                lengths.add(docnum, name, length)
             if cv is not None:
                 pdw.add_column_value(name, fo.column_type, cv)
         pdw.finish_doc()
@@ -446,7 +476,7 @@ class BulkWriter(SegmentWriter):
         self._added = True
         self.docnum += 1
         if self.auto_roll and self._buffered >= self._budget:
-            self._roll()
+            self._on_full()
 
     @property
     def segment_id(self) -> str:
@@ -459,12 +489,22 @@ class BulkWriter(SegmentWriter):
 
     def roll_if_full(self):
         """Finish the segment being built when its buffer is over the budget: the finished segment
-        (handed to the caller, which commits it elsewhere), or None."""
+        (handed to the caller, which commits it elsewhere), or None.  A spilling writer writes
+        the buffer as a run instead (and returns None): its segment is finished at the end."""
         if self.is_full():
-            seg = self._roll()
-            self._done.remove(seg)
+            seg = self._on_full()
+            if seg is not None:
+                self._done.remove(seg)
             return seg
         return None
+
+    def _on_full(self):
+        """A full buffer: the next run, or (rolling writer, or a spilling one at its last run) the
+        finished segment, which is also appended to the run's finished segments."""
+        if self._spill and self.runs_spilled + 1 < self._max_runs:
+            self._spill_run()
+            return None
+        return self._roll()
 
     def adopt(self, segments: list) -> None:
         """Commit these finished segments (written by another writer of this run) with this writer's own."""
@@ -503,10 +543,33 @@ class BulkWriter(SegmentWriter):
         self._added = False
         self._buffers = {}
         self._buffered = 0
+        if self._spill:
+            self._new_runs()
         return seg
+
+    # -- runs (spilling writers) --------------------------------------------------------------
+    def _new_runs(self) -> None:
+        from .runs import FieldLengths, RunSet
+
+        self._runs = RunSet(self.storage.folder, self.newsegment.segment_id())
+        self._lengths = FieldLengths()
+
+    def _spill_run(self) -> None:
+        """Write the buffered postings as the next run; documents keep their numbers in the segment."""
+        self._runs.spill(self._buffers, self.schema, self._lengths, self.docnum)
+        self._buffers = {}
+        self._buffered = 0
+
+    @property
+    def runs_spilled(self) -> int:
+        """Runs written for the segment being built (0: it will be written from memory at once)."""
+        return self._runs.nruns if self._runs is not None else 0
 
     # -- writing ---------------------------------------------------------------------------
     def _flush_segment(self) -> None:
+        if self.runs_spilled:
+            self._flush_runs()
+            return
         self.perdocwriter.close()
         pdr = self.per_document_reader()
         try:
@@ -524,6 +587,25 @@ class BulkWriter(SegmentWriter):
             pdr.close()
         self._buffers = {}
         self._buffered = 0
+
+    def _flush_runs(self) -> None:
+        """The segment of a writer that spilled: the rest of the buffer as a last run, then all runs merged."""
+        self._pool_to_buffers()
+        if any(len(b) for b in self._buffers.values()):
+            self._spill_run()
+        self.perdocwriter.close()
+        try:
+            self._runs.merge_into(self.fieldwriter, self.schema)
+            self.fieldwriter.close()
+        finally:
+            self._runs.remove()
+        self._buffers = {}
+        self._buffered = 0
+
+    def _close_segment(self) -> None:
+        super()._close_segment()
+        if self._runs is not None:  # cancelled, or finished: the runs are not needed any more
+            self._runs.remove()
 
     def _pool_to_buffers(self) -> None:
         """Postings from merged segments (``add_reader``) join the buffers, after this run's documents."""
@@ -584,7 +666,14 @@ def _write_hashes(self) -> None:
 
 
 def _field_lengths(pdr, fieldname: str, ndocs: int) -> np.ndarray:
-    """Per-document field length as Whoosh's posting writer sees it (the byte-quantised value)."""
+    """Per-document field length as Whoosh's posting writer sees it (the byte-quantised value).
+
+    ``pdr`` is a per-document reader, or the lengths a spilling writer keeps
+    itself (``indexer.runs.FieldLengths``: its per-document writer is still open);
+    those are the raw lengths, which quantise to the same bytes.
+    """
+    if hasattr(pdr, "lengths_of"):
+        return pdr.lengths_of(fieldname, ndocs)
     out = np.zeros(ndocs, dtype=np.int64)
     dfl = pdr.doc_field_length
     for d in range(ndocs):
@@ -642,6 +731,9 @@ def _write_field_fast(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndoc
             or protocol != 3 or compress_min < (1 << 62):
         # values that are not all present (empty ones are left out of a block) or not of the
         # format's fixed size, or compression asked for: the one-term-at-a-time writer
+        if fw._tindex is None:
+            raise ValueError(f"field {fieldname!r}: its postings cannot be written in runs (values missing or "
+                             "not of the format's size); write this segment without spilling")
         _write_field_exact(fw, fieldname, fieldobj, buf, pdr, ndocs, protocol=protocol, compress_min=compress_min)
         return
     fw.start_field(fieldname, fieldobj)
@@ -652,7 +744,7 @@ def _write_field_fast(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndoc
     terms, tid = buf.finish()
     nterms = len(terms)
     order = sorted(range(nterms), key=terms.__getitem__)
-    if order and tindex.lastkey and fid + terms[order[0]] <= tindex.lastkey:
+    if order and tindex is not None and tindex.lastkey and fid + terms[order[0]] <= tindex.lastkey:
         raise ValueError("terms must be written in increasing key order")
     order_a = np.asarray(order, dtype=np.int64)
     rank = np.empty(nterms, dtype=np.int64)
@@ -742,6 +834,7 @@ def _write_field_fast(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndoc
     pbase = postfile.tell()
     offsets = np.empty(nterms, dtype=np.int64)
     extents = np.empty(nterms, dtype=np.int64)
+    lastpos = np.empty(nterms, dtype=np.int64)  # where each term's last block length is (a run's merge flips it)
     chunk = _CHUNK
     b = 0
     while b < nb:
@@ -767,10 +860,16 @@ def _write_field_fast(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndoc
         lasts = np.flatnonzero(blast[b:b1])
         offsets[bterm[b:b1][firsts]] = pbase + rec_off[firsts]
         extents[bterm[b:b1][lasts]] = pbase + rec_end[lasts] - offsets[bterm[b:b1][lasts]]
+        lastpos[bterm[b:b1][lasts]] = pbase + rec_off[lasts] + 4 * bfirst[b:b1][lasts]
         postfile.write(data)
         pbase += len(data)
         b = b1
 
+    if tindex is None:  # a run of a spilling writer (indexer.runs): its table, merged later
+        fw.collect([terms[t] for t in order], t_weight, counts, t_minb, t_maxb, t_maxw, t_minid, t_maxid,
+                   offsets, extents, lastpos - offsets)
+        fw.finish_field()
+        return
     ti = np.zeros(nterms, dtype=_TERMINFO_DTYPE)
     ti["weight"], ti["df"], ti["minb"], ti["maxb"] = t_weight, counts, t_minb, t_maxb
     ti["maxw"], ti["minid"], ti["maxid"], ti["offset"], ti["length"] = t_maxw, t_minid, t_maxid, offsets, extents

@@ -44,6 +44,7 @@ from .ingest import Skipped, iter_input_files, read_file
 from .meta import extract_meta
 from .models import Document
 from .fastwrite import BulkWriter
+from .runs import remove_stale as remove_stale_runs
 from .schema import build_schema, to_fields
 
 Progress = Callable[[int, int, str], None]
@@ -533,11 +534,13 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
             store.save_manifest(folder, gen, indexed, new_stats)
         return  # nothing changed: no writer, no commit, no regrouping
 
+    remove_stale_runs(str(ix.storage.folder))  # a writer that died in an earlier run left its runs
     pool = FilePool(jobs, workers, folder=str(ix.storage.folder))
     summary.workers = pool.workers
     reporter.phase("preparing")
-    # the run lock already keeps other runs out; postings are written block-wise (indexer.fastwrite)
-    writer = BulkWriter(ix, timeout=10.0, limitmb=_limitmb())
+    # the run lock already keeps other runs out; postings are written block-wise (indexer.fastwrite),
+    # a full buffer spilled as a run and the runs merged into one segment (indexer.runs)
+    writer = BulkWriter(ix, timeout=10.0, limitmb=_limitmb(), spill=True)
     try:
         pool.start()  # workers read and clean while this process loads the dedup sidecar
         replaced = changed_files | gone

@@ -266,7 +266,7 @@ def _writing_worker(folder: str, budget_mb: float, tasks, results) -> None:
             written = [pd for pd in res.docs if pd.doc.meta.year]  # the others wait for a copy's year
             if written:
                 if writer is None:
-                    writer = BulkWriter(whoosh_index.open_dir(folder), _lk=False, segment_mb=budget_mb)
+                    writer = BulkWriter(whoosh_index.open_dir(folder), _lk=False, segment_mb=budget_mb, spill=True)
                     writer.auto_roll = False
                 for pd in written:
                     pd.written = (writer.segment_id, writer.docnum)
@@ -340,6 +340,7 @@ class FilePool:
         self._written: dict[int, tuple[str, set[str], list[int]]] = {}
         self._current = -1  # the job whose result was yielded last (the one ``discard`` speaks of)
         self._deleted: dict[str, list[int]] = {}  # segment id → document numbers to mark deleted
+        self._worker_segments: set[str] = set()  # every segment a worker wrote into (its runs' folders)
 
     @property
     def parallel(self) -> bool:
@@ -392,6 +393,7 @@ class FilePool:
             if written:  # all in one segment: a worker finishes segments between files
                 self._written[i] = (written[0].written[0], {pd.doc.id for pd in written},
                                     [pd.written[1] for pd in written])
+                self._worker_segments.add(written[0].written[0])
             self._arrived[i] = res
         elif kind == "segment":
             self._finished[msg[1].segment_id()] = msg[1]
@@ -484,6 +486,11 @@ class FilePool:
                 p.kill()
                 p.join()
         self._procs = []
+        if self.folder:  # a worker that died leaves the runs of the segment it was building
+            from .runs import RunSet
+
+            for seg_id in self._worker_segments:
+                RunSet(self.folder, seg_id).remove()
         for q in (self._tasks, self._results):
             if q is not None:
                 q.cancel_join_thread()

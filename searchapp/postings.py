@@ -377,6 +377,16 @@ def _all_block_extents(buf: np.ndarray, lstart: np.ndarray, lend: np.ndarray):
     out: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     while active.any():
         a = np.flatnonzero(active)
+        if len(a) <= _WALK_ALONE:
+            # few lists left (a term in a few big segments, or the longest lists' tails): a
+            # step of the vectorised walk costs as much as ~20 blocks walked one at a time
+            for k in a.tolist():
+                got = _walk_list(buf, int(posn[k]), int(lend[k]))
+                if got is None:
+                    ok[k] = False
+                else:
+                    out.append((np.full(len(got[0]), k, dtype=np.int64), *got))
+            break
         p = posn[a]
         end = lend[a]
         short = p + 4 + _INFO_LEN > end
@@ -409,6 +419,40 @@ def _all_block_extents(buf: np.ndarray, lstart: np.ndarray, lend: np.ndarray):
     order = np.argsort(owner[keep], kind="stable")  # by list; steps are in block order already
     return (ok, owner[keep][order], np.concatenate([o[1] for o in out])[keep][order],
             np.concatenate([o[2] for o in out])[keep][order], np.concatenate([o[3] for o in out])[keep][order])
+
+
+_WALK_ALONE = 12  # lists still walking at which the rest is walked list by list
+_BLEN = struct.Struct(">i")
+_INFO_HEAD = struct.Struct("<BBBBi")  # PROTO 3, MARK, BININT, the postings count
+_INFO_TAIL = struct.Struct("<BI11xB")  # BININT, the compression level (0), ..., STOP
+
+
+def _walk_list(buf: np.ndarray, pos: int, end: int):
+    """The blocks of one posting list from ``pos`` (a block's length) to ``end``, one at a time:
+    (data starts, data ends, postings) as arrays, or None where :func:`_block_extents` is."""
+    ds: list[int] = []
+    de: list[int] = []
+    ns: list[int] = []
+    blen_at, head_at, tail_at = _BLEN.unpack_from, _INFO_HEAD.unpack_from, _INFO_TAIL.unpack_from
+    while True:
+        if pos + 4 + _INFO_LEN > end:
+            return None
+        blen, = blen_at(buf, pos)
+        info = pos + 4
+        proto, ver, mark, j1, n = head_at(buf, info)
+        j2, comp, stop = tail_at(buf, info + 22)
+        if proto != 0x80 or ver != 3 or mark != _LPAREN or j1 != _J or j2 != _J or comp or stop != 46:
+            return None
+        nxt = info + (-blen if blen < 0 else blen)
+        ns.append(n)
+        ds.append(info + _INFO_LEN)
+        de.append(nxt)
+        if blen < 0:
+            break
+        if nxt >= end:
+            return None
+        pos = nxt
+    return np.asarray(ds, dtype=np.int64), np.asarray(de, dtype=np.int64), np.asarray(ns, dtype=np.int64)
 
 
 def _at(buf: np.ndarray, dtype: str) -> np.ndarray:

@@ -362,12 +362,17 @@ def test_positions_of_a_selection_equal_the_positions_of_each_posting(full_index
         assert checked >= 9
 
 
+@pytest.mark.parametrize("alone", [0, 12, 10**6])
 @pytest.mark.parametrize("which", ["pipeline", "whoosh"])
-def test_block_extents_of_many_lists_equal_each_lists_own(which, full_index, whoosh_written):
+def test_block_extents_of_many_lists_equal_each_lists_own(which, alone, full_index, whoosh_written, monkeypatch):
     """The all-lists-at-once walk of block headers gives, list by list, what walking one list
     gives: the same blocks, and "not the fast layout" for the same lists (Whoosh's compressed
-    blocks, a truncated list)."""
+    blocks, a truncated list); whether the lists are walked all at once (``alone`` 0), list by list
+    (10**6), or at once until few are left."""
+    from searchapp import postings
     from searchapp.postings import _MAGIC, _all_block_extents, _block_extents
+
+    monkeypatch.setattr(postings, "_WALK_ALONE", alone)
 
     ix = store.open_index(full_index) if which == "pipeline" else whoosh_index.open_dir(str(whoosh_written))
     raws = []

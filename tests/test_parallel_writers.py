@@ -70,8 +70,12 @@ def forked(monkeypatch):
     monkeypatch.setattr(workers, "_context", lambda: multiprocessing.get_context("fork"))
 
 
-def test_parallel_run_gives_the_in_process_index(tmp_path, pages, forked, monkeypatch):
-    monkeypatch.setenv(workers.WORKER_SEGMENT_MB_ENV, "0.1")  # several segments per worker
+@pytest.mark.parametrize("runs_per_segment", ["2", "100"])
+def test_parallel_run_gives_the_in_process_index(tmp_path, pages, forked, monkeypatch, runs_per_segment):
+    from indexer import fastwrite
+
+    monkeypatch.setenv(workers.WORKER_SEGMENT_MB_ENV, "0.1")  # a run per file or two
+    monkeypatch.setenv(fastwrite.RUNS_ENV, runs_per_segment)  # 2: several segments per worker; 100: one
     one = index_paths([pages], tmp_path / "ix1", workers=1)
     two = index_paths([pages], tmp_path / "ix2", workers=2)
     assert two.workers == 2 and one.workers == 1
@@ -81,7 +85,9 @@ def test_parallel_run_gives_the_in_process_index(tmp_path, pages, forked, monkey
     # the copies were written by a worker and are deleted, not found
     ix2 = store.open_index(tmp_path / "ix2")
     assert ix2.doc_count() == 42 and ix2.doc_count_all() >= 42
-    assert len(ix2._read_toc().segments) > 2  # the workers' segments were committed
+    nsegs = len(ix2._read_toc().segments)  # the workers' segments were committed
+    assert nsegs > 2 if runs_per_segment == "2" else nsegs == 2
+    assert not list((tmp_path / "ix2").rglob("runs-*"))  # the workers' runs are gone
     for q in ("标记q00003x", "标记noyear0", "标记q00039x"):
         assert _hits(tmp_path / "ix1", q) == _hits(tmp_path / "ix2", q) == 1
     live = store.live_dir(tmp_path / "ix2")
@@ -110,6 +116,7 @@ def test_a_worker_that_dies_loses_nothing(tmp_path, pages, forked, monkeypatch):
 
     pat = TOC._segment_pattern("MAIN")
     assert [p.name for p in live.iterdir() if pat.match(p.name) and pat.match(p.name).group(1) not in keep] == []
+    assert not list(live.glob("runs-*"))  # nor its runs
 
 
 @pytest.mark.parametrize("segment_mb", [0.1, 100.0])
@@ -132,6 +139,9 @@ def test_pool_replays_only_the_lost_segments_files(tmp_path, pages, forked, monk
     files = sorted(pages.glob("r*.txt"))
     jobs = [(str(f), file_hash(f)) for f in files]
     _kill_worker_at(monkeypatch, "r00030.txt")
+    from indexer import fastwrite
+
+    monkeypatch.setenv(fastwrite.RUNS_ENV, "2")  # 0.1 MB: a segment every two runs
     # 0.1 MB: a few files a segment, several finished before the death; 100 MB: none finished
     pool = workers.FilePool(jobs, 2, folder=str(folder), segment_mb=segment_mb)
     seen, replayed, in_process, all_ids = [], set(), set(), set()
