@@ -193,17 +193,6 @@ def _pread_array(fd: int, dtype, start: int, count: int) -> np.ndarray:
     return np.frombuffer(data, dtype=dt)
 
 
-def _gather32(src: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
-    """``indexer.fastwrite._gather_runs`` with 32-bit indexes (half its memory: a range is < 2 GB)."""
-    total = int(lens.sum())
-    if not total:
-        return np.zeros(0, dtype=np.uint8)
-    shift = (starts - (np.cumsum(lens) - lens)).astype(np.int32)
-    idx = np.repeat(shift, lens)
-    idx += np.arange(total, dtype=np.int32)
-    return src[idx]
-
-
 def merge_field(fw, name: str, fieldobj, tables: list[FieldTable]) -> None:
     """One field's runs → its postings and term records in the segment, a range of partitions at a time."""
     from whoosh.system import pack_ushort
@@ -277,7 +266,7 @@ def _merge_range(postfile, tindex, fid: bytes, tables: list[FieldTable], fds: di
     rec = np.concatenate(recs)
     base = np.zeros(len(tables), dtype=np.int64)
     np.cumsum([len(c) for c in chunks[:-1]], out=base[1:])
-    src = np.frombuffer(b"".join(chunks), dtype=np.uint8)
+    src = bytearray(b"".join(chunks))  # writable: the block lengths to flip are flipped in place
     lo_byte = np.array([int(t.pbyte[p0]) for t in tables], dtype=np.int64)
     order = np.lexsort((run, u))
     u, run, rec = u[order], run[order], rec[order]
@@ -288,15 +277,16 @@ def _merge_range(postfile, tindex, fid: bytes, tables: list[FieldTable], fds: di
     strip = (~first).astype(np.int64) * 4  # a later piece of a term loses its W3Bl header
     start = base[run] + rec["off"] - lo_byte[run] + strip
     plen = rec["length"] - strip
-    out = _gather32(src, start, plen)
     dest = np.cumsum(plen) - plen
     inner = ~last  # a piece followed by another: its last block is not the term's last any more
     if inner.any():
-        at = (dest + rec["lastoff"] - strip)[inner][:, None] + np.arange(4)
-        blen = out[at].copy().view(">i4").reshape(-1)
+        buf = np.frombuffer(src, dtype=np.uint8)
+        at = (start - strip + rec["lastoff"])[inner][:, None] + np.arange(4)
+        blen = buf[at].copy().view(">i4").reshape(-1)
         if (blen >= 0).any():
             raise ValueError("a run's block layout is not the one expected (last block length not negative)")
-        out[at] = (-blen).astype(">i4").view(np.uint8).reshape(-1, 4)
+        buf[at] = (-blen).astype(">i4").view(np.uint8).reshape(-1, 4)
+        del buf
 
     fs = np.flatnonzero(first)
     n = len(fs)
@@ -311,5 +301,16 @@ def _merge_range(postfile, tindex, fid: bytes, tables: list[FieldTable], fds: di
     ti["maxid"] = rec["maxid"][last]
     ti["offset"] = postfile.tell() + dest[fs]
     ti["length"] = np.add.reduceat(plen, fs)
-    postfile.write(out.tobytes())
+    # the pieces joined in order; pieces adjacent in the source (one run's consecutive terms
+    # that no other run has) are one slice.  Bytes slices, not a per-byte gather: pieces
+    # average ~200 bytes, and an index array per byte cost a third of the merge (measured:
+    # 166 MB in 875,000 pieces, 1.6 s gathered, 0.5 s sliced and joined).
+    ends = start + plen
+    cont = np.zeros(len(start), dtype=bool)
+    cont[1:] = start[1:] == ends[:-1]
+    heads = np.flatnonzero(~cont)
+    tails = np.append(heads[1:] - 1, len(start) - 1)
+    data = bytes(src)
+    del src
+    postfile.write(b"".join([data[a:b] for a, b in zip(start[heads].tolist(), ends[tails].tolist())]))
     _add_term_records(tindex, fid, union, range(n), ti.tobytes(), value_size=_TERMINFO_DTYPE.itemsize)
