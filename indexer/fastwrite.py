@@ -498,6 +498,41 @@ class BulkWriter(SegmentWriter):
             return seg
         return None
 
+    @property
+    def spilling(self) -> bool:
+        """Whether a full buffer becomes a run (``spill=True`` and the fast block format)."""
+        return self._spill
+
+    def spill_if_full(self) -> bool:
+        """Write a full buffer as the next run (the memory-heavy step); True if one was written."""
+        if self._spill and self.is_full():
+            self._spill_run()
+            return True
+        return False
+
+    @property
+    def segment_due(self) -> bool:
+        """A spilling writer that has written its runs-per-segment: :meth:`finish_segment` is due."""
+        return self._spill and self.runs_spilled >= self._max_runs
+
+    def finish_segment(self):
+        """Finish the segment being built now (a spilling writer: merge its runs, in bounded memory)
+        and start another; the finished segment is handed to the caller."""
+        seg = self._roll()
+        self._done.remove(seg)
+        return seg
+
+    def spill_rest(self) -> bool:
+        """Before finishing a writer that spilled: write the rest of its buffer as a last run, so that
+        finishing is only the merge.  False (nothing done) when it never spilled: its segment
+        is then written from memory."""
+        if not self.runs_spilled:
+            return False
+        self._pool_to_buffers()
+        if any(len(b) for b in self._buffers.values()):
+            self._spill_run()
+        return True
+
     def _on_full(self):
         """A full buffer: the next run, or (rolling writer, or a spilling one at its last run) the
         finished segment, which is also appended to the run's finished segments."""

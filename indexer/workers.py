@@ -229,15 +229,23 @@ class FlushTurns:
 
 
 def _roll_in_turn(writer, turns: FlushTurns):
-    """The segment ``writer`` finished, if its buffer is full and it is this worker's turn; else None."""
+    """The segment ``writer`` finished, if its buffer is full and it is this worker's turn; else None.
+
+    A spilling writer writes its full buffer as a run in its turn, and merges its
+    runs into a segment (when that is due) *after* giving the turn back: the merge
+    streams in little memory, and took seconds that the other worker spent waiting.
+    """
     if writer is None or not writer.is_full():
         return None
     if not turns.take(wait=writer.is_full(FlushTurns.HARD_FACTOR)):
         return None  # the other worker is finishing a segment: add another file first
     try:
-        return writer.roll_if_full()
+        if not getattr(writer, "spilling", False):
+            return writer.roll_if_full()
+        writer.spill_if_full()
     finally:
         turns.give()
+    return writer.finish_segment() if writer.segment_due else None
 
 
 def _writing_worker(folder: str, budget_mb: float, tasks, results) -> None:
@@ -282,10 +290,14 @@ def _writing_worker(folder: str, budget_mb: float, tasks, results) -> None:
             # (together no more than a finish and a full buffer); a large one waits for its turn
             mine = turns.take(wait=writer.is_full(FlushTurns.ALONE_FACTOR))
             try:
-                done = writer.finish_segments()
+                merge_later = writer.spill_rest()  # a spilling writer's last run, in the turn
+                if not merge_later:
+                    done = writer.finish_segments()
             finally:
                 if mine:
                     turns.give()
+            if merge_later:
+                done = writer.finish_segments()  # the merge: little memory, no turn
         turns.close()
         results.put(("done", done))
     except BaseException as exc:  # the parent sees the error and finishes the work itself

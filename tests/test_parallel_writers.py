@@ -252,3 +252,50 @@ def test_workers_finish_segments_in_turns_and_a_dead_holder_frees_the_turn(tmp_p
         if p.is_alive():
             os.kill(p.pid, 9)
         p.join(10)
+
+
+def test_a_spilling_worker_merges_its_runs_outside_its_turn():
+    """The run is written in the turn (its memory peak); the merge into a segment, which streams
+    in little memory and takes seconds, happens after the turn is given back."""
+    log: list[str] = []
+
+    class Turns:
+        held = False
+
+        def take(self, wait: bool) -> bool:
+            self.held = True
+            log.append("take")
+            return True
+
+        def give(self) -> None:
+            self.held = False
+            log.append("give")
+
+    turns = Turns()
+
+    class Spilling:
+        spilling = True
+        runs = 0
+
+        def is_full(self, factor: float = 1.0) -> bool:
+            return True
+
+        def spill_if_full(self) -> bool:
+            assert turns.held
+            self.runs += 1
+            log.append("spill")
+            return True
+
+        @property
+        def segment_due(self) -> bool:
+            return self.runs >= 2
+
+        def finish_segment(self):
+            assert not turns.held
+            log.append("merge")
+            return "segment"
+
+    w = Spilling()
+    assert workers._roll_in_turn(w, turns) is None
+    assert workers._roll_in_turn(w, turns) == "segment"
+    assert log == ["take", "spill", "give", "take", "spill", "give", "merge"]
