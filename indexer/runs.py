@@ -224,39 +224,74 @@ def merge_field(fw, name: str, fieldobj, tables: list[FieldTable]) -> None:
     fw.finish_field()
 
 
+_FIXED_MAX = 48  # keys up to this many bytes are merged as a fixed-width numpy array
+
+
+def _union(blobs: list[bytes], offs: list[np.ndarray]) -> tuple[list[bytes], list[np.ndarray]]:
+    """The sorted union of several sorted key lists (each one ``blob`` cut at ``off``), and the
+    position in it of each list's keys.
+
+    As fixed-width byte strings in numpy (one sort of all keys, no Python object per key
+    but the union's) when no key holds a NUL byte (numpy's ``S`` type pads with NULs,
+    which would make ``b"a"`` and ``b"a\\0"`` one key) and none is long; else with a set
+    and a dict.
+    """
+    lens = [np.diff(o) for o in offs]
+    width = max((int(x.max()) for x in lens if len(x)), default=0)
+    if 0 < width <= _FIXED_MAX and not any(b"\0" in b for b in blobs):
+        n = sum(len(x) for x in lens)
+        mat = np.zeros((n, width), dtype=np.uint8)
+        row0 = 0
+        for blob, o, ln in zip(blobs, offs, lens):
+            if not len(ln):
+                continue
+            rows = np.repeat(np.arange(row0, row0 + len(ln)), ln)
+            cols = np.arange(len(blob), dtype=np.int64) - np.repeat(o[:-1], ln)
+            mat[rows, cols] = np.frombuffer(blob, dtype=np.uint8)
+            row0 += len(ln)
+        keys = mat.view(f"S{width}").reshape(-1)
+        uniq, inv = np.unique(keys, return_inverse=True)
+        bounds = np.cumsum([0] + [len(x) for x in lens])
+        return uniq.tolist(), [inv[bounds[i]:bounds[i + 1]].astype(np.int64) for i in range(len(lens))]
+    keys_of = []
+    for blob, o in zip(blobs, offs):
+        ol = o.tolist()
+        keys_of.append([blob[ol[i]:ol[i + 1]] for i in range(len(ol) - 1)])
+    present = [ks for ks in keys_of if ks]
+    if len(present) == 1:
+        union = present[0]
+        return union, [np.arange(len(ks), dtype=np.int64) if ks else np.zeros(0, np.int64) for ks in keys_of]
+    seen: set[bytes] = set()
+    for ks in present:
+        seen.update(ks)
+    union = sorted(seen)
+    where = {k: j for j, k in enumerate(union)}
+    return union, [np.fromiter(map(where.__getitem__, ks), dtype=np.int64, count=len(ks)) for ks in keys_of]
+
+
 def _merge_range(postfile, tindex, fid: bytes, tables: list[FieldTable], fds: dict, p0: int, p1: int) -> None:
     from .fastwrite import _TERMINFO_DTYPE, _add_term_records
 
-    keys_of: list[list[bytes]] = []
+    blobs: list[bytes] = []
+    offs: list[np.ndarray] = []
     recs, chunks = [], []
     for t in tables:
         a, b = int(t.part[p0]), int(t.part[p1])
         if a == b:
-            keys_of.append([])
+            blobs.append(b"")
+            offs.append(np.zeros(1, dtype=np.int64))
             recs.append(np.zeros(0, dtype=RUN_DTYPE))
             chunks.append(b"")
             continue
         ko = _pread_array(fds[t.path + ".koff"], np.int64, a, b - a + 1)
-        blob = os.pread(fds[t.path + ".keys"], int(ko[-1] - ko[0]), int(ko[0]))
-        o = (ko - ko[0]).tolist()
-        keys_of.append([blob[o[i]:o[i + 1]] for i in range(b - a)])
+        blobs.append(os.pread(fds[t.path + ".keys"], int(ko[-1] - ko[0]), int(ko[0])))
+        offs.append(ko - ko[0])
         recs.append(_pread_array(fds[t.path + ".rec"], RUN_DTYPE, a, b - a))
         lo, hi = int(t.pbyte[p0]), int(t.pbyte[p1])
         chunks.append(os.pread(fds[t.pst], hi - lo, lo))
-    present = [i for i, ks in enumerate(keys_of) if ks]
-    if not present:
+    if not any(len(r) for r in recs):
         return
-    if len(present) == 1:
-        union = keys_of[present[0]]
-        uidx = [np.arange(len(union), dtype=np.int64) if i == present[0] else np.zeros(0, np.int64)
-                for i in range(len(tables))]
-    else:
-        seen: set[bytes] = set()
-        for i in present:
-            seen.update(keys_of[i])
-        union = sorted(seen)
-        where = {k: j for j, k in enumerate(union)}
-        uidx = [np.fromiter(map(where.__getitem__, ks), dtype=np.int64, count=len(ks)) for ks in keys_of]
+    union, uidx = _union(blobs, offs)
     if tindex.lastkey and fid + union[0] <= tindex.lastkey:
         raise ValueError("runs' terms must be merged in increasing key order")
 

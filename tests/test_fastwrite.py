@@ -286,3 +286,19 @@ def test_radix_argsort_and_unique_equal_numpy(bound):
         u, inv = fastwrite._unique_inverse(keys.astype(np.uint64))
         u2, inv2 = np.unique(keys.astype(np.uint64), return_inverse=True)
         assert np.array_equal(u, u2) and np.array_equal(inv, inv2.ravel())
+
+
+def test_identifier_postings_are_remembered_per_field_object_and_value():
+    """Repeated facet values share one FieldPostings; the remembered one equals a fresh one, and
+    another field object (another schema) or another boost is another entry."""
+    schema, other = build_schema(), build_schema()
+    fastwrite._MEMO.clear()
+    a = fastwrite._postings_of(schema["region"], "中国,四川省", 1.0)
+    assert fastwrite._postings_of(schema["region"], "中国,四川省", 1.0) is a
+    fresh = fastwrite._postings_uncached(schema["region"], "中国,四川省", 1.0)
+    assert fresh[1] == a[1] and fresh[0].term_bytes() == a[0].term_bytes()
+    assert list(fresh[0].weights) == list(a[0].weights) and bytes(fresh[0].values) == bytes(a[0].values)
+    assert fastwrite._postings_of(other["region"], "中国,四川省", 1.0) is not a
+    assert list(fastwrite._postings_of(schema["region"], "中国,四川省", 2.0)[0].weights) == [2.0, 2.0]
+    assert fastwrite._postings_of(schema["year"], 2015, 1.0)[0].term_bytes() != \
+        fastwrite._postings_of(schema["year"], 2016, 1.0)[0].term_bytes()

@@ -134,3 +134,24 @@ def test_stale_run_folders_are_removed(tmp_path):
     (d / "keep.tmp").mkdir()
     runs.remove_stale(str(d))
     assert sorted(p.name for p in d.iterdir()) == ["keep.tmp"]
+
+
+@pytest.mark.parametrize("alphabet", [b"ab\xe4\xb8", b"a\x00b", bytes(range(1, 256))])
+def test_union_of_sorted_key_lists_equals_set_union(alphabet):
+    """The numpy union (fixed-width keys) and the set union (keys with NUL bytes, long keys) give the
+    sorted union and each list's positions in it; an empty list and an empty key included."""
+    import random
+
+    rng = random.Random(len(alphabet))
+    for long in (False, True):
+        lists = []
+        for k in range(5):
+            n = 0 if k == 2 else rng.randint(1, 60)
+            size = (lambda: rng.randint(0, 70)) if long else (lambda: rng.randint(0, 6))
+            lists.append(sorted({bytes(rng.choice(alphabet) for _ in range(size())) for _ in range(n)}))
+        blobs = [b"".join(ks) for ks in lists]
+        offs = [np.concatenate([[0], np.cumsum([len(k) for k in ks])]).astype(np.int64) for ks in lists]
+        union, uidx = runs._union(blobs, offs)
+        assert union == sorted(set().union(*lists))
+        for ks, ix in zip(lists, uidx):
+            assert [union[i] for i in ix.tolist()] == ks

@@ -235,6 +235,25 @@ def _raw_scores(text: str, tax: Taxonomy) -> tuple[dict[int, float], dict[int, s
     return scores, distinct, heaviest
 
 
+_HEADINGS: dict[tuple[int, str], tuple[Taxonomy, tuple]] = {}
+_HEADINGS_MAX = 20_000
+
+
+def _heading_scores(heading: str, tax: Taxonomy) -> tuple[dict[int, float], dict[int, set[str]], dict[int, float]]:
+    """:func:`_raw_scores` of a heading, remembered: a report's headings are scored up to three times
+    (its section, the headings that name a topic, a sub-topic's own heading) and the same
+    headings recur across reports.  Callers only read the result."""
+    key = (id(tax), heading)
+    hit = _HEADINGS.get(key)
+    if hit is not None and hit[0] is tax:
+        return hit[1]
+    out = _raw_scores(heading, tax)
+    if len(_HEADINGS) >= _HEADINGS_MAX:
+        _HEADINGS.clear()
+    _HEADINGS[key] = (tax, out)
+    return out
+
+
 def topic_scores(text: str, tax: Taxonomy | None = None) -> dict[str, tuple[float, int]]:
     """topic → (weighted count, distinct terms) for a text; the building block of ``extract_topics``."""
     tax = tax or taxonomy()
@@ -325,7 +344,7 @@ def _owned_sections(sections: list[_Section], tax: Taxonomy) -> dict[int, float]
     for sec in sections:
         named: set[int] = set()
         if sec.heading:
-            named = set(_raw_scores(sec.heading, tax)[0])
+            named = set(_heading_scores(sec.heading, tax)[0])
         text = (sec.heading or "") + "\n" + sec.body
         sc, dist, _ = _raw_scores(text, tax)
         if not sc:
@@ -347,7 +366,7 @@ def _heading_names(headings: list[str], tax: Taxonomy) -> dict[int, int]:
     """topic index → number of distinct headings that name the topic outright."""
     count: dict[int, int] = defaultdict(int)
     for h in headings:
-        _sc, _d, heaviest = _raw_scores(h, tax)
+        _sc, _d, heaviest = _heading_scores(h, tax)
         for ti, w in heaviest.items():
             if w >= tax.heading_name_weight:
                 count[ti] += 1
@@ -377,7 +396,7 @@ def extract_topics(title: str | None, text: str | None, tax: Taxonomy | None = N
         # a sub-topic's own heading may name it with a strong but not naming term (结核病防治工作)
         own_heading = {ti for ti, n in named.items() if n >= 1}
         for h in headings:
-            own_heading |= {ti for ti, w in _raw_scores(h, tax)[2].items() if w >= 2.0 and ti in tax.parents}
+            own_heading |= {ti for ti, w in _heading_scores(h, tax)[2].items() if w >= 2.0 and ti in tax.parents}
 
         def whole(ti: int) -> bool:
             s = scores.get(ti, 0.0)
