@@ -555,7 +555,6 @@ class BulkWriter(SegmentWriter):
         is then written from memory."""
         if not self.runs_spilled:
             return False
-        self._pool_to_buffers()
         if any(len(b) for b in self._buffers.values()):
             self._spill_run()
         return True
@@ -651,15 +650,23 @@ class BulkWriter(SegmentWriter):
         self._buffered = 0
 
     def _flush_runs(self) -> None:
-        """The segment of a writer that spilled: the rest of the buffer as a last run, then all runs merged."""
-        self._pool_to_buffers()
-        if any(len(b) for b in self._buffers.values()):
-            self._spill_run()
+        """The segment of a writer that spilled: the rest of the buffer as a last run, then all runs merged.
+
+        Documents merged in from other segments at commit (``add_reader``) reach the
+        per-document writer without :meth:`add_prepared`, so their lengths are only in
+        the per-document files: the last run then reads lengths from those.
+        """
+        merged_in = self._pool_to_buffers()
         self.perdocwriter.close()
+        pdr = self.per_document_reader() if merged_in else None
         try:
+            if any(len(b) for b in self._buffers.values()):
+                self._runs.spill(self._buffers, self.schema, pdr or self._lengths, self.docnum)
             self._runs.merge_into(self.fieldwriter, self.schema)
             self.fieldwriter.close()
         finally:
+            if pdr is not None:
+                pdr.close()
             self._runs.remove()
         self._buffers = {}
         self._buffered = 0
@@ -669,9 +676,12 @@ class BulkWriter(SegmentWriter):
         if self._runs is not None:  # cancelled, or finished: the runs are not needed any more
             self._runs.remove()
 
-    def _pool_to_buffers(self) -> None:
-        """Postings from merged segments (``add_reader``) join the buffers, after this run's documents."""
+    def _pool_to_buffers(self) -> int:
+        """Postings from merged segments (``add_reader``) join the buffers, after this run's documents;
+        how many."""
+        moved = 0
         for fieldname, btext, docnum, weight, vbytes in self.pool.iter_postings():
+            moved += 1
             buf = self._buffers.get(fieldname)
             if buf is None:
                 buf = self._buffers[fieldname] = _FieldBuffer()
@@ -682,6 +692,7 @@ class BulkWriter(SegmentWriter):
                 buf.add(docnum, FieldPostings([btext], array("d", [weight]), gaps, counts, gaps=True))
             else:
                 buf.add(docnum, FieldPostings([btext], array("d", [weight]), vbytes, array("I", [len(vbytes)])))
+        return moved
 
     def commit(self, mergetype=None, optimize=None, merge=None) -> None:
         self._check_state()

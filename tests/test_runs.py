@@ -155,3 +155,34 @@ def test_union_of_sorted_key_lists_equals_set_union(alphabet):
         assert union == sorted(set().union(*lists))
         for ks, ix in zip(lists, uidx):
             assert [union[i] for i in ix.tolist()] == ks
+
+
+def test_a_spilling_writer_that_merges_old_segments_at_commit_keeps_their_lengths(shared, tmp_path, monkeypatch):
+    """Segments merged in at commit (``add_reader``) join a spilling writer's last run; their
+    documents' lengths come from the per-document files (they never passed ``add_prepared``), so
+    block and term length statistics equal those of the same documents written at once."""
+    monkeypatch.setenv(fastwrite.RUNS_ENV, "1000")
+    fields = _field_dicts(shared, limit=50, gram_codes=True)  # 12 documents
+    old, new = fields[:4], fields[4:]
+    schema = build_schema()
+    folder = tmp_path / "ix"
+    folder.mkdir()
+    ix = whoosh_index.create_in(str(folder), build_schema())
+    for part in (old[:2], old[2:]):  # two small segments to merge later
+        w = BulkWriter(ix)
+        for f in part:
+            w.add_prepared(prepare(schema, f))
+        w.commit()
+    assert len(ix._segments()) == 2
+    w = BulkWriter(ix, spill=True)
+    w._budget = 100_000
+    for f in new:
+        w.add_prepared(prepare(schema, f))
+    assert w.runs_spilled >= 2
+    w.commit(optimize=True)  # every segment merged: the old documents come after the new ones
+    assert len(ix._segments()) == 1
+    ref, _ = _write(tmp_path / "ref", new + old, spill=False)
+    a, b = _terms(ref), _terms(ix)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert a[key] == b[key], key
