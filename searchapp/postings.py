@@ -328,32 +328,7 @@ def _decode_values(fmt, values, count: int) -> list[list[int]]:
 
 def _block_extents(raw: bytes):
     """(data start, data end, postings) per block when every block has the fast writer's info record."""
-    pos = 4
-    n_all = len(raw)
-    ds: list[int] = []
-    de: list[int] = []
-    ns: list[int] = []
-    frombytes = int.from_bytes
-    while True:
-        if pos + 4 + _INFO_LEN > n_all:
-            return None
-        blen = frombytes(raw[pos:pos + 4], "big", signed=True)
-        last = blen < 0
-        blen = -blen if last else blen
-        info = pos + 4
-        if (raw[info] != 0x80 or raw[info + 1] != 3 or raw[info + 2] != _LPAREN or raw[info + 38] != 46
-                or raw[info + 3] != _J or raw[info + 22] != _J or raw[info + 23:info + 27] != b"\0\0\0\0"):
-            return None  # not the fast writer's record, or a compressed block
-        ns.append(frombytes(raw[info + 4:info + 8], "little", signed=True))
-        ds.append(info + _INFO_LEN)
-        end = info + blen
-        de.append(end)
-        pos = end
-        if last:
-            break
-        if pos >= n_all:
-            return None
-    return np.asarray(ds, dtype=np.int64), np.asarray(de, dtype=np.int64), np.asarray(ns, dtype=np.int64)
+    return _walk_list(raw, 4, len(raw))
 
 
 def _all_block_extents(buf: np.ndarray, lstart: np.ndarray, lend: np.ndarray):
@@ -427,9 +402,11 @@ _INFO_HEAD = struct.Struct("<BBBBi")  # PROTO 3, MARK, BININT, the postings coun
 _INFO_TAIL = struct.Struct("<BI11xB")  # BININT, the compression level (0), ..., STOP
 
 
-def _walk_list(buf: np.ndarray, pos: int, end: int):
-    """The blocks of one posting list from ``pos`` (a block's length) to ``end``, one at a time:
-    (data starts, data ends, postings) as arrays, or None where :func:`_block_extents` is."""
+def _walk_list(buf, pos: int, end: int):
+    """The blocks of one posting list in ``buf`` (bytes or a uint8 array) from ``pos`` (a block's
+    length) to ``end``, one at a time: (data starts, data ends, postings) as arrays, or None
+    when a block is not the fast writer's (another info record, a compressed block) or the
+    list runs out without its last block."""
     ds: list[int] = []
     de: list[int] = []
     ns: list[int] = []
