@@ -207,14 +207,26 @@ def _unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return u, np.searchsorted(u, values)
 
 
+_POS_BITS = 22  # 64 bits minus a bigram code's 42
+_POS_MASK = (1 << _POS_BITS) - 1
+
+
 def _gram_postings(gc: GramCodes, weight_per_occurrence: float) -> FieldPostings:
     """Bigram postings with positions, all with numpy: terms as codes, values as position gaps
     (the first position, then the distance to each next one), term after term."""
     u = gc.points.astype(np.uint64)
     codes = (u[:-1] << np.uint64(21)) | u[1:]
     n = len(codes)
-    order = np.argsort(codes, kind="stable")  # positions ascending within a bigram
-    sc = codes[order]
+    if n <= _POS_MASK:
+        # positions ascending within a bigram: sort (code, position) packed in one uint64 (a
+        # code has 42 bits), twice as fast as a stable argsort of the codes
+        packed = (codes << np.uint64(_POS_BITS)) | np.arange(n, dtype=np.uint64)
+        packed.sort()
+        order = (packed & np.uint64(_POS_MASK)).astype(np.int64)
+        sc = packed >> np.uint64(_POS_BITS)
+    else:
+        order = np.argsort(codes, kind="stable")
+        sc = codes[order]
     first = np.ones(n, dtype=bool)
     first[1:] = sc[1:] != sc[:-1]
     starts = np.flatnonzero(first)
@@ -400,6 +412,39 @@ class _FieldBuffer:
         self.vocab = _Vocab()
         self.key = array("Q")
         return terms, keys.astype(np.uint32)
+
+    def sorted_postings(self) -> tuple[list[bytes], np.ndarray, np.ndarray]:
+        """(terms in byte order, the postings' order by term, postings per term); empties the
+        vocabulary and keys, like :meth:`finish`.
+
+        Within a term the postings keep the order they were added in (documents
+        ascending).  A field whose postings are all bigram codes (the ``grams``
+        field) is sorted by the codes themselves, in one stable argsort: a code's
+        order is its term's UTF-8 byte order (UTF-8 keeps code point order and no
+        character's bytes are a prefix of another's), and each document's codes
+        arrive sorted, runs that numpy's stable sort merges quickly.  That replaced
+        a sort, a binary search of every posting and two radix passes (3.3× faster
+        on 1,800 reports).
+        """
+        keys = np.frombuffer(self.key, dtype=np.uint64)
+        if len(keys) and not len(self.vocab) and bool(keys.min() >= _CODE):
+            codes = keys & ~_CODE
+            perm = np.argsort(codes, kind="stable")
+            sc = codes[perm]
+            first = np.empty(len(sc), dtype=bool)
+            first[0] = True
+            np.not_equal(sc[1:], sc[:-1], out=first[1:])
+            starts = np.flatnonzero(first)
+            self.key = array("Q")
+            return _codes_to_terms(sc[starts]), perm, np.diff(np.append(starts, len(sc)))
+        terms, tid = self.finish()
+        nterms = len(terms)
+        order_a = np.asarray(sorted(range(nterms), key=terms.__getitem__), dtype=np.int64)
+        rank = np.empty(nterms, dtype=np.int64)
+        rank[order_a] = np.arange(nterms)
+        perm = _stable_argsort(rank[tid], nterms)  # by term, documents ascending within a term
+        counts = np.bincount(tid, minlength=nterms)[order_a].astype(np.int64)
+        return [terms[i] for i in order_a.tolist()], perm, counts
 
     def nbytes(self) -> int:
         """Memory held, roughly: 28 bytes per posting, its value, about 100 bytes per distinct term.
@@ -814,17 +859,10 @@ def _write_field_fast(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndoc
     postfile = fw._postfile
     tindex = fw._tindex
 
-    terms, tid = buf.finish()
+    terms, perm, counts = buf.sorted_postings()  # terms in key order
     nterms = len(terms)
-    order = sorted(range(nterms), key=terms.__getitem__)
-    if order and tindex is not None and tindex.lastkey and fid + terms[order[0]] <= tindex.lastkey:
+    if nterms and tindex is not None and tindex.lastkey and fid + terms[0] <= tindex.lastkey:
         raise ValueError("terms must be written in increasing key order")
-    order_a = np.asarray(order, dtype=np.int64)
-    rank = np.empty(nterms, dtype=np.int64)
-    rank[order_a] = np.arange(nterms)
-    perm = _stable_argsort(rank[tid], nterms)  # by term, documents ascending within a term
-    counts = np.bincount(tid, minlength=nterms)[order_a].astype(np.int64)
-    del tid, rank
     starts = np.zeros(nterms, dtype=np.int64)
     np.cumsum(counts[:-1], out=starts[1:])
     ends_a = starts + counts
@@ -939,7 +977,7 @@ def _write_field_fast(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndoc
         b = b1
 
     if tindex is None:  # a run of a spilling writer (indexer.runs): its table, merged later
-        fw.collect([terms[t] for t in order], t_weight, counts, t_minb, t_maxb, t_maxw, t_minid, t_maxid,
+        fw.collect(terms, t_weight, counts, t_minb, t_maxb, t_maxw, t_minid, t_maxid,
                    offsets, extents, lastpos - offsets)
         fw.finish_field()
         return
@@ -948,7 +986,7 @@ def _write_field_fast(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndoc
     ti["maxw"], ti["minid"], ti["maxid"], ti["offset"], ti["length"] = t_maxw, t_minid, t_maxid, offsets, extents
     tinfo = ti.tobytes()
     del ti
-    _add_term_records(tindex, fid, terms, order, tinfo, value_size=_TERMINFO_DTYPE.itemsize)
+    _add_term_records(tindex, fid, terms, range(nterms), tinfo, value_size=_TERMINFO_DTYPE.itemsize)
     fw.finish_field()
 
 

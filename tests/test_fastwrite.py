@@ -302,3 +302,50 @@ def test_identifier_postings_are_remembered_per_field_object_and_value():
     assert list(fastwrite._postings_of(schema["region"], "中国,四川省", 2.0)[0].weights) == [2.0, 2.0]
     assert fastwrite._postings_of(schema["year"], 2015, 1.0)[0].term_bytes() != \
         fastwrite._postings_of(schema["year"], 2016, 1.0)[0].term_bytes()
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+def test_sorted_postings_of_bigram_codes_equal_sorting_their_terms(mixed):
+    """A bigram buffer's postings come out by term in UTF-8 byte order, documents in the order
+    added within a term, whether sorted by code (all codes) or by term bytes (one posting added
+    as a term, which sends the buffer through the vocabulary)."""
+    from array import array
+
+    from indexer.fastwrite import FieldPostings, GramCodes, _FieldBuffer, _postings_uncached
+
+    schema = build_schema()
+    texts = ["卫生健康工作总结", "公共卫生服务𠀋能力", "aé卫生", "总结卫生", "𠀋𠀋卫生健康"]
+    buf, ref = _FieldBuffer(), []  # ref: (term bytes, posting number)
+    for doc, text in enumerate(texts * 3):
+        fp, _n = _postings_uncached(schema["grams"], GramCodes.of(text), 1.0)
+        for t in fp.term_bytes():
+            ref.append((t, len(ref)))
+        buf.add(doc, fp)
+    if mixed:
+        buf.add(len(texts) * 3, FieldPostings([b"\x01z"], array("d", [1.0]), b"\x00\x00\x00\x00", array("I", [1]), gaps=True))
+        ref.append((b"\x01z", len(ref)))
+    terms, perm, counts = buf.sorted_postings()
+    ref.sort()
+    want_terms = sorted({t for t, _i in ref})
+    assert terms == want_terms
+    assert perm.tolist() == [i for _t, i in ref]
+    assert counts.tolist() == [sum(1 for t, _i in ref if t == w) for w in want_terms]
+
+
+def test_gram_postings_packed_sort_equals_stable_argsort(monkeypatch):
+    """Bigram postings sorted as packed (code, position) words equal those of the stable argsort
+    that texts too long to pack (over 4 M characters) still use."""
+    from indexer.fastwrite import GramCodes, _gram_postings
+
+    rng = np.random.default_rng(7)
+    chars = "卫生健康工作总结𠀋𠀌aé"
+    for n in (2, 3, 50, 3000):
+        gc = GramCodes.of("".join(rng.choice(list(chars), size=n)))
+        packed = _gram_postings(gc, 0.5)
+        monkeypatch.setattr(fastwrite, "_POS_MASK", 1)  # every text "too long": the argsort path
+        plain = _gram_postings(gc, 0.5)
+        monkeypatch.undo()
+        assert packed.codes.tolist() == plain.codes.tolist()
+        assert bytes(packed.values) == bytes(plain.values)
+        assert list(packed.weights) == list(plain.weights) and list(packed.value_lens) == list(plain.value_lens)
+        assert packed.term_bytes() == sorted(set(packed.term_bytes()))
