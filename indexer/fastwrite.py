@@ -428,14 +428,15 @@ class _FieldBuffer:
         """
         keys = np.frombuffer(self.key, dtype=np.uint64)
         if len(keys) and not len(self.vocab) and bool(keys.min() >= _CODE):
-            codes = keys & ~_CODE
-            perm = np.argsort(codes, kind="stable")
-            sc = codes[perm]
+            np.bitwise_and(keys, ~_CODE, out=keys)  # in place: the keys are not needed any more
+            perm = np.argsort(keys, kind="stable")
+            sc = keys[perm]
+            del keys
+            self.key = array("Q")  # the buffer's keys freed before the rest (the flush's peak)
             first = np.empty(len(sc), dtype=bool)
             first[0] = True
             np.not_equal(sc[1:], sc[:-1], out=first[1:])
             starts = np.flatnonzero(first)
-            self.key = array("Q")
             return _codes_to_terms(sc[starts]), perm, np.diff(np.append(starts, len(sc)))
         terms, tid = self.finish()
         nterms = len(terms)
