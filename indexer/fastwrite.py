@@ -1325,15 +1325,9 @@ def _write_field_exact(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndo
     if fixed is not None and fixed < 0:
         fixed = None
 
-    terms, tid = buf.finish()
-    order = sorted(range(len(terms)), key=terms.__getitem__)
-    if order and tindex.lastkey and fid + terms[order[0]] <= tindex.lastkey:
+    terms, perm, counts = buf.sorted_postings()  # terms in key order
+    if terms and tindex.lastkey and fid + terms[0] <= tindex.lastkey:
         raise ValueError("terms must be written in increasing key order")
-    rank = np.empty(len(terms), dtype=np.int64)
-    rank[order] = np.arange(len(terms))
-    perm = np.argsort(rank[tid], kind="stable")  # by term, documents ascending within a term
-    counts = np.bincount(tid, minlength=len(terms))[order]
-    del tid, rank
     doc_s = np.frombuffer(buf.doc, dtype=np.uint32)[perm]
     docs = doc_s.tolist()
     w64 = np.frombuffer(buf.weight, dtype=np.float64)[perm]
@@ -1362,7 +1356,7 @@ def _write_field_exact(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndo
     records: list[bytes] = []
 
     start = 0
-    for k, t in enumerate(order):
+    for k in range(len(terms)):
         end = ends[k]
         startoffset = pbase + len(pbuf)
         pbuf += _PACK_BLOCK_HEAD
@@ -1433,7 +1427,7 @@ def _write_field_exact(fw, fieldname: str, fieldobj, buf: _FieldBuffer, pdr, ndo
             pbase += len(pbuf)
             pbuf = bytearray()
     postfile.write(bytes(pbuf))
-    _add_term_records(tindex, fid, terms, order, records)
+    _add_term_records(tindex, fid, terms, range(len(terms)), records)
     fw.finish_field()
 
 
