@@ -26,6 +26,7 @@ from .phrase import GramPhrase
 from .synonyms import expand
 
 MAX_QUERY_CHARS = 256
+MAX_ITEMS = 32  # items (words, phrases, exclusions) a query may use: the cost budget's cap on terms
 _QUOTES = str.maketrans({"“": '"', "”": '"', "「": '"', "」": '"', "『": '"', "』": '"', "＂": '"'})
 _TOKEN = re.compile(r'"([^"]*)(?:"|$)|(\S+)')
 _STRAY = re.compile(r"^[()（）\[\]{}+*~^!:：,，;；]+|[()（）\[\]{}+*~^!:：,，;；]+$")
@@ -49,6 +50,7 @@ class ParsedQuery:
     simplified: str | None = None  # the query after traditional → simplified, when that changed it
     expansions: list[tuple[str, str]] = field(default_factory=list)  # (form typed, form added)
     use_synonyms: bool = True
+    dropped: int = 0  # items beyond MAX_ITEMS, left out
 
     @property
     def empty(self) -> bool:
@@ -64,6 +66,8 @@ class ParsedQuery:
             out.append(f"已将繁体字转换为简体检索：{self.simplified}")
         if self.expansions:
             out.append("已扩展同义词/简称：" + "；".join(f"{a} → {b}" for a, b in self.expansions))
+        if self.dropped:
+            out.append(f"检索词过多，只使用了前 {MAX_ITEMS} 个（另有 {self.dropped} 个未使用）。")
         return out
 
 
@@ -109,6 +113,10 @@ def parse(text: str | None, use_synonyms: bool = True) -> ParsedQuery:
         if typed and typed != item.text:
             item.typed = typed
         if not item.text or not re.search(r"\w", item.text):
+            continue
+        if len(pq.exclude) + sum(len(g) for g in pq.groups) >= MAX_ITEMS:
+            pq.dropped += 1
+            negate = pending_or = False
             continue
         if negate:
             pq.exclude.append(item)
