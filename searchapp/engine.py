@@ -56,7 +56,8 @@ DEFAULT_PER_PAGE = 10
 SORTS = {"relevance": "相关度", "year": "年份（新→旧）", "year_asc": "年份（旧→新）"}
 RESULT_CACHE_SIZE = 256  # search results kept per index generation (pagination, facet clicks, back button)
 POSTING_CACHE_MB = 256  # decoded postings kept between queries (segments never change, so across generations)
-QUERY_DEADLINE_S = 1.0  # query evaluation stops here and answers with what it has (partial, said so)
+QUERY_DEADLINE_S = 0.5  # query evaluation stops here and answers with what it has (partial, said so)
+SUGGESTION_BUDGET_S = 0.25  # at most this much of a zero-result request goes to "did you mean"
 IDLE_SEARCHERS = 8  # searchers kept open per generation for the next requests
 PARTIAL_MESSAGE = "查询过于复杂，在限定时间内只完成了部分检索，结果可能不完整。请减少检索词或使用更长的词语。"
 CAPPED_MESSAGE = "单个汉字的搭配过多，只使用了其中最常见的部分。"
@@ -406,7 +407,8 @@ class SearchEngine:
                               messages=messages, needles=needles)
         if total == 0:
             if not pq.empty and complete:
-                result.suggestion = self._did_you_mean(s, pq, fq, deadline=deadline)
+                result.suggestion = self._did_you_mean(
+                    s, pq, fq, deadline=min(deadline, time.monotonic() + SUGGESTION_BUDGET_S))
             return result, complete
         if (page - 1) * per_page >= total:
             messages.append(f"页码超出范围：共 {result.pages} 页。")
@@ -524,6 +526,21 @@ class SearchEngine:
             published=stored.get("published"),
         )
 
+    @staticmethod
+    def _probe(s, wq: Q.Query, fq, deadline: float | None):
+        """Whoosh's first match of ``wq`` under filter ``fq``, or None when ``deadline`` passes first."""
+        collector = s.collector(limit=1, filter=fq)
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            collector = TimeLimitCollector(collector, left, use_alarm=False)
+        try:
+            s.search_with_collector(wq, collector)
+        except TimeLimit:
+            return None
+        return collector.results()
+
     def _did_you_mean(self, s, pq: qmod.ParsedQuery, fq, deadline: float | None = None) -> str | None:
         """A variant of the query, one character of one item changed, that has results.
 
@@ -552,8 +569,10 @@ class SearchEngine:
                         return None  # the request's budget is spent: no suggestion rather than a stall
                     variant_text = text[:j] + ch + text[j + 1:]
                     tried += 1
-                    probe = s.search(qmod.to_whoosh(qmod.parse(f'"{variant_text}"', use_synonyms=False)),
-                                     filter=fq, limit=1)
+                    probe = self._probe(s, qmod.to_whoosh(qmod.parse(f'"{variant_text}"', use_synonyms=False)),
+                                        fq, deadline)
+                    if probe is None:
+                        return None  # the budget ran out inside the probe
                     if not probe.is_empty():
                         return qmod.replace_item(pq, it, variant_text)
                     if tried > 300:
