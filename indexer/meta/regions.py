@@ -83,6 +83,7 @@ _TOWN_SKIP = re.compile(r"开发区|园区|工业区|农场|林场|牧场|渔场
                         r"[区场所站园]$")
 _MUNICIPALITIES = ("北京市", "天津市", "上海市", "重庆市")
 _LEVEL_SUFFIX_CHARS = ("区", "县", "市", "旗", "州", "盟")
+_PLACEHOLDER_LEVEL = "直辖行政区划"  # 省直辖行政区划, 市直辖行政区划: the table's filler levels
 _SPECIAL_PROVS = ("香港特别行政区", "澳门特别行政区", "台湾省")
 
 # Right after a name: an issuing organ → this is who speaks (strong).
@@ -545,10 +546,15 @@ def gazetteer() -> _Gazetteer:
 # -- public helpers ---------------------------------------------------------------------
 
 def collapse(path: Iterable[str]) -> list[str]:
-    """Drop the repeated municipality level: (北京市, 北京市, 朝阳区) → [北京市, 朝阳区]."""
+    """Drop the repeated municipality level: (北京市, 北京市, 朝阳区) → [北京市, 朝阳区].
+
+    Also drops the gazetteer's placeholder levels, which are no place a reader knows:
+    (海南省, 省直辖行政区划, 文昌市) → [海南省, 文昌市]; (广东省, 东莞市, 市直辖行政区划) →
+    [广东省, 东莞市] (a prefecture-level city without counties).
+    """
     out: list[str] = []
     for p in path:
-        if p and (not out or out[-1] != p):
+        if p and (not out or out[-1] != p) and not p.endswith(_PLACEHOLDER_LEVEL):
             out.append(p)
     return out
 

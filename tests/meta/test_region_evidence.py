@@ -122,3 +122,11 @@ def test_a_renamed_county_stays_searchable_by_its_old_name(tmp_path: Path) -> No
         assert eng.search("新津县", Filters(region=["新津区"])).total == 1
     finally:
         eng.close()
+
+
+def test_the_gazetteers_filler_levels_are_not_shown() -> None:
+    # county-level cities directly under a province, towns directly under a prefecture-level city
+    assert resolve_name("文昌市") == ["海南省", "文昌市"]
+    assert resolve_name("仙桃市") == ["湖北省", "仙桃市"]
+    text = "东莞市卫生健康局认真落实全市卫生健康工作会议部署，东莞市各镇街医疗服务能力持续提升。\n" + _PAD
+    assert extract_region("东莞市卫生健康局2020年工作总结", text) == ["广东省", "东莞市"]
