@@ -30,6 +30,13 @@ How a region is decided
    names a different, smaller place (红桥乡 is not 天津's 红桥区).
 4. Unambiguous mentions vote for every prefix of their path; ambiguous ones (朝阳区,
    大兴镇 ×19) then go to the candidate most consistent with those votes, or are dropped.
+   An ambiguous *town* (城关镇 ×106) votes only as far down as the other evidence agrees:
+   for its county only when that county is named too, or is the town's only candidate
+   under the agreeing level with no other county there named (see ``_town_reach``); so an
+   explicit county name outweighs it, and alone it stops at the level that is certain.
+   Renamed divisions are aliases of today's node: jionlp's change list (襄樊 → 襄阳市)
+   and two derived kinds, 撤县设区/设市 (新津县 → 新津区) and 撤地设市 (毕节地区 → 毕节市),
+   see ``_add_renamed_kinds``.
 5. The path is descended level by level while one child clearly dominates, then cut to
    the level of the issuing body (全省/我市/全县/区卫生局 …): a province's report stops at
    the province however many cities it names; a 市 report keeps a county only if that

@@ -23,6 +23,13 @@ from the same weighted term counts (one Aho–Corasick pass, leftmost-longest, s
 4. Finally a **relative floor**: a topic must reach ``min_share`` of the strongest
    topic's score, so a long report does not list every subject it touches.
 
+Reports about every subject (政府工作报告, 党代会报告, resolutions on them: by document
+type, title, or a long 报告 whose health passages are a small share) are read differently:
+their health topics come from their **health passages** only (runs of sentences with a
+health word or a term naming a health topic), where one naming term is enough, and topics
+marked ``health = false`` (党建, 人才培养 …, which such reports use in a general sense) are
+not taken from them (:func:`passage_topics`).
+
 Sub-topics (``parent`` in the taxonomy, e.g. 免疫规划 under 疾病预防控制) are listed
 on their own only when they have their own heading or section; a report that handles
 vaccination as a few sentences of its disease-control section is about disease
