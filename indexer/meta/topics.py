@@ -429,8 +429,8 @@ def extract_topics(title: str | None, text: str | None, tax: Taxonomy | None = N
             return []
         title_n = fill_gaps(normalize(title), tax)
         body = fill_gaps(normalize(text), tax)
-        passages = health_passages(body, tax)
-        if is_multi_subject(title_n, body, passages, tax, doc_type):
+        passages = is_multi_subject(title_n, body, tax, doc_type)
+        if passages is not None:
             return passage_topics(passages, tax)
         scores, distinct, _ = _raw_scores(body, tax)
         # the title names the subject: its terms count as a strong paragraph
@@ -532,20 +532,23 @@ def health_passages(text: str, tax: Taxonomy | None = None) -> list[str]:
     return out
 
 
-def is_multi_subject(title: str, body: str, passages: list[str], tax: Taxonomy, doc_type: str | None = None) -> bool:
-    """A report about every subject of public life, health among them (政府工作报告, 党代会报告).
+def is_multi_subject(title: str, body: str, tax: Taxonomy, doc_type: str | None = None) -> list[str] | None:
+    """The health passages of a report about every subject of public life (政府工作报告,
+    党代会报告), or ``None`` for any other document.
 
     Known by its document type or title (listed in the taxonomy file), or by its shape:
     a long report (``long_report_chars``) whose health passages are a small share of it.
+    The passages are only looked for in documents that may be such a report (they cost a
+    pass over every sentence).
     """
-    if doc_type and doc_type in tax.multi_subject_doc_types:
-        return True
-    if title and tax.multi_subject_title is not None and tax.multi_subject_title.search(title):
-        return True
-    if len(body) < tax.long_report_chars or "报告" not in (title or ""):
-        return False
-    share = sum(len(p) for p in passages) / max(1, len(body))
-    return share < tax.long_report_max_health_share
+    named = bool((doc_type and doc_type in tax.multi_subject_doc_types)
+                 or (title and tax.multi_subject_title is not None and tax.multi_subject_title.search(title)))
+    if not named and (len(body) < tax.long_report_chars or "报告" not in (title or "")):
+        return None
+    passages = health_passages(body, tax)
+    if named or sum(len(p) for p in passages) < tax.long_report_max_health_share * max(1, len(body)):
+        return passages
+    return None
 
 
 def passage_topics(passages: list[str], tax: Taxonomy | None = None) -> list[str]:
