@@ -223,7 +223,7 @@ def mixed_request(rnd: random.Random) -> tuple[str, str]:
 def _get(base: str, path: str, timeout: float) -> int:
     """One GET on a new connection (gunicorn's sync workers close each one); the status, body read."""
     u = urllib.parse.urlsplit(base)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    conn = http.client.HTTPConnection(u.hostname or HOST, u.port, timeout=timeout)
     try:
         conn.request("GET", path)
         r = conn.getresponse()
@@ -314,7 +314,11 @@ def run_mixed(index_dir: str | Path, seconds: float = 30.0, clients: int = 20, w
                 ix = subprocess.Popen(cmd, cwd=str(HERE.parent), env=env, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.PIPE, start_new_session=True)
                 stop = threading.Event()
-                watcher = threading.Thread(target=lambda: (ix.wait(), stop.set()), daemon=True)
+                def watch() -> None:  # the indexing phase ends with the run
+                    ix.wait()
+                    stop.set()
+
+                watcher = threading.Thread(target=watch, daemon=True)
                 watcher.start()
                 try:
                     # the phase lasts as long as the run (its commit and the reopen included), at most

@@ -333,7 +333,7 @@ class Evaluator:
             return _EMPTY_IDS, _EMPTY_SC
         ckey = (self.key, "x", fieldname, pb)
         hit = self.cache.peek(ckey)
-        if hit is not None:
+        if isinstance(hit, tuple):
             ids, sc, capped = hit
             self._local.capped = self._local.capped or capped
             return ids, sc
