@@ -17,12 +17,14 @@ results and a message instead of holding the request.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,7 +196,11 @@ class Generation:
         self._retired = False
         self.results: OrderedDict[tuple, SearchResult] = OrderedDict()
         first = self._open()
-        self.table = FacetTable.load(first.searcher, groups)
+        try:
+            self.table = FacetTable.load(first.searcher, groups)
+        except BaseException:
+            first.close()
+            raise
         self._idle.append(first)
 
     def _open(self) -> _Reader:
@@ -318,27 +324,19 @@ class SearchEngine:
         groups = store.load_groups(self.index_dir)
         return Generation(ix, toc, live, (str(live), toc.generation, gstat), groups, self._postings)
 
-    class _Borrow:
+    @contextlib.contextmanager
+    def _borrow(self) -> Iterator[tuple[Generation, _Reader]]:
         """``with engine._borrow() as (gen, reader)``: a searcher of the live generation, given back after."""
-
-        def __init__(self, engine: "SearchEngine"):
-            self.engine = engine
-
-        def __enter__(self) -> tuple[Generation, _Reader]:
-            gen = self.engine._generation()
-            try:
-                r = gen.acquire()
-            except Exception:  # its files were replaced between the check and the open: take the new state
-                gen = self.engine._generation()
-                r = gen.acquire()
-            self.gen, self.reader = gen, r
-            return gen, r
-
-        def __exit__(self, *exc: object) -> None:
-            self.gen.release(self.reader)
-
-    def _borrow(self) -> "SearchEngine._Borrow":
-        return SearchEngine._Borrow(self)
+        gen = self._generation()
+        try:
+            r = gen.acquire()
+        except Exception:  # its files were replaced between the check and the open: take the new state
+            gen = self._generation()
+            r = gen.acquire()
+        try:
+            yield gen, r
+        finally:
+            gen.release(r)
 
     def close(self) -> None:
         gen, self._gen = self._gen, None
