@@ -59,7 +59,8 @@ SORTS = {"relevance": "相关度", "year": "年份（新→旧）", "year_asc": 
 RESULT_CACHE_SIZE = 256  # search results kept per index generation (pagination, facet clicks, back button)
 POSTING_CACHE_MB = 256  # decoded postings kept between queries (segments never change, so across generations)
 QUERY_DEADLINE_S = 0.5  # query evaluation stops here and answers with what it has (partial, said so)
-SUGGESTION_BUDGET_S = 0.25  # at most this much of a zero-result request goes to "did you mean"
+SUGGESTION_PROBES = 40  # "did you mean" tries at most this many variants (a fixed count: the same answer every time)
+SUGGESTION_BUDGET_S = 0.5  # and stops after this long whatever the count (a safety net against a slow probe)
 IDLE_SEARCHERS = 8  # searchers kept open per generation for the next requests
 PARTIAL_MESSAGE = "查询过于复杂，在限定时间内只完成了部分检索，结果可能不完整。请减少检索词或使用更长的词语。"
 CAPPED_MESSAGE = "单个汉字的搭配过多，只使用了其中最常见的部分。"
@@ -405,8 +406,7 @@ class SearchEngine:
                               messages=messages, needles=needles)
         if total == 0:
             if not pq.empty and complete:
-                result.suggestion = self._did_you_mean(
-                    s, pq, fq, deadline=min(deadline, time.monotonic() + SUGGESTION_BUDGET_S))
+                result.suggestion = self._did_you_mean(s, pq, fq, deadline=time.monotonic() + SUGGESTION_BUDGET_S)
             return result, complete
         if (page - 1) * per_page >= total:
             messages.append(f"页码超出范围：共 {result.pages} 页。")
@@ -547,11 +547,11 @@ class SearchEngine:
         most frequent first; each is checked by running it.
         """
         reader = s.reader()
+        tried = 0
         for it in pq.positive_items():
             text = gram_text(it.text)
             if len(text) < 2 or len(text) > 12:
                 continue
-            tried = 0
             for j in range(1, len(text)):
                 try:
                     terms = list(reader.expand_prefix("grams", text[j - 1]))
@@ -573,8 +573,8 @@ class SearchEngine:
                         return None  # the budget ran out inside the probe
                     if not probe.is_empty():
                         return qmod.replace_item(pq, it, variant_text)
-                    if tried > 300:
-                        break
+                    if tried >= SUGGESTION_PROBES:
+                        return None
         return None
 
     # -- example sentences -----------------------------------------------------------------
