@@ -34,7 +34,7 @@ from flask import (Blueprint, Flask, current_app, flash, get_flashed_messages, j
 from markupsafe import Markup, escape
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from indexer import store
+from indexer.engine import store
 
 from .uploads import ALLOWED_EXTENSIONS, Limits, save_uploads
 
