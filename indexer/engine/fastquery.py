@@ -38,7 +38,8 @@ from whoosh import query as Q
 from whoosh import scoring
 
 from .phrase import GramPhrase
-from .postings import TermPostings, field_lengths, prefetch, read_terms
+from .lengths import field_lengths
+from .postings import TermPostings, prefetch, read_terms
 
 _EMPTY_IDS = np.zeros(0, dtype=np.int64)
 _EMPTY_SC = np.zeros(0, dtype=np.float64)

@@ -75,7 +75,7 @@ _PER_INDEX_SIDECARS = (GROUPS_FILE, DEDUP_FILE, DEDUP_JOURNAL_FILE, MANIFEST_FIL
 
 def project_root() -> Path:
     """The checkout this package runs from (holds ``corpus/`` and ``templates/``)."""
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]
 
 
 def default_index_dir() -> Path:
