@@ -35,6 +35,7 @@ from markupsafe import Markup, escape
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from indexer.engine import store
+from indexer.engine.schema import UNKNOWN, decode_facet_record
 
 from .uploads import ALLOWED_EXTENSIONS, Limits, save_uploads
 
@@ -361,8 +362,6 @@ def progress_state() -> dict[str, Any]:
 
 def index_stats() -> dict[str, Any]:
     """Documents, per-year and per-province counts, size on disk and last update of the live index."""
-    import json
-
     ix_dir = _index_dir()
     if not store.index_exists(ix_dir):
         return {"available": False, "documents": 0, "years": [], "provinces": [], "size_bytes": 0,
@@ -383,15 +382,13 @@ def index_stats() -> dict[str, Any]:
                 for n in range(r.doc_count_all()):
                     if r.is_deleted(n):
                         continue
-                    try:
-                        d = json.loads(col[n] or b"{}")
-                    except ValueError:
+                    rec = decode_facet_record(col[n] or b"{}")  # no record: counted as unknown
+                    if rec is None:
                         continue
-                    years[str(d.get("y")) if d.get("y") else "未知"] += 1
-                    region = d.get("r") or []
-                    provinces[region[0] if region else "未知"] += 1
+                    years[str(rec.year) if rec.year else UNKNOWN] += 1
+                    provinces[rec.region[0] if rec.region else UNKNOWN] += 1
         stats = {"available": True, "documents": docs,
-                 "years": sorted(years.items(), key=lambda kv: (kv[0] == "未知", kv[0])),
+                 "years": sorted(years.items(), key=lambda kv: (kv[0] == UNKNOWN, kv[0])),
                  "provinces": sorted(provinces.items(), key=lambda kv: (-kv[1], kv[0])),
                  "generation": key[1], "layout": "pointer" if store.current_generation_name(ix_dir) else "plain"}
         cache.clear()
