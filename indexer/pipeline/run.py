@@ -26,7 +26,6 @@ groups), the deletions and the one commit stay in this process.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import stat as stat_mod
 import time
@@ -37,15 +36,13 @@ from typing import Callable, Iterable
 from whoosh import index as whoosh_index
 
 from ..engine import store
-from ..analysis import gram_text
-from ..clean import clean_page
 from ..dedup import DedupState, signature
-from ..ingest import Skipped, iter_input_files, read_file
-from ..meta import extract_meta
+from ..ingest import Skipped, iter_input_files
 from ..models import Document
 from ..engine.fastwrite import BulkWriter
 from ..engine.runs import remove_stale as remove_stale_runs
 from ..engine.schema import build_schema, to_fields
+from .documents import file_hash, text_key
 
 Progress = Callable[[int, int, str], None]
 Phase = Callable[[str], None]
@@ -111,15 +108,6 @@ class IndexBusy(RuntimeError):
     """Another indexing run holds the index's lock."""
 
 
-def file_hash(path: Path) -> str:
-    """Content hash of an input file (what decides "changed")."""
-    h = hashlib.sha1()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def stat_key(st: os.stat_result) -> StatKey:
     """What must be unchanged for a file's recorded hash to be reused without reading the file.
 
@@ -165,43 +153,6 @@ def input_key(path: Path, real_dirs: dict[str, str]) -> tuple[str, os.stat_resul
 def rehash_forced() -> bool:
     """``REPORTSEARCH_REHASH`` set to a true value: hash every file (as ``reportsearch index --rehash``)."""
     return os.environ.get(REHASH_ENV, "").strip().lower() not in ("", "0", "false", "no", "off")
-
-
-def doc_id(page_path: str, n: int) -> str:
-    """A stable id from where the article is (file, row, position on the page)."""
-    return hashlib.sha1(f"{page_path}\x00{n}".encode("utf-8")).hexdigest()[:16]
-
-
-def text_key(text: str) -> str:
-    """Exact-copy key: the hash of the text with white space and width differences removed."""
-    return hashlib.sha1(gram_text(text).encode("utf-8")).hexdigest()
-
-
-def documents_from_file(path: Path) -> tuple[list[Document], list[Skipped]]:
-    """Read, clean and describe one input file.  Never raises on bad content.
-
-    ``path`` should be absolute: document ids are derived from it.
-    """
-    pages, skipped = read_file(path)
-    docs: list[Document] = []
-    for page in pages:
-        try:
-            articles = clean_page(page)
-        except Exception as exc:  # a cleaner bug must not stop the run: report the page
-            skipped.append(Skipped(page.path, f"cleaning failed: {type(exc).__name__}: {exc}"))
-            continue
-        articles = [a for a in articles if a.text and a.text.strip()]
-        if not articles:
-            skipped.append(Skipped(page.path, "no report text found after cleaning"))
-            continue
-        for n, article in enumerate(articles):
-            try:
-                meta = extract_meta(article, page.hints)
-            except Exception as exc:
-                skipped.append(Skipped(page.path, f"metadata failed: {type(exc).__name__}: {exc}"))
-                continue
-            docs.append(Document(id=doc_id(page.path, n), path=page.path, article=article, meta=meta))
-    return docs, skipped
 
 
 # -- test hooks --------------------------------------------------------------------------------
@@ -620,13 +571,7 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
         _pause("before_commit")
         in_commit = _pauses().get("in_commit")
         if in_commit:  # segment files written, TOC not yet: the worst moment to be killed
-            orig = writer._commit_toc
-
-            def slow_commit_toc(segments, _orig=orig, _secs=in_commit):
-                time.sleep(_secs)
-                _orig(segments)
-
-            writer._commit_toc = slow_commit_toc
+            writer.before_toc = lambda: time.sleep(in_commit)
         writer.commit(mergetype=merge_small_segments)
     except BaseException:
         pool.close(cancel=True)
@@ -692,7 +637,6 @@ def _limitmb() -> int:
         return max(16, int(os.environ.get(LIMITMB_ENV, DEFAULT_LIMITMB)))
     except ValueError:
         return DEFAULT_LIMITMB
-
 
 
 def _all_deleted(seg) -> bool:

@@ -71,7 +71,7 @@ def prepare_file(job: tuple[str, str]) -> FileResult:
     """Worker entry point: ``(file, hash)`` → the file's documents as field dicts.  Never raises."""
     from ..dedup import signature
     from ..engine.fastwrite import prepare
-    from .run import documents_from_file, text_key
+    from .documents import documents_from_file, text_key
     from ..engine.schema import to_fields
 
     key, h = job
