@@ -21,7 +21,7 @@ Safety (see ``docs/admin.md``):
   replacing the ``CURRENT`` pointer file atomically.
 
 Reading, cleaning, metadata and segment writing run in worker processes
-(:mod:`indexer.workers`); the decisions (exact copies, years lent by copies,
+(:mod:`indexer.pipeline.workers`); the decisions (exact copies, years lent by copies,
 groups), the deletions and the one commit stay in this process.
 """
 from __future__ import annotations
@@ -396,12 +396,97 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
     return summary
 
 
+@dataclass
+class _Inventory:
+    """What the scan found: the files to (re)index, the ones gone, and what the manifest knew."""
+
+    gen: int  # the Whoosh generation the run starts from
+    indexed: dict[str, str]  # file → hash the index holds (manifest, or postings when recovered)
+    recorded: dict[str, StatKey]  # file → the stat its manifest hash was computed under
+    recovered: bool  # the manifest was missing or stale: ``indexed`` was read from the postings
+    roots: list[str]  # the roots to record: earlier ones and this run's
+    seen: set[str] = field(default_factory=set)  # every input file looked at (resolved)
+    jobs: list[tuple[str, str]] = field(default_factory=list)  # (file, hash) to read and index
+    changed_files: set[str] = field(default_factory=set)  # indexed before, content changed
+    gone: set[str] = field(default_factory=set)  # indexed before, no longer there
+    # The stat each file was hashed under, with that hash: becomes the manifest's record for the
+    # files whose hash the manifest keeps.  Files not looked at keep their earlier record.
+    scanned: dict[str, tuple[StatKey, str]] = field(default_factory=dict)
+    racy: dict[str, str] = field(default_factory=dict)  # hashed, but too recently written for their stat to vouch
+
+    def manifest_stats(self, manifest: dict[str, str]) -> dict[str, StatKey]:
+        """The stat records to keep: this run's where its hash is the manifest's, earlier ones elsewhere."""
+        out = {f: s for f, s in self.recorded.items() if f not in self.seen and f in manifest}
+        out.update((f, sk) for f, (sk, h) in self.scanned.items() if manifest.get(f) == h)
+        _settle_racy(self.racy, manifest, out)
+        return out
+
+
+@dataclass
+class _Decisions:
+    """What the indexing phase decided, for the grouping phase and the sidecars."""
+
+    dedup: DedupState
+    rebuilt: bool  # the dedup state had to be rebuilt from the stored texts
+    split: object  # groups split by the removed files (``DedupState.remove_files``)
+    manifest: dict[str, str]  # file → hash after the run
+    run_keys: dict[str, str] = field(default_factory=dict)  # text_key → id of this run's documents
+    new_rows: list[tuple] = field(default_factory=list)  # (id, file, text_key, year, signature) for the dedup state
+    new_years: dict[str, int | None] = field(default_factory=dict)  # the run's documents: only their years
+    held: list[tuple[Document, str, str, str]] = field(default_factory=list)  # no year yet: a copy may state it
+
+
 def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Reporter,
          workers: int | None, *, fresh: bool, old_roots: list[str], rehash: bool = False) -> None:
-    """One run against an open index ``ix`` living in ``folder``."""
+    """One run against an open index ``ix`` living in ``folder``: one function per phase.
+
+    scanning (:func:`_scan`) → nothing changed? (:func:`_record_unchanged`) → preparing
+    (:func:`_prepare`) → indexing (:func:`_index_files`) → grouping (:func:`_group`) →
+    committing (:func:`_commit`) → sidecars (:func:`_write_sidecars`).  Everything up to the
+    commit can be abandoned (the writer is cancelled, the workers stopped); the sidecars come
+    after the commit, and a run killed before them is repaired by the next one.
+    """
     from .workers import FilePool
 
     reporter.phase("scanning")
+    inv = _scan(ix, folder, paths, summary, fresh=fresh, old_roots=old_roots, rehash=rehash)
+    if inv.roots != sorted(set(old_roots)) or fresh:
+        store.save_roots(folder, inv.roots)  # before the commit: an extra root is harmless, a lost one is not
+    if not inv.jobs and not inv.gone and not inv.recovered and not fresh:
+        _record_unchanged(ix, folder, inv, summary)
+        return  # nothing changed: no writer, no commit, no regrouping
+
+    remove_stale_runs(str(ix.storage.folder))  # a writer that died in an earlier run left its runs
+    pool = FilePool(inv.jobs, workers, folder=str(ix.storage.folder))
+    summary.workers = pool.workers
+    reporter.phase("preparing")
+    # the run lock already keeps other runs out; postings are written block-wise (indexer.engine.fastwrite),
+    # a full buffer spilled as a run and the runs merged into one segment (indexer.engine.runs)
+    writer = BulkWriter(ix, timeout=10.0, limitmb=_limitmb(), spill=True)
+    try:
+        dec = _prepare(ix, folder, inv, pool, writer, summary, fresh=fresh)
+        reporter.phase("indexing", total=len(inv.jobs))
+        _index_files(inv, dec, pool, writer, summary, reporter)
+        reporter.phase("grouping")
+        _group(inv, dec, writer, summary)
+        reporter.phase("committing")
+        _commit(writer)
+    except BaseException:
+        pool.close(cancel=True)
+        try:
+            writer.cancel()
+        except Exception:
+            pass
+        raise
+    summary.committed = True
+    _pause("after_commit")
+    _write_sidecars(ix, folder, inv, dec, fresh=fresh)
+    summary.documents = doc_count(ix)
+
+
+def _scan(ix, folder: Path, paths: list[Path], summary: RunSummary, *, fresh: bool, old_roots: list[str],
+          rehash: bool) -> _Inventory:
+    """Scanning: list the input files, reuse recorded hashes where the stat vouches, hash the rest."""
     gen = store.generation_of(ix)
     recorded: dict[str, StatKey] = {}  # file → the stat its manifest hash was computed under
     if fresh:
@@ -419,14 +504,9 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
     dirs = [p for p in resolved if p.is_dir()]
     roots = sorted(set(old_roots) | {str(p) for p in resolved if p.exists()})
     missing_args = {str(p) for p in resolved if not p.exists()}
+    inv = _Inventory(gen=gen, indexed=indexed, recorded=recorded, recovered=recovered, roots=roots)
+    seen, jobs, changed_files, scanned, racy = inv.seen, inv.jobs, inv.changed_files, inv.scanned, inv.racy
 
-    seen: set[str] = set()
-    jobs: list[tuple[str, str]] = []
-    changed_files: set[str] = set()
-    # The stat each file was hashed under, with that hash: becomes the manifest's record for the
-    # files whose hash the manifest keeps.  Files not looked at keep their earlier record.
-    scanned: dict[str, tuple[StatKey, str]] = {}
-    racy: dict[str, str] = {}  # hashed, but too recently written for their stat to vouch for the hash
     real_dirs: dict[str, str] = {}
     for path, problem in iter_input_files(paths):
         if problem:
@@ -464,135 +544,129 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
         if key in indexed:
             changed_files.add(key)
         jobs.append((key, h))
-    gone = {f for f in indexed if f not in seen and (_under(f, dirs) or f in missing_args)
-            and not Path(f).exists()}
-    summary.files_removed = len(gone)
+    inv.gone = {f for f in indexed if f not in seen and (_under(f, dirs) or f in missing_args)
+                and not Path(f).exists()}
+    summary.files_removed = len(inv.gone)
+    return inv
 
-    def manifest_stats(manifest: dict[str, str]) -> dict[str, StatKey]:
-        """The stat records to keep: this run's where its hash is the manifest's, earlier ones elsewhere."""
-        out = {f: s for f, s in recorded.items() if f not in seen and f in manifest}
-        out.update((f, sk) for f, (sk, h) in scanned.items() if manifest.get(f) == h)
-        _settle_racy(racy, manifest, out)
-        return out
 
-    if roots != sorted(set(old_roots)) or fresh:
-        store.save_roots(folder, roots)  # before the commit: an extra root is harmless, a lost one is not
-    if not jobs and not gone and not recovered and not fresh:
-        summary.workers = 0
-        summary.documents = doc_count(ix)
-        new_stats = manifest_stats(indexed)
-        if new_stats != recorded:  # files hashed again (touched, racy, or an older manifest): remember their stat
-            store.save_manifest(folder, gen, indexed, new_stats)
-        return  # nothing changed: no writer, no commit, no regrouping
+def _record_unchanged(ix, folder: Path, inv: _Inventory, summary: RunSummary) -> None:
+    """A run with nothing to index: only the stat records of files hashed again are remembered."""
+    summary.workers = 0
+    summary.documents = doc_count(ix)
+    new_stats = inv.manifest_stats(inv.indexed)
+    if new_stats != inv.recorded:  # files hashed again (touched, racy, or an older manifest): remember their stat
+        store.save_manifest(folder, inv.gen, inv.indexed, new_stats)
 
-    remove_stale_runs(str(ix.storage.folder))  # a writer that died in an earlier run left its runs
-    pool = FilePool(jobs, workers, folder=str(ix.storage.folder))
-    summary.workers = pool.workers
-    reporter.phase("preparing")
-    # the run lock already keeps other runs out; postings are written block-wise (indexer.fastwrite),
-    # a full buffer spilled as a run and the runs merged into one segment (indexer.runs)
-    writer = BulkWriter(ix, timeout=10.0, limitmb=_limitmb(), spill=True)
-    try:
-        pool.start()  # workers read and clean while this process loads the dedup sidecar
-        replaced = changed_files | gone
-        for f in replaced:
-            summary.removed += writer.delete_by_term("file", f)
-        # Exact copies, groups and years come from the dedup sidecar, not from the stored texts.
-        t_dedup = time.perf_counter()
-        dedup, rebuilt = load_dedup_state(ix, folder) if not fresh else (DedupState.empty(), False)
-        if rebuilt and len(dedup):  # the (rare) run that had to read every stored text: say so in runs.json
-            summary.timings["dedup_rebuild"] = time.perf_counter() - t_dedup
-        split = dedup.remove_files(replaced)
-        run_keys: dict[str, str] = {}  # text_key → id of this run's documents (earlier ones: dedup.find_key)
-        manifest = {f: h for f, h in indexed.items() if f not in replaced}
-        new_rows: list[tuple] = []  # (id, file, text_key, year, signature) for the dedup state
 
-        new_years: dict[str, int | None] = {}  # the run's documents: only their years (texts are not kept)
-        held: list[tuple[Document, str, str, str]] = []  # no year yet: a copy may state it
-        reporter.phase("indexing", total=len(jobs))
-        per_file_pause = _pauses().get("per_file")
-        i = 0
-        for res in pool.results():
-            if res.replay:  # a worker died with these in its unfinished segment: decided already
-                for pd in res.docs:
-                    writer.add_prepared(pd.prepared)
-                continue
-            i += 1
-            summary.skipped.extend(res.skipped)
-            n_added = 0
+def _prepare(ix, folder: Path, inv: _Inventory, pool, writer: BulkWriter, summary: RunSummary, *,
+             fresh: bool) -> _Decisions:
+    """Preparing: start the workers, delete the replaced files' documents, load the dedup state."""
+    pool.start()  # workers read and clean while this process loads the dedup sidecar
+    replaced = inv.changed_files | inv.gone
+    for f in replaced:
+        summary.removed += writer.delete_by_term("file", f)
+    # Exact copies, groups and years come from the dedup sidecar, not from the stored texts.
+    t_dedup = time.perf_counter()
+    dedup, rebuilt = load_dedup_state(ix, folder) if not fresh else (DedupState.empty(), False)
+    if rebuilt and len(dedup):  # the (rare) run that had to read every stored text: say so in runs.json
+        summary.timings["dedup_rebuild"] = time.perf_counter() - t_dedup
+    split = dedup.remove_files(replaced)
+    manifest = {f: h for f, h in inv.indexed.items() if f not in replaced}
+    return _Decisions(dedup=dedup, rebuilt=rebuilt, split=split, manifest=manifest)
+
+
+def _index_files(inv: _Inventory, dec: _Decisions, pool, writer: BulkWriter, summary: RunSummary,
+                 reporter: _Reporter) -> None:
+    """Indexing: each file's documents as the workers finish them; exact copies are indexed once.
+
+    A document with a year is written now (by its worker, or here); one without
+    is held until grouping, where a copy may lend it one.
+    """
+    changed_files, dedup, run_keys = inv.changed_files, dec.dedup, dec.run_keys
+    per_file_pause = _pauses().get("per_file")
+    i = 0
+    for res in pool.results():
+        if res.replay:  # a worker died with these in its unfinished segment: decided already
             for pd in res.docs:
-                d = pd.doc
-                copy_of = run_keys.get(pd.text_key) or dedup.find_key(pd.text_key)
-                if copy_of is not None:  # exact copies across files are indexed once
-                    pool.discard(pd)  # (deleted from the worker's segment if it wrote it)
-                    summary.duplicates_skipped += 1
-                    summary.skipped.append(Skipped(d.path, f"exact copy of document {copy_of}"))
-                    continue
-                run_keys[pd.text_key] = d.id
-                new_years[d.id] = d.meta.year
-                new_rows.append((d.id, res.key, pd.text_key, d.meta.year, pd.signature))
-                n_added += 1
-                if d.meta.year:
-                    if pd.written is None:  # in-process: this writer writes it
-                        writer.add_prepared(pd.prepared)
-                    _count(summary, res.key, changed_files)
-                else:
-                    held.append((d, res.key, res.hash, pd.text_key))
-            if n_added:
-                manifest[res.key] = res.hash
-                if res.key in changed_files:
-                    summary.files_updated += 1
-                else:
-                    summary.files_added += 1
-            elif res.key in changed_files:
+                writer.add_prepared(pd.prepared)
+            continue
+        i += 1
+        summary.skipped.extend(res.skipped)
+        n_added = 0
+        for pd in res.docs:
+            d = pd.doc
+            copy_of = run_keys.get(pd.text_key) or dedup.find_key(pd.text_key)
+            if copy_of is not None:  # exact copies across files are indexed once
+                pool.discard(pd)  # (deleted from the worker's segment if it wrote it)
+                summary.duplicates_skipped += 1
+                summary.skipped.append(Skipped(d.path, f"exact copy of document {copy_of}"))
+                continue
+            run_keys[pd.text_key] = d.id
+            dec.new_years[d.id] = d.meta.year
+            dec.new_rows.append((d.id, res.key, pd.text_key, d.meta.year, pd.signature))
+            n_added += 1
+            if d.meta.year:
+                if pd.written is None:  # in-process: this writer writes it
+                    writer.add_prepared(pd.prepared)
+                _count(summary, res.key, changed_files)
+            else:
+                dec.held.append((d, res.key, res.hash, pd.text_key))
+        if n_added:
+            dec.manifest[res.key] = res.hash
+            if res.key in changed_files:
                 summary.files_updated += 1
-            reporter.step(i, len(jobs), res.key)
-            if per_file_pause:
-                time.sleep(per_file_pause)
-        writer.adopt(pool.segments())  # the workers' segments, committed with this writer's
-        pool.close()
+            else:
+                summary.files_added += 1
+        elif res.key in changed_files:
+            summary.files_updated += 1
+        reporter.step(i, len(inv.jobs), res.key)
+        if per_file_pause:
+            time.sleep(per_file_pause)
+    writer.adopt(pool.segments())  # the workers' segments, committed with this writer's
+    pool.close()
 
-        reporter.phase("grouping")
-        dedup.add(new_rows, split=split)  # only the new rows' LSH neighbours and the split groups
-        groups: dict[str, list[str]] = {}
-        if held:
-            held_docs = {d.id: d for d, *_ in held}
-            groups = dedup.groups_for(held_docs)
-            wanted = {o for i in held_docs for o in groups.get(i, []) if o not in new_years}
-            _share_years(held_docs, groups, dedup.years_of(wanted), new_years)
-            for d in held_docs.values():
-                dedup.set_year(d.id, d.meta.year)
-        for d, f, h, k in held:
-            d.duplicates = groups.get(d.id, [])
-            writer.add_document(**to_fields(d, file=f, file_hash=h, text_key=k))
-            _count(summary, f, changed_files)
 
-        reporter.phase("committing")
-        _pause("before_commit")
-        in_commit = _pauses().get("in_commit")
-        if in_commit:  # segment files written, TOC not yet: the worst moment to be killed
-            writer.before_toc = lambda: time.sleep(in_commit)
-        writer.commit(mergetype=merge_small_segments)
-    except BaseException:
-        pool.close(cancel=True)
-        try:
-            writer.cancel()
-        except Exception:
-            pass
-        raise
-    summary.committed = True
-    _pause("after_commit")
+def _group(inv: _Inventory, dec: _Decisions, writer: BulkWriter, summary: RunSummary) -> None:
+    """Grouping: near-duplicate groups of the new documents; held documents get a copy's year, then are written."""
+    dedup = dec.dedup
+    dedup.add(dec.new_rows, split=dec.split)  # only the new rows' LSH neighbours and the split groups
+    groups: dict[str, list[str]] = {}
+    if dec.held:
+        held_docs = {d.id: d for d, *_ in dec.held}
+        groups = dedup.groups_for(held_docs)
+        wanted = {o for i in held_docs for o in groups.get(i, []) if o not in dec.new_years}
+        _share_years(held_docs, groups, dedup.years_of(wanted), dec.new_years)
+        for d in held_docs.values():
+            dedup.set_year(d.id, d.meta.year)
+    for d, f, h, k in dec.held:
+        d.duplicates = groups.get(d.id, [])
+        writer.add_document(**to_fields(d, file=f, file_hash=h, text_key=k))
+        _count(summary, f, inv.changed_files)
+
+
+def _commit(writer: BulkWriter) -> None:
+    """Committing: one TOC makes the run's segments live (or none of them)."""
+    _pause("before_commit")
+    in_commit = _pauses().get("in_commit")
+    if in_commit:  # segment files written, TOC not yet: the worst moment to be killed
+        writer.before_toc = lambda: time.sleep(in_commit)
+    writer.commit(mergetype=merge_small_segments)
+
+
+def _write_sidecars(ix, folder: Path, inv: _Inventory, dec: _Decisions, *, fresh: bool) -> None:
+    """After the commit, groups first: a manifest tagged with the new generation vouches for both.
+
+    A run killed in between is repaired by the next.  groups.json (read whole by
+    every searcher) is rewritten only when a group gained or lost a member: a dedup
+    state valid for this generation implies that the groups.json written before it is too.
+    """
     new_gen = ix.latest_generation()
-    # Sidecars after the commit, groups first: a manifest tagged with the new
-    # generation vouches for both.  A run killed in between is repaired by the next.
-    # groups.json (read whole by every searcher) is rewritten only when a group gained or
-    # lost a member: a dedup state valid for this generation implies that the groups.json
-    # written before it is too.
-    if fresh or rebuilt or recovered or dedup.groups_changed or not (folder / store.GROUPS_FILE).exists():
+    dedup = dec.dedup
+    if fresh or dec.rebuilt or inv.recovered or dedup.groups_changed or not (folder / store.GROUPS_FILE).exists():
         store.save_groups(folder, dedup.groups())
     dedup.save(folder / store.DEDUP_FILE, new_gen)
-    store.save_manifest(folder, new_gen, manifest, manifest_stats(manifest))
-    summary.documents = doc_count(ix)
+    store.save_manifest(folder, new_gen, dec.manifest, inv.manifest_stats(dec.manifest))
 
 
 def _count(summary: RunSummary, file: str, changed_files: set[str]) -> None:
@@ -659,7 +733,7 @@ def merge_small_segments(writer, segments: list) -> list:
 
     Merging copies postings through Whoosh's pure-Python pool (several µs a
     posting), so big segments (a bulk build writes several, see
-    ``indexer.fastwrite``) are never merged, and small ones only in tiers:
+    ``indexer.engine.fastwrite``) are never merged, and small ones only in tiers:
     segments of at most ``SEGMENT_TIERS[0]`` documents (one-file updates) are
     merged when ``MAX_SMALL_SEGMENTS`` of them exist (measured: about 2 s for
     eight one-report segments, Whoosh reading every term's postings in Python);
