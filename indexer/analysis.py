@@ -16,7 +16,7 @@ Segmentation speed: :func:`search_tokens` gives exactly jieba's
 faster) for the plain cut, then jieba's own search-mode sub-word rule over
 jieba's dictionary.  The few tokens where jieba-rs and jieba disagree (runs of
 digits/Latin such as ``2011-2020``, characters outside jieba's Han range) are
-re-cut with jieba itself.  ``tests/test_segmenter.py`` checks token-for-token
+re-cut with jieba itself.  ``tests/equivalence/test_rjieba_vs_jieba.py`` checks token-for-token
 equality on ../shared.  Without rjieba it falls back to jieba.
 
 At index time the fields are handed to Whoosh pre-tokenized (lists of terms,
@@ -151,7 +151,7 @@ class _TokenTerms(dict):
         # exactly what cut() and search_tokens() do with this one token, offsets aside
         if _HAN_ONLY.match(tok):
             # the common case, kept short: jieba keeps a Han-only token whole, and Han
-            # characters are word characters without case (tests/test_fast_paths.py checks both)
+            # characters are word characters without case (tests/equivalence/test_text_fast_paths.py checks both)
             out = (tok,) if len(tok) <= 2 else tuple(_sub_words(tok, _jieba_dt().FREQ)) + (tok,)
         else:
             dt = _jieba_dt()

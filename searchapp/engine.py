@@ -274,7 +274,7 @@ class SearchEngine:
     def _match(self, s, wq: Q.Query) -> tuple[np.ndarray, np.ndarray]:
         """Every live document ``wq`` matches (ascending) and its score, filters not applied.
 
-        Evaluated with numpy over the postings (``searchapp.fastquery``); a query it
+        Evaluated with numpy over the postings (``indexer.engine.fastquery``); a query it
         does not implement is run by Whoosh instead, with the same result.
         """
         table = self._table

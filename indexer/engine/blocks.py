@@ -136,7 +136,7 @@ def write_field_fast(fw, fieldname: str, fieldobj, buf, pdr, ndocs: int, *,
     (maximum weight, minimum and maximum field length, last id), block info
     records, term statistics (weight, document frequency, first and last id)
     and the term-info records are array operations; the loop over blocks only
-    pickles each block's data tuple.  ``tests/test_fastwrite.py`` compares postings, term statistics and
+    pickles each block's data tuple.  ``tests/equivalence/test_bulk_writer_vs_whoosh.py`` compares postings, term statistics and
     block statistics with Whoosh's own writer.
     """
     fixed = fieldobj.format.fixed_value_size()
@@ -274,7 +274,7 @@ def write_field_fast(fw, fieldname: str, fieldobj, buf, pdr, ndocs: int, *,
         pbase += len(data)
         b = b1
 
-    if tindex is None:  # a run of a spilling writer (indexer.runs): its table, merged later
+    if tindex is None:  # a run of a spilling writer (indexer.engine.runs): its table, merged later
         fw.collect(terms, t_weight, counts, t_minb, t_maxb, t_maxw, t_minid, t_maxid,
                    offsets, extents, lastpos - offsets)
         fw.finish_field()

@@ -3,7 +3,7 @@
 Whoosh scores a match by walking a tree of matcher objects one posting at a
 time; on a 100,000-report archive a common word matches most reports and a
 query took seconds.  :func:`evaluate` takes the *same* query objects
-(``searchapp.query`` builds them) and the same postings (``searchapp.postings``
+(``searchapp.query`` builds them) and the same postings (``indexer.engine.postings``
 reads them in bulk) and computes the same set of documents with the same
 scores using array operations:
 
@@ -23,7 +23,7 @@ Whoosh's own search, so an unusual query is slower, never wrong.  Deleted
 documents are *not* removed here: the caller keeps only the documents of its
 facet table, which holds live documents only.  Scores agree with Whoosh's to
 the last bit for single terms and phrases; where several scores are added the
-order of addition may differ (about 1e-16 relative).  ``tests/test_fastquery.py``
+order of addition may differ (about 1e-16 relative).  ``tests/equivalence/test_evaluator_vs_whoosh.py``
 compares documents, scores and ranking with Whoosh on real queries.
 """
 from __future__ import annotations

@@ -15,9 +15,9 @@ What changes, and what does not:
   written, sorts them with numpy and writes each term's blocks directly: the
   block tuples, block statistics and term-info records ``W3PostingsWriter``
   writes.  In exactness mode (``WHOOSH_IDENTICAL``) the files are byte for byte
-  the ones Whoosh's own writer makes (``tests/test_fastwrite.py`` compares
+  the ones Whoosh's own writer makes (``tests/equivalence/test_bulk_writer_vs_whoosh.py`` compares
   them); the default mode pickles the same tuples with narrower opcodes and no
-  zlib (:func:`_encode_blocks`), which every Whoosh reader, query and merge
+  zlib (:func:`.blocks._encode_blocks`), which every Whoosh reader, query and merge
   unpickles to the same values.
 * Per-document data (stored fields, field lengths, columns) still goes through
   Whoosh's own ``W3PerDocWriter``.
@@ -144,7 +144,7 @@ class Prepared:
 class GramCodes:
     """A bigram field's text as code points, for :func:`prepare`'s numpy path.
 
-    ``indexer.schema.to_fields(..., gram_codes=True)`` hands this instead of the
+    ``indexer.engine.schema.to_fields(..., gram_codes=True)`` hands this instead of the
     list of bigram strings: the same terms and positions (bigram *i* is
     characters *i* and *i+1*), without making a Python string per position.
     """
@@ -485,7 +485,7 @@ class BulkWriter(SegmentWriter):
         # indexing worker that keeps each input file's documents in one segment
         self.auto_roll = True
         # spill: a full buffer becomes a run on disk, and all runs one segment at the end
-        # (indexer.runs); only with the fast block format, whose blocks a run's merge copies
+        # (indexer.engine.runs); only with the fast block format, whose blocks a run's merge copies
         self._spill = bool(spill) and self._block_format == FAST and getattr(self.storage, "folder", None) is not None
         self._runs = None
         self._lengths = None
@@ -594,7 +594,7 @@ class BulkWriter(SegmentWriter):
         """Finish writing without a commit: the segments this writer wrote and has not handed out
         yet (see :meth:`roll_if_full`), for another writer to adopt.
 
-        Used by indexing workers (``indexer.workers``), whose writers take no index
+        Used by indexing workers (``indexer.pipeline.workers``), whose writers take no index
         lock and write no TOC: the run's one writer commits their segments
         together with its own, so the run stays all-or-nothing.
         """

@@ -5,7 +5,7 @@ Whoosh's matchers hand out one posting at a time (``id()``, ``weight()``,
 seconds in Python method calls.  :func:`read_term` decodes all of a term's
 posting blocks at once instead:
 
-* blocks written by ``indexer.fastwrite`` have a known layout (a 39-byte
+* blocks written by ``indexer.engine.fastwrite`` have a known layout (a 39-byte
   protocol-3 info pickle; ids as integer opcodes of one width per block; weights
   as one BINFLOAT or memo references to the block's distinct BINFLOATs; position
   lists as integer opcodes of one width per block), so ids, weights and
@@ -16,7 +16,7 @@ posting blocks at once instead:
   ``W3LeafMatcher`` does (``pickle.loads``), so every index Whoosh can read
   is read the same way here.
 
-``tests/test_fastquery.py`` compares the ids, weights and positions with
+``tests/equivalence/test_evaluator_vs_whoosh.py`` compares the ids, weights and positions with
 Whoosh's matchers on fast-written and Whoosh-written segments.
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ it used to finish a *segment* every time the buffer filled: at 100,000 reports,
 63 segments.  Every query then looked each of its terms up in every segment
 and decoded 63 short posting lists per term, which was most of a first query's
 time (``docs/performance.md``).  Now a full buffer is written as a **run**: the
-same posting blocks the segment would get (``indexer.fastwrite._write_field_fast``),
+same posting blocks the segment would get (``indexer.engine.blocks.write_field_fast``),
 into a file of its own, with a table of its terms.  The writer's document
 numbers go on across runs, and when the writer finishes, its runs are merged
 into **one** segment, term range by term range, in bounded memory.
@@ -18,8 +18,8 @@ run order, drops the ``W3Bl`` header of every piece but the first and turns the
 "last block" mark (a negative block length) of every piece but the last into
 an ordinary one; the term's statistics combine (sums, minima, maxima, first and
 last document).  Only a run's last block of a term may hold fewer than 128
-postings; every reader (Whoosh's and ``searchapp.postings``) takes each
-block's count from its header.  ``tests/test_runs.py`` compares every term of a
+postings; every reader (Whoosh's and ``indexer.engine.postings``) takes each
+block's count from its header.  ``tests/engine/test_spilled_runs.py`` compares every term of a
 spilled segment with the same documents written at once.
 
 Files: ``runs-<segment id>.tmp/`` in the index folder (not in ``/tmp``, which may be
@@ -43,7 +43,7 @@ from whoosh.system import pack_ushort
 from .blocks import add_term_records, write_field_fast
 from .format import FAST, TERMINFO_DTYPE
 
-# One term in one run: its statistics as _write_field_fast computes them, where its blocks are
+# One term in one run: its statistics as blocks.write_field_fast computes them, where its blocks are
 # in the run's file, and where its last block's length is (relative to the term's first byte).
 RUN_DTYPE = np.dtype([("weight", "<f8"), ("df", "<i8"), ("minb", "<i2"), ("maxb", "<i2"), ("maxw", "<f8"),
                       ("minid", "<i8"), ("maxid", "<i8"), ("off", "<i8"), ("length", "<i8"), ("lastoff", "<i8")])
@@ -60,7 +60,7 @@ class FieldLengths:
     which the writer reads from its per-document reader when it finishes a
     segment; a spilling writer's per-document writer stays open until the end.
     The raw length quantises to the byte Whoosh stores (``length_to_byte``), so
-    ``indexer.fastwrite._field_lengths`` uses these as they are.
+    ``indexer.engine.blocks._field_lengths`` uses these as they are.
     """
 
     def __init__(self) -> None:
@@ -94,7 +94,7 @@ class FieldTable:
 
 
 class _RunSink:
-    """What ``_write_field_fast`` writes a run through: a posting file, no terms index, a table collector."""
+    """What ``blocks.write_field_fast`` writes a run through: a posting file, no terms index, a table collector."""
 
     _tindex = None
     _fieldid = 0

@@ -121,7 +121,7 @@ def to_fields(doc: Document, *, file: str, file_hash: str, text_key: str, gram_c
     with the original text for the stored value (``_stored_<field>``): Whoosh
     indexes a list as the ready tokens, so the writer process never segments.
     ``gram_codes`` gives the bigram field as code points
-    (``indexer.fastwrite.GramCodes``, same terms and positions), which only the
+    (``indexer.engine.fastwrite.GramCodes``, same terms and positions), which only the
     bulk writer reads and which skips making one string per character.
     """
     a, m = doc.article, doc.meta

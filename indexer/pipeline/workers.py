@@ -1,8 +1,8 @@
 """Worker processes for an indexing run: read, clean, describe and write on every core.
 
 Each worker reads, cleans and describes files, turns their documents into
-postings (``indexer.fastwrite.prepare``) and, in a parallel run, writes them
-into **segments of its own** (a lock-free :class:`indexer.fastwrite.BulkWriter`
+postings (``indexer.engine.fastwrite.prepare``) and, in a parallel run, writes them
+into **segments of its own** (a lock-free :class:`indexer.engine.fastwrite.BulkWriter`
 in the worker).  The parent process keeps the run's one locked writer: it
 decides in input order which documents are exact copies (those are marked
 deleted in the worker's segment), writes the few documents that wait for a
@@ -49,7 +49,7 @@ class PreparedDoc:
     # MinHash signature (uint32[NUM_PERM]) or None for a text too short to compare: computed
     # here, in parallel, so the parent only queries the LSH (see indexer.dedup.DedupState)
     signature: Any = None
-    # the document's postings and per-document values (indexer.fastwrite.prepare), so that the
+    # the document's postings and per-document values (indexer.engine.fastwrite.prepare), so that the
     # writer process only appends arrays; None once a worker has written them itself
     prepared: Any = None
     # (segment id, document number) when a worker wrote the document into a segment of its own

@@ -1,9 +1,9 @@
 """A segment written in runs (spilled buffers merged at the end) holds what one written at once holds.
 
-``indexer.runs`` copies each run's posting blocks of a term one after another
+``indexer.engine.runs`` copies each run's posting blocks of a term one after another
 and combines the term's statistics, without decoding anything, so the proof is
 term by term: same terms, same statistics, same postings through Whoosh's own
-matchers and through ``searchapp.postings``, same stored fields and lengths,
+matchers and through ``indexer.engine.postings``, same stored fields and lengths,
 for a segment of many runs, cut into many partitions and merge ranges.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The block-wise segment writer makes the same index files as Whoosh's own writer.
 
-``indexer.fastwrite.BulkWriter`` bypasses Whoosh's per-posting pool, so the
+``indexer.engine.fastwrite.BulkWriter`` bypasses Whoosh's per-posting pool, so the
 proof that nothing changed is byte equality of every segment file (terms,
 postings, stored fields, lengths, columns) against ``SegmentWriter`` fed the
 same field dicts, plus equal postings when the bulk writer splits a run into

@@ -1,7 +1,7 @@
 """Indexing workers that write their own segments: the same index as one process, copies and lost workers.
 
 In a parallel run every worker writes the documents it prepares into segments of
-its own, and the parent commits them with its writer (``indexer.workers``).
+its own, and the parent commits them with its writer (``indexer.pipeline.workers``).
 These tests compare such runs with an in-process run document by document,
 including exact copies (marked deleted in a worker's segment), documents that
 wait for a year, and a worker that dies in the middle of the run.
@@ -182,7 +182,7 @@ def test_workers_from_a_threaded_process_use_the_fork_server(tmp_path, pages, ca
     t.start()
     try:
         assert workers._context().get_start_method() == "forkserver"
-        with caplog.at_level(logging.WARNING, logger="indexer.workers"):
+        with caplog.at_level(logging.WARNING, logger="indexer.pipeline.workers"):
             s = index_paths([pages], tmp_path / "ix", workers=2)
     finally:
         ev.set()

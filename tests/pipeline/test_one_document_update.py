@@ -407,7 +407,7 @@ def test_base_is_rewritten_when_the_journal_holds_many_rows(tmp_path, monkeypatc
 
 
 def test_incremental_groups_with_a_save_and_load_every_step(tmp_path, monkeypatch):
-    """Like tests/test_dedup.py's check, but through the journal every step (dead rows, mapped base,
+    """Like tests/pipeline/test_dedup.py's check, but through the journal every step (dead rows, mapped base,
     journal rows and compaction all mixed) against grouping from scratch."""
     from test_dedup import _as_sets, _random_edit, _variants
 
