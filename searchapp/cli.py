@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from indexer import settings as settings_mod
 from indexer.engine import store
+from indexer.settings import Settings
 
 
 class _ProgressOutput:
@@ -82,7 +84,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     try:
         summary = index_paths(args.paths, args.index_dir, progress=out.progress, phase=out.phase,
                               rebuild=args.rebuild, workers=args.workers, wait=args.wait,
-                              rehash=True if args.rehash else None)
+                              rehash=True if args.rehash else None, settings=args.settings)
     except IndexBusy as exc:
         out.close()
         print(f"error: {exc}", file=sys.stderr)
@@ -123,7 +125,7 @@ def cmd_hash_password(args: argparse.Namespace) -> int:
     return 0
 
 
-def ensure_index(index_dir: Path) -> None:
+def ensure_index(index_dir: Path, settings: Settings | None = None) -> None:
     """Build the index from the shipped ``corpus/`` when there is none yet."""
     if store.index_exists(index_dir):
         return
@@ -132,7 +134,7 @@ def ensure_index(index_dir: Path) -> None:
     corpus = store.project_root() / "corpus"
     print(f"no index in {index_dir}: indexing the shipped corpus {corpus} first …", file=sys.stderr)
     try:
-        summary = index_paths([corpus], index_dir, wait=600)
+        summary = index_paths([corpus], index_dir, wait=600, settings=settings)
     except IndexBusy as exc:
         print(f"warning: {exc}; serving without waiting for it", file=sys.stderr)
         return
@@ -140,10 +142,10 @@ def ensure_index(index_dir: Path) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    ensure_index(args.index_dir)
+    ensure_index(args.index_dir, args.settings)
     from searchapp import create_app
 
-    app = create_app({"INDEX_DIR": str(args.index_dir)})
+    app = create_app({"INDEX_DIR": str(args.index_dir)}, settings=args.settings)
     print(f"serving on http://{args.host}:{args.port}/", file=sys.stderr)
     app.run(host=args.host, port=args.port, debug=False, threaded=True)
     return 0
@@ -206,7 +208,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="reportsearch", description="工作报告检索: index and search scraped work reports.")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--index-dir", type=Path, default=store.default_index_dir(),
+    common.add_argument("--index-dir", type=Path, default=None,
                         help="index folder (default: $REPORTSEARCH_INDEX_DIR or ./index)")
     sub = p.add_subparsers(dest="cmd", required=True)
 
@@ -251,9 +253,25 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, with ``args.settings``: the environment's settings and the options, built here once."""
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    args.settings = Settings.from_env(index_dir=getattr(args, "index_dir", None),
+                                      rehash=True if getattr(args, "rehash", False) else None)
+    if hasattr(args, "index_dir"):
+        args.index_dir = args.settings.index_dir
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command with the settings of the environment and the command line."""
+    args = parse_args(argv)
+    previous = settings_mod.current() if settings_mod.is_installed() else None
+    settings_mod.install(args.settings)  # for what sits below an entry point (cache folder, segmenter)
+    try:
+        return int(args.func(args) or 0)
+    finally:
+        settings_mod.install(previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,7 +27,6 @@ What changes, and what does not:
 """
 from __future__ import annotations
 
-import os
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
@@ -40,12 +39,11 @@ from whoosh import formats
 from whoosh.system import pack_uint
 from whoosh.writing import PostingPool, SegmentWriter
 
+from ..settings import current as current_settings
 from .blocks import close_field_writer, stable_argsort, write_field_exact, write_field_fast, write_hash_tables
 from .format import FAST
 from .runs import FieldLengths, RunSet
 
-SEGMENT_MB_ENV = "REPORTSEARCH_SEGMENT_MB"
-DEFAULT_SEGMENT_MB = 160  # buffered postings per segment; a flush needs about 1.6× this at its peak
 
 
 @dataclass
@@ -433,45 +431,28 @@ class _FieldBuffer:
             self.values, self.vlen, self.gaps = bytearray(vals), lens, False
 
 
-RUNS_ENV = "REPORTSEARCH_RUNS_PER_SEGMENT"
-DEFAULT_RUNS_PER_SEGMENT = 16
-
-
-def runs_per_segment() -> int:
-    """How many runs a spilling writer merges into one segment (``$REPORTSEARCH_RUNS_PER_SEGMENT``).
-
-    Why not all of a worker's runs: a worker that dies loses the segment it was
-    building, whose files are then indexed again in the parent process; 16 runs
-    make 2 segments per worker at 100,000 reports (one at 20,000), where a query
-    looked its terms up in 63 before.
-    """
-    try:
-        return max(1, int(os.environ.get(RUNS_ENV, DEFAULT_RUNS_PER_SEGMENT)))
-    except ValueError:
-        return DEFAULT_RUNS_PER_SEGMENT
-
-
-def _segment_budget() -> int:
-    try:
-        return max(8, int(os.environ.get(SEGMENT_MB_ENV, DEFAULT_SEGMENT_MB))) * 1024 * 1024
-    except ValueError:
-        return DEFAULT_SEGMENT_MB * 1024 * 1024
-
-
 class BulkWriter(SegmentWriter):
     """``SegmentWriter`` fed with :class:`Prepared` documents; writes postings block-wise.
 
     ``add_document`` still works (it prepares the document in this process).
     Merged segments (``add_reader``, used by merge policies at commit) go
     through Whoosh's pool as before and are written with the rest.
+
+    ``segment_mb``: buffered postings per segment (or per run when spilling);
+    ``runs_per_segment``: how many runs a spilling writer merges into one segment.
+    Why not all of a worker's runs: a worker that dies loses the segment it was
+    building, whose files are then indexed again in the parent process; 16 runs
+    make 2 segments per worker at 100,000 reports (one at 20,000), where a query
+    looked its terms up in 63 before.  Both default to :func:`indexer.settings.current`'s.
     """
 
     def __init__(self, ix, segment_mb: float | None = None, block_format: dict | None = None, *,
-                 spill: bool = False, **kwargs: Any):
+                 spill: bool = False, runs_per_segment: int | None = None, **kwargs: Any):
         kwargs.setdefault("compound", False)  # big segments: do not copy every file into one at commit
         super().__init__(ix, **kwargs)
         self._limitmb = kwargs.get("limitmb", 128)
-        self._budget = int(segment_mb * 1024 * 1024) if segment_mb else _segment_budget()
+        defaults = current_settings() if not segment_mb or not runs_per_segment else None
+        self._budget = int((segment_mb or defaults.segment_mb) * 1024 * 1024)
         self._buffers: dict[str, _FieldBuffer] = {}
         self._buffered = 0
         self._done: list = []  # segments finished during this run, committed with the last one
@@ -489,7 +470,7 @@ class BulkWriter(SegmentWriter):
         self._spill = bool(spill) and self._block_format == FAST and getattr(self.storage, "folder", None) is not None
         self._runs = None
         self._lengths = None
-        self._max_runs = runs_per_segment()
+        self._max_runs = runs_per_segment or defaults.runs_per_segment
         if self._spill:
             self._new_runs()
 

@@ -53,7 +53,6 @@ from whoosh.index import TOC, EmptyIndexError, Index
 
 from .schema import build_schema
 
-INDEX_ENV = "REPORTSEARCH_INDEX_DIR"
 GROUPS_FILE = "groups.json"
 DEDUP_FILE = "dedup.npz"
 DEDUP_JOURNAL_FILE = "dedup.journal"  # beside DEDUP_FILE (indexer.dedup.journal_path)
@@ -76,12 +75,6 @@ _PER_INDEX_SIDECARS = (GROUPS_FILE, DEDUP_FILE, DEDUP_JOURNAL_FILE, MANIFEST_FIL
 def project_root() -> Path:
     """The checkout this package runs from (holds ``corpus/`` and ``templates/``)."""
     return Path(__file__).resolve().parents[2]
-
-
-def default_index_dir() -> Path:
-    """``$REPORTSEARCH_INDEX_DIR`` if set, else ``index/`` in the project folder."""
-    env = os.environ.get(INDEX_ENV)
-    return Path(env) if env else project_root() / "index"
 
 
 # -- the live folder ---------------------------------------------------------------------------

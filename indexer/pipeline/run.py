@@ -31,7 +31,7 @@ import stat as stat_mod
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 from whoosh import index as whoosh_index
 
@@ -39,6 +39,8 @@ from ..engine import store
 from ..dedup import DedupState, signature
 from ..ingest import Skipped, iter_input_files
 from ..models import Document
+from ..settings import Settings
+from ..settings import current as current_settings
 from ..engine.fastwrite import BulkWriter
 from ..engine.runs import remove_stale as remove_stale_runs
 from ..engine.schema import build_schema, to_fields
@@ -47,9 +49,7 @@ from .documents import file_hash, text_key
 Progress = Callable[[int, int, str], None]
 Phase = Callable[[str], None]
 
-PAUSE_ENV = "REPORTSEARCH_TEST_PAUSE"  # test hook: "before_commit:2,in_commit:2,after_commit:2,per_file:0.1"
 MAX_SKIPPED_IN_RUNS = 200
-REHASH_ENV = "REPORTSEARCH_REHASH"  # "1": hash every input file, trusting no recorded size and times
 # A file whose modification or change time is less than this before the moment its stat was
 # taken is "racy" (git's term): a later write within the same timestamp tick would leave its
 # stat unchanged, so its stat cannot vouch for its hash yet.  2 s covers the coarsest common
@@ -148,30 +148,6 @@ def input_key(path: Path, real_dirs: dict[str, str]) -> tuple[str, os.stat_resul
     if real is None:
         real = real_dirs[parent] = os.path.realpath(parent or ".")
     return os.path.join(real, name), st
-
-
-def rehash_forced() -> bool:
-    """``REPORTSEARCH_REHASH`` set to a true value: hash every file (as ``reportsearch index --rehash``)."""
-    return os.environ.get(REHASH_ENV, "").strip().lower() not in ("", "0", "false", "no", "off")
-
-
-# -- test hooks --------------------------------------------------------------------------------
-
-def _pauses() -> dict[str, float]:
-    out: dict[str, float] = {}
-    for part in os.environ.get(PAUSE_ENV, "").split(","):
-        name, _, secs = part.partition(":")
-        try:
-            out[name.strip()] = float(secs)
-        except ValueError:
-            continue
-    return out
-
-
-def _pause(name: str) -> None:
-    secs = _pauses().get(name)
-    if secs:
-        time.sleep(secs)
 
 
 # -- reading what the index holds ---------------------------------------------------------------
@@ -332,7 +308,8 @@ def _for_runs(summary: RunSummary) -> dict:
 
 def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Progress | None = None, *,
                 rebuild: bool = False, workers: int | None = None, wait: float = 0.0,
-                phase: Phase | None = None, rehash: bool | None = None) -> RunSummary:
+                phase: Phase | None = None, rehash: bool | None = None,
+                settings: Settings | None = None) -> RunSummary:
     """Index files and folders incrementally into ``index_dir`` (created if needed).
 
     With no ``paths``, the files and folders earlier runs indexed are indexed
@@ -340,10 +317,13 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
     swaps it in atomically.  ``workers`` processes read and clean files
     (default: one per core).  ``wait`` seconds are spent waiting for another
     run to finish before :class:`IndexBusy` is raised.  ``rehash`` (default:
-    ``$REPORTSEARCH_REHASH``) hashes every file even when its size and times
+    ``settings.rehash``) hashes every file even when its size and times
     match the manifest's record (for file systems whose timestamps cannot be trusted).
+    ``settings`` (default: :func:`indexer.settings.current`) gives the writers' memory
+    budgets and the test pauses.
     """
-    rehash = rehash_forced() if rehash is None else rehash
+    settings = settings or current_settings()
+    rehash = settings.rehash if rehash is None else rehash
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -365,13 +345,13 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
         if rebuild:
             gen_dir = store.new_generation_dir(index_dir)
             ix = whoosh_index.create_in(str(gen_dir), build_schema())
-            _run(ix, gen_dir, plist, summary, reporter, workers, fresh=True, old_roots=[], rehash=True)
+            _run(ix, gen_dir, plist, summary, reporter, workers, settings, fresh=True, old_roots=[], rehash=True)
             reporter.phase("swapping")
             store.swap_current(index_dir, gen_dir)
         else:
             ix = store.open_or_create(index_dir)
             live = Path(ix.storage.folder)
-            _run(ix, live, plist, summary, reporter, workers, fresh=False,
+            _run(ix, live, plist, summary, reporter, workers, settings, fresh=False,
                  old_roots=store.load_roots(index_dir), rehash=rehash)
     except BaseException as exc:
         summary.status = "failed"
@@ -437,7 +417,7 @@ class _Decisions:
 
 
 def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Reporter,
-         workers: int | None, *, fresh: bool, old_roots: list[str], rehash: bool = False) -> None:
+         workers: int | None, settings: Settings, *, fresh: bool, old_roots: list[str], rehash: bool = False) -> None:
     """One run against an open index ``ix`` living in ``folder``: one function per phase.
 
     scanning (:func:`_scan`) → nothing changed? (:func:`_record_unchanged`) → preparing
@@ -457,20 +437,22 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
         return  # nothing changed: no writer, no commit, no regrouping
 
     remove_stale_runs(str(ix.storage.folder))  # a writer that died in an earlier run left its runs
-    pool = FilePool(inv.jobs, workers, folder=str(ix.storage.folder))
+    pool = FilePool(inv.jobs, workers, folder=str(ix.storage.folder), settings=settings)
     summary.workers = pool.workers
     reporter.phase("preparing")
     # the run lock already keeps other runs out; postings are written block-wise (indexer.engine.fastwrite),
     # a full buffer spilled as a run and the runs merged into one segment (indexer.engine.runs)
-    writer = BulkWriter(ix, timeout=10.0, limitmb=_limitmb(), spill=True)
+    writer = BulkWriter(ix, timeout=10.0, limitmb=settings.limitmb, spill=True, segment_mb=settings.segment_mb,
+                        runs_per_segment=settings.runs_per_segment)
+    pauses = settings.test_pause
     try:
         dec = _prepare(ix, folder, inv, pool, writer, summary, fresh=fresh)
         reporter.phase("indexing", total=len(inv.jobs))
-        _index_files(inv, dec, pool, writer, summary, reporter)
+        _index_files(inv, dec, pool, writer, summary, reporter, pauses.get("per_file"))
         reporter.phase("grouping")
         _group(inv, dec, writer, summary)
         reporter.phase("committing")
-        _commit(writer)
+        _commit(writer, pauses)
     except BaseException:
         pool.close(cancel=True)
         try:
@@ -479,7 +461,7 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
             pass
         raise
     summary.committed = True
-    _pause("after_commit")
+    _pause(pauses, "after_commit")
     _write_sidecars(ix, folder, inv, dec, fresh=fresh)
     summary.documents = doc_count(ix)
 
@@ -577,14 +559,13 @@ def _prepare(ix, folder: Path, inv: _Inventory, pool, writer: BulkWriter, summar
 
 
 def _index_files(inv: _Inventory, dec: _Decisions, pool, writer: BulkWriter, summary: RunSummary,
-                 reporter: _Reporter) -> None:
+                 reporter: _Reporter, per_file_pause: float | None = None) -> None:
     """Indexing: each file's documents as the workers finish them; exact copies are indexed once.
 
     A document with a year is written now (by its worker, or here); one without
     is held until grouping, where a copy may lend it one.
     """
     changed_files, dedup, run_keys = inv.changed_files, dec.dedup, dec.run_keys
-    per_file_pause = _pauses().get("per_file")
     i = 0
     for res in pool.results():
         if res.replay:  # a worker died with these in its unfinished segment: decided already
@@ -645,10 +626,17 @@ def _group(inv: _Inventory, dec: _Decisions, writer: BulkWriter, summary: RunSum
         _count(summary, f, inv.changed_files)
 
 
-def _commit(writer: BulkWriter) -> None:
+def _pause(pauses: Mapping[str, float], name: str) -> None:
+    """The test hook ``REPORTSEARCH_TEST_PAUSE`` (``settings.test_pause``): hold the run at a moment to hit."""
+    secs = pauses.get(name)
+    if secs:
+        time.sleep(secs)
+
+
+def _commit(writer: BulkWriter, pauses: Mapping[str, float]) -> None:
     """Committing: one TOC makes the run's segments live (or none of them)."""
-    _pause("before_commit")
-    in_commit = _pauses().get("in_commit")
+    _pause(pauses, "before_commit")
+    in_commit = pauses.get("in_commit")
     if in_commit:  # segment files written, TOC not yet: the worst moment to be killed
         writer.before_toc = lambda: time.sleep(in_commit)
     writer.commit(mergetype=merge_small_segments)
@@ -701,18 +689,6 @@ def _share_years(targets: dict[str, Document], groups: dict[str, list[str]], exi
 
 MAX_SMALL_SEGMENTS = 8
 SEGMENT_TIERS = (50, 500)  # documents: a segment this small or smaller is merged with its peers
-LIMITMB_ENV = "REPORTSEARCH_LIMITMB"
-DEFAULT_LIMITMB = 512  # Whoosh: 128; measured: 300 reports 60 s → 41 s (fewer spilled runs to merge)
-
-
-def _limitmb() -> int:
-    """Memory (MB) of Whoosh's posting pool before it spills a sorted run to disk."""
-    try:
-        return max(16, int(os.environ.get(LIMITMB_ENV, DEFAULT_LIMITMB)))
-    except ValueError:
-        return DEFAULT_LIMITMB
-
-
 def _all_deleted(seg) -> bool:
     """Whether every document of a segment has been deleted (replaced or removed since it was written)."""
     try:

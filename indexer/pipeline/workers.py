@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..ingest import Skipped
+from ..settings import Settings
+from ..settings import current as current_settings
 from ..models import Document
 
 log = logging.getLogger(__name__)
@@ -248,7 +250,7 @@ def _roll_in_turn(writer, turns: FlushTurns):
     return writer.finish_segment() if writer.segment_due else None
 
 
-def _writing_worker(folder: str, budget_mb: float, tasks, results) -> None:
+def _writing_worker(folder: str, budget_mb: float, runs_per_segment: int, tasks, results) -> None:
     """A worker process: prepare files from ``tasks`` and write their documents into its own segments.
 
     Messages to ``results``: ``("file", i, FileResult)`` for job ``i`` (its written documents
@@ -274,7 +276,8 @@ def _writing_worker(folder: str, budget_mb: float, tasks, results) -> None:
             written = [pd for pd in res.docs if pd.doc.meta.year]  # the others wait for a copy's year
             if written:
                 if writer is None:
-                    writer = BulkWriter(whoosh_index.open_dir(folder), _lk=False, segment_mb=budget_mb, spill=True)
+                    writer = BulkWriter(whoosh_index.open_dir(folder), _lk=False, segment_mb=budget_mb, spill=True,
+                                        runs_per_segment=runs_per_segment)
                     writer.auto_roll = False
                 for pd in written:
                     pd.written = (writer.segment_id, writer.docnum)
@@ -330,7 +333,7 @@ class FilePool:
     """
 
     def __init__(self, jobs: list[tuple[str, str]], workers: int | None = None, *, folder: str | None = None,
-                 segment_mb: float | None = None):
+                 segment_mb: float | None = None, settings: Settings | None = None):
         self.jobs = jobs
         if not workers or workers < 1:
             # Automatic: starting and warming workers costs a few seconds, worth it only for a batch.
@@ -339,7 +342,9 @@ class FilePool:
             n = workers
         self.workers = max(1, min(n, len(jobs)))
         self.folder = folder
-        self.segment_mb = segment_mb or worker_segment_mb()
+        settings = settings or current_settings()
+        self.segment_mb = segment_mb or settings.worker_segment_mb
+        self.runs_per_segment = settings.runs_per_segment
         self.fell_back = False  # the worker processes failed; the rest was done in-process
         self._procs: list = []
         self._tasks = None
@@ -368,7 +373,7 @@ class FilePool:
                 self._results = ctx.Queue()
                 for _ in range(self.workers):
                     p = ctx.Process(target=_writing_worker, daemon=True,
-                                    args=(self.folder, self.segment_mb, self._tasks, self._results))
+                                    args=(self.folder, self.segment_mb, self.runs_per_segment, self._tasks, self._results))
                     p.start()
                     self._procs.append(p)
                 self._fill(0)
@@ -514,18 +519,3 @@ class FilePool:
 
     def __exit__(self, exc_type, *rest: object) -> None:
         self.close(cancel=exc_type is not None)
-
-
-WORKER_SEGMENT_MB_ENV = "REPORTSEARCH_WORKER_SEGMENT_MB"
-DEFAULT_WORKER_SEGMENT_MB = 160  # each worker's buffered postings per segment (workers finish in turns)
-
-
-def worker_segment_mb() -> float:
-    """The segment budget of each writing worker (``$REPORTSEARCH_WORKER_SEGMENT_MB``, MB).
-
-    Fractions are allowed (tests use tiny segments to make many of them).
-    """
-    try:
-        return max(0.05, float(os.environ.get(WORKER_SEGMENT_MB_ENV, DEFAULT_WORKER_SEGMENT_MB)))
-    except ValueError:
-        return DEFAULT_WORKER_SEGMENT_MB

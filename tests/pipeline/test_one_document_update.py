@@ -211,9 +211,9 @@ def test_rehash_env_and_flag_read_every_file(tmp_path, hashed, settled, monkeypa
     ix = tmp_path / "ix"
     index_paths([src], ix, workers=1)
     hashed.clear()
-    monkeypatch.setenv(pipeline.REHASH_ENV, "1")
+    monkeypatch.setenv("REPORTSEARCH_REHASH", "1")
     assert index_paths([src], ix, workers=1).unchanged == 3 and len(hashed) == 3
-    monkeypatch.delenv(pipeline.REHASH_ENV)
+    monkeypatch.delenv("REPORTSEARCH_REHASH")
     hashed.clear()
     assert main(["index", str(src), "--index-dir", str(ix), "--workers", "1", "-q", "--rehash"]) == 0
     assert len(hashed) == 3
