@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 from whoosh.codec.whoosh3 import W3TermInfo
+from whoosh.reading import TermNotFound
 
 from .format import BLOCK_LENGTH, BLOCK_MAGIC, HASH_SLOT, INFO_HEAD, INFO_LEN, INFO_TAIL, INFO_TAIL_AT, RECORD_LENGTHS
 
@@ -135,7 +136,7 @@ def read_terms(leaves: list[tuple[object, int]], fieldname: str, tbytes: bytes,
         else:
             try:
                 ti = terms.term_info(fieldname, tbytes)
-            except Exception:  # TermNotFound: not in this segment
+            except TermNotFound:  # not in this segment
                 continue
         fmt = reader.schema[fieldname].format
         if ti.is_inlined():
@@ -247,7 +248,7 @@ def _one_segment(reader, fieldname: str, tbytes: bytes, with_positions: bool) ->
     terms = reader._terms
     try:
         ti = terms.term_info(fieldname, tbytes)
-    except Exception:
+    except TermNotFound:
         return EMPTY
     if not ti.is_inlined():
         off, length = ti.extent()
@@ -779,7 +780,7 @@ def prefetch(leaves: list[tuple[object, int]], keys: list[tuple[str, bytes]]) ->
         if keylen != len(key) or rec[RECORD_LENGTHS.size:RECORD_LENGTHS.size + keylen] != key:
             try:  # the hash matched another term's: Whoosh's own probing settles it
                 ti = terms.term_info(fieldname, tbytes)
-            except Exception:  # TermNotFound
+            except TermNotFound:
                 found[(li, fieldname, tbytes)] = None
                 continue
         else:
