@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import ClassVar
 
 from indexer import settings as settings_mod
 from indexer.engine import store
@@ -17,7 +19,7 @@ from indexer.settings import Settings
 class _ProgressOutput:
     """Progress of a run: a tqdm bar (count, rate, time left) on a terminal, plain log lines otherwise."""
 
-    PHASES = {"scanning": "finding changed files (size and times, hashing the others)",
+    PHASES: ClassVar[dict[str, str]] = {"scanning": "finding changed files (size and times, hashing the others)",
               "preparing": "starting workers, reading the documents that stay",
               "indexing": "reading, cleaning and indexing",
               "grouping": "grouping near-duplicates", "committing": "committing", "swapping": "swapping in the new index"}
@@ -183,8 +185,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from searchapp.engine import SearchEngine
 
     eng = SearchEngine(args.index_dir)
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
-    try:
+    with open(args.output, "w", encoding="utf-8") if args.output else contextlib.nullcontext(sys.stdout) as out:
         n = 0
         for stored, dups in eng.iter_documents():
             meta = stored.get("meta") or {}
@@ -197,9 +198,6 @@ def cmd_export(args: argparse.Namespace) -> int:
             }
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
             n += 1
-    finally:
-        if out is not sys.stdout:
-            out.close()
     if args.output:
         print(f"exported {n} documents to {args.output}", file=sys.stderr)
     return 0

@@ -12,16 +12,28 @@ from __future__ import annotations
 
 import zlib
 from array import array
+from collections.abc import Callable
 from hashlib import md5
+from itertools import pairwise
 from pickle import dumps
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import length_to_byte
 
-from .format import (BLOCK_LENGTH, BLOCK_MAGIC, BLOCK_POSTINGS, COMPRESSION, HASH_SLOT_DTYPE, INFO_DTYPE, INFO_LEN,
-                     LENGTH_BYTE_BOUNDS, TERMINFO, TERMINFO_DTYPE)
+from .format import (
+    BLOCK_LENGTH,
+    BLOCK_MAGIC,
+    BLOCK_POSTINGS,
+    COMPRESSION,
+    HASH_SLOT_DTYPE,
+    INFO_DTYPE,
+    INFO_LEN,
+    LENGTH_BYTE_BOUNDS,
+    TERMINFO,
+    TERMINFO_DTYPE,
+)
 from .lengths import perdoc_field_lengths
 
 _FLUSH_BYTES = 8 * 1024 * 1024
@@ -669,8 +681,7 @@ def write_field_exact(fw, fieldname: str, fieldobj, buf, pdr, ndocs: int, *,
             ls = lens[b0:b1]
             # W3PostingsWriter.add_posting statistics
             maxw = max(weights[b0:b1])
-            if maxw <= 0:
-                maxw = 0
+            maxw = max(0, maxw)
             if b1 - b0 == 1:
                 minlen = ls[0] or None
                 maxlen = ls[0]
@@ -679,17 +690,13 @@ def write_field_exact(fw, fieldname: str, fieldobj, buf, pdr, ndocs: int, *,
                 nz = [x for x in ls if x]
                 minlen = min(nz) if nz else None
                 maxlen = max(ls)
-                mini_ids = tuple([ids[0]] + [b - a for a, b in zip(ids, ids[1:])])
+                mini_ids = tuple([ids[0]] + [b - a for a, b in pairwise(ids)])
             # W3TermInfo.add_block
             t_weight += sum(ws)
-            if t_minlen is None:
+            if t_minlen is None or minlen is not None and minlen < t_minlen:
                 t_minlen = minlen
-            elif minlen is not None and minlen < t_minlen:
-                t_minlen = minlen
-            if maxlen > t_maxlen:
-                t_maxlen = maxlen
-            if maxw > t_maxw:
-                t_maxw = maxw
+            t_maxlen = max(t_maxlen, maxlen)
+            t_maxw = max(t_maxw, maxw)
             # _mini_weights / _mini_values
             w0 = ws[0]
             if w0 == 1.0 and all(w == 1.0 for w in ws):

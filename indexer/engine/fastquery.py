@@ -29,16 +29,17 @@ compares documents, scores and ranking with Whoosh on real queries.
 from __future__ import annotations
 
 import threading
-from math import log
 from collections import OrderedDict
-from typing import Callable
+from collections.abc import Callable
+from itertools import pairwise
+from math import log
 
 import numpy as np
 from whoosh import query as Q
 from whoosh import scoring
 
-from .phrase import GramPhrase
 from .lengths import field_lengths
+from .phrase import GramPhrase
 from .postings import TermPostings, prefetch, read_terms
 
 _EMPTY_IDS = np.zeros(0, dtype=np.int64)
@@ -99,7 +100,7 @@ def _nbytes(value: object) -> int:
 class _TermStats:
     """idf, average length, B and K1 of one term, as ``BM25F.scorer`` gets them (top-level statistics)."""
 
-    __slots__ = ("idf", "avgfl", "B", "K1")
+    __slots__ = ("B", "K1", "avgfl", "idf")
 
     def __init__(self, top, weighting: scoring.BM25F, fieldname: str, tbytes: bytes):
         self.idf = top.idf(fieldname, tbytes)
@@ -122,7 +123,7 @@ class Evaluator:
         self.leaves = [(s.reader(), off) for s, off in searcher.leaf_searchers()]
         self.ndocs = searcher.doc_count_all()
         # the generation's segments (and their document offsets): what cached arrays depend on
-        self.key = tuple((getattr(getattr(r, "_segment", None), "segment_id", lambda: id(r))(), off)
+        self.key = tuple((getattr(getattr(r, "_segment", None), "segment_id", lambda r=r: id(r))(), off)
                          for r, off in self.leaves)
         self._stats: dict[tuple[str, bytes], _TermStats] = {}
         self._local = threading.local()  # this thread's query: its term lookups (prefetch)
@@ -347,7 +348,7 @@ def _position_checks(words: list[str], costs: list[float]) -> list[int]:
     up to three.  Anything that is not a chain of two-character words is checked whole.
     """
     n = len(words)
-    chain = n >= 3 and all(len(w) == 2 for w in words) and all(a[1] == b[0] for a, b in zip(words, words[1:]))
+    chain = n >= 3 and all(len(w) == 2 for w in words) and all(a[1] == b[0] for a, b in pairwise(words))
     if not chain:
         return list(range(n))
     # best[i]: the cheapest valid choice of bigrams 0..i that includes i; from[i]: the one before it

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pickle import dumps
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from whoosh import fields as whoosh_fields
@@ -43,7 +44,6 @@ from ..settings import current as current_settings
 from .blocks import close_field_writer, stable_argsort, write_field_exact, write_field_fast, write_hash_tables
 from .format import FAST
 from .runs import FieldLengths, RunSet
-
 
 
 @dataclass
@@ -150,7 +150,7 @@ class GramCodes:
     points: np.ndarray  # uint32 code points of ``indexer.analysis.gram_text(...)``
 
     @classmethod
-    def of(cls, gram_text: str) -> "GramCodes":
+    def of(cls, gram_text: str) -> GramCodes:
         return cls(np.frombuffer(gram_text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
 
     def as_list(self) -> list[str]:
@@ -337,7 +337,7 @@ class _FieldBuffer:
     set; :meth:`finish` turns the codes into vocabulary ids with numpy.
     """
 
-    __slots__ = ("vocab", "key", "doc", "weight", "vlen", "values", "gaps")
+    __slots__ = ("doc", "gaps", "key", "values", "vlen", "vocab", "weight")
 
     def __init__(self) -> None:
         self.vocab = _Vocab()

@@ -27,7 +27,7 @@ def perdoc_field_lengths(perdoc: Any, fieldname: str, ndocs: int, missing: float
     if not isinstance(perdoc, W3PerDocReader):
         return np.array([perdoc.doc_field_length(d, fieldname, missing) or 0 for d in range(ndocs)],
                         dtype=np.float64)
-    col = perdoc._cached_reader("_%s_len" % fieldname, LENGTHS_COLUMN)
+    col = perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
     if col is None:
         return np.full(ndocs, missing, dtype=np.float64)
     raw: Any = None

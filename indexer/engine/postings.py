@@ -26,6 +26,7 @@ import os
 import pickle
 import zlib
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -299,7 +300,7 @@ def _relayout(plists: list[list[int]], at: int) -> tuple[list[bytes], list[int],
     recs: list[bytes] = []
     offs: list[int] = []
     for pl in plists:
-        gaps = [pl[0]] + [b - a for a, b in zip(pl, pl[1:])] if pl else []
+        gaps = [pl[0]] + [b - a for a, b in pairwise(pl)] if pl else []
         rec = len(gaps).to_bytes(4, "big") + b"\x80\x03](" + b"".join(
             b"J" + g.to_bytes(4, "little", signed=True) for g in gaps) + b"e."
         offs.append(at + 8)

@@ -40,13 +40,15 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
+import logging
 import os
 import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any, Self
 
 from whoosh import index as whoosh_index
 from whoosh.index import TOC, EmptyIndexError, Index
@@ -63,6 +65,7 @@ PROGRESS_FILE = "progress.json"
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".indexing.lock"
 GEN_PREFIX = "gen-"
+log = logging.getLogger(__name__)
 INDEXNAME = "MAIN"  # Whoosh's default index name
 MAX_RUNS = 20
 
@@ -207,7 +210,8 @@ def clean_index_folder(folder: str | Path) -> list[str]:
         keep = {s.segment_id() for s in ix._read_toc().segments}
     except (EmptyIndexError, OSError, ValueError):
         return []
-    except Exception:  # an unreadable TOC: leave everything as it is
+    except Exception:  # an unreadable TOC (a pickle error of any kind): leave everything as it is
+        log.warning("unreadable index in %s: nothing cleaned", p, exc_info=True)
         return []
     for child in p.iterdir():
         name = child.name
@@ -220,9 +224,7 @@ def clean_index_folder(folder: str | Path) -> list[str]:
             doomed = True  # a TOC whose writer died before renaming it
         elif sm:
             doomed = sm.group(1) not in keep
-        elif name == f"{INDEXNAME}.tmp":
-            doomed = True
-        elif name.endswith(".tmp") and any(name.startswith(s) for s in _PER_INDEX_SIDECARS):
+        elif name == f"{INDEXNAME}.tmp" or name.endswith(".tmp") and any(name.startswith(s) for s in _PER_INDEX_SIDECARS):
             doomed = True
         if not doomed:
             continue
@@ -340,7 +342,7 @@ class RunLock:
         except (OSError, ValueError):
             return {}
 
-    def acquire(self) -> "RunLock":
+    def acquire(self) -> Self:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(str(self.path), os.O_RDWR | os.O_CREAT, 0o644)
         # A short grace even without --wait: is_locked() probes take a shared lock for microseconds.
@@ -381,7 +383,7 @@ class RunLock:
             os.close(self.fd)
             self.fd = None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> Self:
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:

@@ -8,6 +8,7 @@ keys made here are what the index stores: a document's id comes from where it is
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 
 from ..analysis import gram_text
@@ -15,6 +16,8 @@ from ..clean import clean_page
 from ..ingest import Skipped, read_file
 from ..meta import extract_meta
 from ..models import Document
+
+log = logging.getLogger(__name__)
 
 
 def file_hash(path: Path) -> str:
@@ -28,7 +31,7 @@ def file_hash(path: Path) -> str:
 
 def doc_id(page_path: str, n: int) -> str:
     """A stable id from where the article is (file, row, position on the page)."""
-    return hashlib.sha1(f"{page_path}\x00{n}".encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha1(f"{page_path}\x00{n}".encode()).hexdigest()[:16]
 
 
 def text_key(text: str) -> str:
@@ -47,6 +50,7 @@ def documents_from_file(path: Path) -> tuple[list[Document], list[Skipped]]:
         try:
             articles = clean_page(page)
         except Exception as exc:  # a cleaner bug must not stop the run: report the page
+            log.debug("cleaning %s failed", page.path, exc_info=True)
             skipped.append(Skipped(page.path, f"cleaning failed: {type(exc).__name__}: {exc}"))
             continue
         articles = [a for a in articles if a.text and a.text.strip()]
@@ -56,7 +60,8 @@ def documents_from_file(path: Path) -> tuple[list[Document], list[Skipped]]:
         for n, article in enumerate(articles):
             try:
                 meta = extract_meta(article, page.hints)
-            except Exception as exc:
+            except Exception as exc:  # likewise for the metadata
+                log.debug("metadata of %s failed", page.path, exc_info=True)
                 skipped.append(Skipped(page.path, f"metadata failed: {type(exc).__name__}: {exc}"))
                 continue
             docs.append(Document(id=doc_id(page.path, n), path=page.path, article=article, meta=meta))

@@ -26,26 +26,28 @@ groups), the deletions and the one commit stay in this process.
 """
 from __future__ import annotations
 
+import logging
 import os
 import stat as stat_mod
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
 
 from whoosh import index as whoosh_index
 
-from ..engine import store
 from ..dedup import DedupState, signature
+from ..engine import store
+from ..engine.fastwrite import BulkWriter
+from ..engine.runs import remove_stale as remove_stale_runs
+from ..engine.schema import build_schema, to_fields
 from ..ingest import Skipped, iter_input_files
 from ..models import Document
 from ..settings import Settings
 from ..settings import current as current_settings
-from ..engine.fastwrite import BulkWriter
-from ..engine.runs import remove_stale as remove_stale_runs
-from ..engine.schema import build_schema, to_fields
 from .documents import file_hash, text_key
 
+log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
 Phase = Callable[[str], None]
 
@@ -362,8 +364,8 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
             if reporter:
                 reporter.finish(summary)
             store.append_run(index_dir, _for_runs(summary))
-        except Exception:
-            pass
+        except Exception:  # the run's own error is what the caller must see
+            log.warning("could not record the failed run in %s", index_dir, exc_info=True)
         lock.release()
         raise
     summary.seconds = time.perf_counter() - t0
@@ -457,8 +459,8 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
         pool.close(cancel=True)
         try:
             writer.cancel()
-        except Exception:
-            pass
+        except Exception:  # the run's own error is what the caller must see; the next run cleans up
+            log.debug("cancelling the writer failed", exc_info=True)
         raise
     summary.committed = True
     _pause(pauses, "after_commit")

@@ -29,14 +29,15 @@ import queue
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Self
 
 from ..ingest import Skipped
+from ..models import Document
 from ..settings import Settings
 from ..settings import current as current_settings
-from ..models import Document
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,8 @@ def prepare_file(job: tuple[str, str]) -> FileResult:
     """Worker entry point: ``(file, hash)`` → the file's documents as field dicts.  Never raises."""
     from ..dedup import signature
     from ..engine.fastwrite import prepare
-    from .documents import documents_from_file, text_key
     from ..engine.schema import to_fields
+    from .documents import documents_from_file, text_key
 
     key, h = job
     res = FileResult(key=key, hash=h)
@@ -86,7 +87,8 @@ def prepare_file(job: tuple[str, str]) -> FileResult:
             res.docs.append(PreparedDoc(doc=d, fields=None, text_key=k, signature=signature(d.article.text),
                                         prepared=prepare(_schema(), to_fields(d, file=key, file_hash=h, text_key=k,
                                                                            gram_codes=True))))
-    except Exception as exc:  # a bug in one stage must not stop the whole run
+    except Exception as exc:  # a bug in one stage must not stop the whole run: the file is reported skipped
+        log.debug("processing %s failed", key, exc_info=True)
         res.docs.clear()
         res.skipped.append(Skipped(key, f"processing failed: {type(exc).__name__}: {exc}"))
     return res
@@ -130,8 +132,8 @@ def warm_up() -> None:
         from ..analysis import index_words  # the segmenters' dictionaries, shared by forked workers
 
         index_words(text)
-    except Exception:
-        pass
+    except Exception:  # warming is an optimisation: a worker that could not warm loads lazily
+        log.debug("warm-up failed", exc_info=True)
 
 
 def default_workers() -> int:
@@ -306,9 +308,9 @@ def _writing_worker(folder: str, budget_mb: float, runs_per_segment: int, tasks,
     except BaseException as exc:  # the parent sees the error and finishes the work itself
         try:
             results.put(("error", f"{type(exc).__name__}: {exc}"))
-        except Exception:
-            pass
-        raise SystemExit(1)
+        except Exception:  # the queue is gone with the parent: nothing to tell
+            log.debug("could not report a worker error", exc_info=True)
+        raise SystemExit(1) from exc
 
 
 class WorkerLost(RuntimeError):
@@ -363,7 +365,7 @@ class FilePool:
     def parallel(self) -> bool:
         return self.workers > 1 and len(self.jobs) > 1 and self.folder is not None
 
-    def start(self) -> "FilePool":
+    def start(self) -> FilePool:
         if self.parallel and not self._procs and not self.fell_back:
             ctx = _context()
             if ctx.get_start_method() == "fork":
@@ -514,7 +516,7 @@ class FilePool:
                 q.close()
         self._tasks = self._results = None
 
-    def __enter__(self) -> "FilePool":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type, *rest: object) -> None:
