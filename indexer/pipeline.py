@@ -195,6 +195,7 @@ def documents_from_file(path: Path) -> tuple[list[Document], list[Skipped]]:
             skipped.append(Skipped(page.path, "no report text found after cleaning"))
             continue
         for n, article in enumerate(articles):
+            article.undecodable_bytes = page.undecodable_bytes
             try:
                 meta = extract_meta(article, page.hints)
             except Exception as exc:
