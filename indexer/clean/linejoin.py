@@ -5,7 +5,7 @@ break lines wherever the width ran out ("…交出一份人" / "民满意的答�
 Stored that way, a sentence is cut in two: the 例句 view shows half of it and a
 phrase query across the break fails.
 
-Two predicates, deliberately of different strictness:
+Two predicates share one definition of the shape:
 
 * :func:`suspect_break` (used to *count* over stored texts, which have no blank
   lines: ``python -m indexer.evaluate``): the line ends inside a sentence — with an

@@ -5,7 +5,8 @@ recognised, all by their layout, never by wording of one site:
 
 * numbered pieces: a line "篇1" / "篇一" / "【篇一】" / "第2篇" / "范文一" starts each
   report (its title may follow on the same line), or the title carries the number
-  at its end ("卫生监督工作计划篇1", "…范文2"; two or more, numbered in order);
+  at its end ("卫生监督工作计划篇1", "…范文2"; two or more, numbered in order; the
+  report may run on after it on the same line when every marker names one title);
 * repeated titles: the same title line naming a document type starts each report
   (with at least 150 characters of prose after every copy);
 * stacked reports: a short title line naming a document type (…总结, …范文,
@@ -53,6 +54,9 @@ def _marker_title(m: re.Match[str]) -> str | None:
 # The same with the title first: "卫生监督工作计划篇1", "XX总结范文2", "XX计划（篇3）".  A line
 # ending in 篇N alone is weak evidence, so this shape needs two markers on the page.
 PIAN_AFTER = re.compile(rf"^([^。，；]{{2,50}}?)\s*[（(【\[]?\s*(?:篇|范文)\s*({_N})\s*[)）】\]]?$")
+# ... with the report's first words run on after it ("卫生监督工作计划篇2 为进一步加强…"):
+# the same title on every marker is then required.
+PIAN_AFTER_RUN_ON = re.compile(rf"^([^。，；\s]{{2,40}}?)(?:篇|范文)({_N})(?:\s+|[:：、．.]\s*)(\S.*)$")
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
 _TITLE_LABEL = re.compile(r"^(?:文章标题|标题|题目|文档标题)\s*[:：]\s*")
 _YEAR_PREFIX = re.compile(r"^(?:\d{2,4}|[〇一二三四五六七八九零]{2,4}|20xx|20XX|xx|XX)\s*年(?:度)?\s*$")
@@ -130,17 +134,26 @@ def piece_number(s: str) -> int | None:
     return None
 
 
-def _pian_markers(texts: list[str]) -> list[tuple[int, str | None]]:
-    """(line index, title named on the marker line) of every compilation-piece marker."""
-    found = [(i, _marker_title(m)) for i, t in enumerate(texts) if (m := PIAN.match(t))]
+def _pian_markers(texts: list[str]) -> list[tuple[int, str | None, str | None]]:
+    """(line index, title named on the marker line, text run on after it) of every
+    compilation-piece marker."""
+    found = [(i, _marker_title(m), None) for i, t in enumerate(texts) if (m := PIAN.match(t))]
     if found:
         return found
-    after = [(i, m.group(1).strip(), piece_number(m.group(2))) for i, t in enumerate(texts) if (m := PIAN_AFTER.match(t))]
-    after = [(i, title, n) for i, title, n in after if n is not None and title_like(title, 50)]
-    numbers = [n for _, _, n in after]
-    # title-first markers count only as a numbered sequence (1, 2, 3 …), never a lone "…篇2"
-    if len(after) >= 2 and numbers == sorted(numbers) and len(set(numbers)) == len(numbers):
-        return [(i, title) for i, title, _ in after]
+    after: list[tuple[int, str, int | None, str | None]] = []
+    for i, t in enumerate(texts):
+        if m := PIAN_AFTER.match(t):
+            after.append((i, m.group(1).strip(), piece_number(m.group(2)), None))
+        elif (m := PIAN_AFTER_RUN_ON.match(t)) and DOC_SUFFIX.search(m.group(1)):
+            after.append((i, m.group(1), piece_number(m.group(2)), m.group(3)))
+    after = [a for a in after if a[2] is not None and title_like(a[1], 50)]
+    numbers = [a[2] for a in after]
+    run_on_titles = {norm_title(a[1]) for a in after if a[3] is not None}
+    # title-first markers count only as a numbered sequence (1, 2, 3 …), never a lone "…篇2";
+    # with text run on, only when every marker names the same title
+    if len(after) >= 2 and numbers == sorted(numbers) and len(set(numbers)) == len(numbers):  # type: ignore[type-var]
+        if not run_on_titles or len({norm_title(a[1]) for a in after}) == 1:
+            return [(i, title, rest) for i, title, _, rest in after]
     return []
 
 
@@ -173,8 +186,9 @@ def split_segments(lines: list[str], stacked: bool = True) -> tuple[list[Segment
         return [], "empty"
     markers = _pian_markers(texts)
     if markers:
-        pian = [i for i, _ in markers]
-        names = dict(markers)
+        pian = [i for i, _, _ in markers]
+        names = {i: title for i, title, _ in markers}
+        run_on = {i: rest for i, _, rest in markers}
         segs: list[Segment] = []
         bounds = pian + [len(texts)]
         pre = texts[: pian[0]]
@@ -182,6 +196,8 @@ def split_segments(lines: list[str], stacked: bool = True) -> tuple[list[Segment
             segs.append(Segment(pre))
         for a, b in zip(bounds, bounds[1:]):
             body = texts[a + 1 : b]
+            if run_on[a]:
+                body = [run_on[a]] + body
             named = names[a]
             if named:
                 body = [named] + body

@@ -24,7 +24,7 @@ SENTENCES = [
 ]
 SECTIONS = ["一、主要工作及成效", "二、存在的问题", "三、下一步工作打算"]
 SUBSECTIONS = ["（一）加强组织领导", "（二）强化队伍建设"]
-STYLES = ["pian_digit", "pian_cn", "pian_bracket", "di_pian", "fanwen", "title_pian", "repeated"]
+STYLES = ["pian_digit", "pian_cn", "pian_bracket", "di_pian", "fanwen", "title_pian", "title_pian_run_on", "repeated"]
 
 
 def report_body(draw_idx: list[int], gap: int = 1) -> list[str]:
@@ -62,6 +62,12 @@ def compile_page(titles: list[str], style: str, idx: list[int], gap: int = 1) ->
             head = [f"范文{CN[n - 1]}", *blank, title]
         elif style == "title_pian":
             head = [f"{title}篇{n}"]
+        elif style == "title_pian_run_on":  # "卫生监督工作计划篇2 一、…": one title, the report runs on
+            title = titles[0]
+            body = report_body(idx[n:] + idx[:n], gap)
+            expected.append(title)
+            lines += [f"{title}篇{n} {body[0]}", *body[1:], *blank]
+            continue
         else:  # repeated: every report carries the same title
             title = titles[0]
             head = [title]
