@@ -115,23 +115,27 @@ def _plausible(text: str, allowed_bad: int = 0) -> bool:
     return bad / len(sample) < 0.01
 
 
-#: A page decodes with replacement characters when its invalid byte sequences are at most
-#: this share of its bytes in the best encoding (a browser shows such a page; a few damaged
-#: bytes in a scraped 50 KB page are common) — more means the encoding is wrong or the file
-#: is not text.  Sequences, not bytes: one damaged byte in GB18030 text usually also
-#: unpairs the byte after it.
+#: A page decodes with replacement characters when its damaged places (runs of invalid byte
+#: sequences) are at most this share of its bytes in the best encoding (a browser shows such a
+#: page; a few damaged bytes in a scraped 50 KB page are common) — more means the encoding is
+#: wrong or the file is not text.  Places, not bytes: one damaged byte in UTF-8 orphans the
+#: continuation bytes after it, and in GB18030 it often unpairs the byte after it.
 MAX_BAD_BYTE_RATIO = 1 / 1000
-#: ... or at most this many invalid sequences whatever the size (a 7 KB page with 6 bad bytes).
+#: ... or at most this many damaged places whatever the size (a 7 KB page with 6 bad bytes).
 MIN_BAD_BYTES_ALLOWED = 16
 
 _BAD_COUNT = threading.local()
 
 
 def _count_and_replace(exc: UnicodeError) -> tuple[str, int]:
-    """Codec error handler: count the invalid byte sequences, put U+FFFD for each (as a browser does)."""
+    """Codec error handler: put U+FFFD for each invalid byte sequence (as a browser does) and
+    count the damaged places: adjacent invalid sequences (one bad byte in UTF-8 orphans the
+    continuation bytes after it) are one place."""
     if not isinstance(exc, UnicodeDecodeError):
         raise exc
-    _BAD_COUNT.n = getattr(_BAD_COUNT, "n", 0) + 1
+    if exc.start != getattr(_BAD_COUNT, "end", -1):
+        _BAD_COUNT.n = getattr(_BAD_COUNT, "n", 0) + 1
+    _BAD_COUNT.end = exc.end
     return "\ufffd", exc.end
 
 
@@ -139,14 +143,15 @@ codecs.register_error("reportsearch-count", _count_and_replace)
 
 
 def decode_counting(data: bytes, encoding: str) -> tuple[str, int]:
-    """``data`` decoded with ``encoding``; each invalid byte sequence becomes one U+FFFD and is counted."""
-    _BAD_COUNT.n = 0
+    """``data`` decoded with ``encoding``; invalid byte sequences become U+FFFD, and the damaged
+    places (runs of adjacent invalid sequences) are counted."""
+    _BAD_COUNT.n, _BAD_COUNT.end = 0, -1
     text = data.decode(encoding, errors="reportsearch-count")
     return text, _BAD_COUNT.n
 
 
 def allowed_bad_bytes(size: int) -> int:
-    """How many invalid byte sequences a page of ``size`` bytes may hold and still be decoded."""
+    """How many damaged places a page of ``size`` bytes may hold and still be decoded."""
     return max(MIN_BAD_BYTES_ALLOWED, int(size * MAX_BAD_BYTE_RATIO))
 
 
@@ -163,12 +168,12 @@ def _normalizer_guess(data: bytes) -> str | None:
 
 
 def decode_page(data: bytes) -> tuple[str, int]:
-    """Decode a page's bytes like a browser; return ``(text, number of undecodable byte sequences)``.
+    """Decode a page's bytes like a browser; return ``(text, number of damaged places)``.
 
     Candidates, most trustworthy first: a byte-order mark, the page's declaration
     (GB family widened to GB18030), UTF-8, charset-normalizer's guess, GB18030, Big5.
     The first that decodes cleanly (and plausibly) wins.  When none does, the
-    candidate with the fewest invalid bytes wins (ties: the more trustworthy), and
+    candidate with the fewest damaged places wins (ties: the more trustworthy), and
     its invalid bytes become U+FFFD, provided they are rare (``allowed_bad_bytes``).
     Raises :class:`DecodeError` only for binary files and mostly-undecodable bytes.
     """
@@ -203,7 +208,7 @@ def decode_page(data: bytes) -> tuple[str, int]:
             text, bad = decode_counting(data, enc)
         except LookupError:
             continue
-        if not _plausible(text, bad):
+        if not _plausible(text, text.count("\ufffd") if bad else 0):  # the damage is judged by ``bad``
             continue
         results[rank] = text
         if bad == 0:
@@ -214,7 +219,7 @@ def decode_page(data: bytes) -> tuple[str, int]:
         return results[best[1]], best[0]
     if best is not None:
         raise DecodeError(
-            f"undecodable: {best[0]} invalid byte sequences in {len(data)} bytes, even in the best-fitting encoding ({best[2]})"
+            f"undecodable: {best[0]} places with invalid bytes in {len(data)} bytes, even in the best-fitting encoding ({best[2]})"
         )
     raise DecodeError("undecodable: not UTF-8, GB18030/GBK/GB2312 or Big5 text")
 

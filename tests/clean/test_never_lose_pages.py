@@ -48,7 +48,7 @@ def test_a_few_bad_gbk_bytes_decode_with_a_count(declared: str | None) -> None:
 
 def test_mostly_undecodable_is_refused_with_a_reason() -> None:
     html = ("<html><body>" + f"<p>{PARA}</p>" * 30 + "</body></html>").encode("gb18030")
-    with pytest.raises(DecodeError, match="invalid byte sequences .* even in the best-fitting encoding"):
+    with pytest.raises(DecodeError, match="places with invalid bytes .* even in the best-fitting encoding"):
         decode_page(_damaged(html, len(html) // 20))
 
 
@@ -64,6 +64,17 @@ def test_damaged_page_is_indexed_and_flagged(tmp_path: Path) -> None:
 
 def test_clean_utf8_still_decodes_exactly() -> None:
     assert decode_page(PARA.encode("utf-8")) == (PARA, 0)
+
+
+@pytest.mark.parametrize("encoding,declared", [("utf-8", None), ("big5", "big5"), ("gb18030", "gb2312")])
+def test_ten_damaged_bytes_in_five_kilobytes_decode_in_the_right_encoding(encoding: str, declared: str | None) -> None:
+    # one bad byte in UTF-8 orphans the continuation bytes after it: still one damaged place
+    meta = f"<meta charset={declared}>" if declared else ""
+    text = "現在我代表縣人民政府向大會報告工作，請予審議。" if encoding == "big5" else PARA
+    html = f"<html><head>{meta}</head><body>" + f"<p>{text}</p>" * 40 + "</body></html>"
+    decoded, places = decode_page(_damaged(html.encode(encoding), 10, seed=3))
+    assert 1 <= places <= 20  # in GB18030 a bad byte can unpair the next character too
+    assert decoded.count(text) >= 28  # the right encoding: only the damaged paragraphs differ
 
 
 # -- 2. never lose an article ---------------------------------------------------------------------
@@ -205,3 +216,12 @@ def test_publish_date_stated_in_markup_is_used() -> None:
     )
     arts = clean_page(_page(html))
     assert arts and arts[0].published == "2021-03-04"
+
+
+def test_related_list_inside_an_html_article_block_is_dropped() -> None:
+    body = "".join(f"<p>{p}</p>" for p in paras(6))
+    related = "<p>相关推荐</p><ul>" + "".join(f"<li><a href='/a{i}'>某某县{2010 + i}年卫生工作总结</a></li>" for i in range(8)) + "</ul>"
+    html = f"<html><body><div class='content'><h1>县卫生局工作总结</h1>{body}{related}</div></body></html>"
+    arts = clean_page(_page(html))
+    assert arts and "第6项工作" in arts[0].text
+    assert "相关推荐" not in arts[0].text and "年卫生工作总结" not in arts[0].text
