@@ -62,7 +62,7 @@ def clean_page(page: Page, join_breaks: bool = True) -> list[Article]:
 
             lines, html_info = extract_lines(raw)
             articles = clean_text(lines, hints, html_info, join_breaks)
-            if needs_fallback(sum(cjk_count(a.text) for a in articles)):
+            if needs_fallback(sum(cjk_count(a.text) for a in articles), len(raw)):
                 articles = _best_of_extractors(raw, articles, hints, html_info)
             return articles
         lines = split_lines(normalize_text(raw))

@@ -52,6 +52,9 @@ log = logging.getLogger(__name__)
 
 #: Our result is "too little" below this many CJK characters of text: fallbacks run.
 FALLBACK_BELOW_CJK = 200
+#: Pages larger than this (characters) are not given to the libraries: a scraped article page is
+#: tens of kilobytes, and the libraries build several full trees of the page each.
+FALLBACK_MAX_CHARS = 5_000_000
 #: A fallback replaces ours only when its quality exceeds ours by this much (agreement is an F1).
 MARGIN = 0.05
 _SENTENCE = re.compile(r"[。，；！？]")
@@ -70,9 +73,9 @@ class Candidate:
     agreement: float = 0.0
 
 
-def needs_fallback(cjk_found: int) -> bool:
-    """Our own selection found nothing or too little for an article."""
-    return cjk_found < FALLBACK_BELOW_CJK
+def needs_fallback(cjk_found: int, page_chars: int = 0) -> bool:
+    """Our own selection found nothing or too little for an article (and the page is not huge)."""
+    return cjk_found < FALLBACK_BELOW_CJK and page_chars <= FALLBACK_MAX_CHARS
 
 
 # -- the three libraries, each HTML → lines ("" between paragraphs) -------------------------

@@ -251,11 +251,17 @@ def page_lines(doc: etree._Element) -> list[str]:
     return lines
 
 
+HTMLDATE_MAX_CHARS = 5_000_000
+
+
 def publish_date(html: str) -> str | None:
     """The publish date the page states, read by htmldate (meta tags, JSON-LD, <time>,
     dates in the page's header markup); original date, not the last update.  Only what the
     page states: htmldate's extensive text search (which guesses from any date on the
-    page, the copyright year included) is off, our labelled-line reader covers the rest."""
+    page, the copyright year included) is off, our labelled-line reader covers the rest.
+    A huge page (over ``HTMLDATE_MAX_CHARS``) is left to that reader: htmldate parses it again."""
+    if len(html) > HTMLDATE_MAX_CHARS:
+        return None
     try:
         from htmldate import find_date  # type: ignore[import-untyped]
 
