@@ -187,9 +187,9 @@ def decode_page(data: bytes) -> tuple[str, int]:
         raise DecodeError("binary file (not a text page)")
     order: list[str] = []
     declared = declared_encoding(data)
-    for enc in (declared, "utf_8"):
-        if enc and enc not in order:
-            order.append(enc)
+    for first in (declared, "utf_8"):
+        if first and first not in order:
+            order.append(first)
     for enc in order:  # the cheap, common case: a declared or UTF-8 page without damage
         try:
             text = data.decode(enc)
@@ -198,9 +198,9 @@ def decode_page(data: bytes) -> tuple[str, int]:
         if _plausible(text):
             return text, 0
     guess = _normalizer_guess(data)
-    for enc in [guess, *_CANDIDATE_ENCODINGS]:
-        if enc and enc not in order:
-            order.append(enc)
+    for candidate in [guess, *_CANDIDATE_ENCODINGS]:
+        if candidate and candidate not in order:
+            order.append(candidate)
     best: tuple[int, int, str] | None = None  # (bad bytes, rank, text)
     results: dict[int, str] = {}
     for rank, enc in enumerate(order):

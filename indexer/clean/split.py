@@ -137,7 +137,9 @@ def piece_number(s: str) -> int | None:
 def _pian_markers(texts: list[str]) -> list[tuple[int, str | None, str | None]]:
     """(line index, title named on the marker line, text run on after it) of every
     compilation-piece marker."""
-    found = [(i, _marker_title(m), None) for i, t in enumerate(texts) if (m := PIAN.match(t))]
+    found: list[tuple[int, str | None, str | None]] = [
+        (i, _marker_title(m), None) for i, t in enumerate(texts) if (m := PIAN.match(t))
+    ]
     if found:
         return found
     after: list[tuple[int, str, int | None, str | None]] = []
@@ -196,8 +198,9 @@ def split_segments(lines: list[str], stacked: bool = True) -> tuple[list[Segment
             segs.append(Segment(pre))
         for a, b in zip(bounds, bounds[1:]):
             body = texts[a + 1 : b]
-            if run_on[a]:
-                body = [run_on[a]] + body
+            first = run_on[a]
+            if first:
+                body = [first] + body
             named = names[a]
             if named:
                 body = [named] + body
