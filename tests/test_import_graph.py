@@ -8,7 +8,7 @@ Layers, lowest first (a module may import its own layer and the ones below):
 
 0. base: ``indexer.models``, ``indexer.settings``, ``indexer.textnorm``, ``indexer.loadcache``,
    ``indexer.segdict``, ``indexer.analysis``: data classes, settings and text analysis;
-1. text: ``indexer.clean``, ``indexer.meta``, ``indexer.ingest``, ``indexer.evaluate``;
+1. text: ``indexer.clean``, ``indexer.meta``, ``indexer.ingest``, ``indexer.evaluate``, ``indexer.cleaneval``;
 2. engine: ``indexer.engine`` (the storage engine: no Flask, no pipeline);
 3. pipeline: ``indexer.pipeline``, ``indexer.dedup``;
 4. app: ``searchapp`` (Flask UI, API, admin, the search engine around the index);
@@ -37,6 +37,7 @@ LAYERS: dict[str, int] = {
     "indexer.meta": 1,
     "indexer.ingest": 1,
     "indexer.evaluate": 1,
+    "indexer.cleaneval": 1,
     "indexer.engine": 2,
     "indexer.pipeline": 3,
     "indexer.dedup": 3,
@@ -102,6 +103,8 @@ def _layer(module: str) -> int:
     parts = module.split(".")
     for i in range(len(parts), 0, -1):
         cand = ".".join(parts[:i])
+        if cand == "indexer" and module != "indexer":
+            continue  # a new module of indexer/ must be given its layer, not inherit "base"
         if cand in LAYERS:
             return LAYERS[cand]
     raise AssertionError(f"{module}: no layer assigned (add it to LAYERS in {Path(__file__).name})")
