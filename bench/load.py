@@ -307,7 +307,7 @@ def run_mixed(index_dir: str | Path, seconds: float = 30.0, clients: int = 20, w
         with gunicorn(served, workers, ready_timeout) as base:
             res["at_rest"] = drive(base, clients, seconds, seed, think_ms=think_ms)
             if index_docs:
-                cmd = [sys.executable, "-m", "indexer.cli", "index", str(extra), "--index-dir", str(served),
+                cmd = [sys.executable, "-m", "searchapp.cli", "index", str(extra), "--index-dir", str(served),
                        "--workers", str(index_workers), "--quiet"]
                 env = dict(os.environ)
                 started = time.monotonic()

@@ -39,16 +39,16 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, FileIndex
 from whoosh.searching import Searcher
 
-from indexer import store
+from indexer.engine import store
 from indexer.analysis import gram_text
-from indexer.schema import UNKNOWN
+from indexer.engine.schema import UNKNOWN
 
 from . import query as qmod
 from . import facets as facets_mod
 from .facets import FacetTable, Filters
-from .fastquery import Evaluator, PostingCache, Unsupported, top_order
+from indexer.engine.fastquery import Evaluator, PostingCache, Unsupported, top_order
 from .highlight import highlight, snippet
-from .scoring import CachedBM25F
+from indexer.engine.scoring import CachedBM25F
 from .sentences import MAX_SENTENCE_CHARS, Example, matches, sentence_key, split_sentences
 
 MAX_PER_PAGE = 100
@@ -419,9 +419,11 @@ class SearchEngine:
                messages: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
         """Every live document ``wq`` matches (ascending), its score, and whether the match is complete.
 
-        Evaluated with numpy over the postings (``searchapp.fastquery``); a query it
-        does not implement is run by Whoosh instead, with the same result.  Both stop
-        at ``deadline``; then the match is partial and ``messages`` says so.
+        Evaluated with numpy over the postings (``indexer.engine.fastquery``); a query shape
+        it declares unsupported (:class:`Unsupported`) is run by Whoosh instead, with the
+        same result.  Any other exception is a bug and surfaces (the tests run every
+        query shape both ways).  Both stop at ``deadline``; then the match is partial
+        and ``messages`` says so.
         """
         table = gen.table
         s = r.searcher
@@ -433,9 +435,6 @@ class SearchEngine:
             if messages is not None and r.evaluator.capped_prefixes() and CAPPED_MESSAGE not in messages:
                 messages.append(CAPPED_MESSAGE)
         except Unsupported:
-            docs, scores, complete = self._whoosh_match(s, wq, deadline)
-        except Exception:  # an unreadable posting list must not cost the user the answer
-            log.warning("numpy evaluation failed for %r; using Whoosh's matcher", wq, exc_info=True)
             docs, scores, complete = self._whoosh_match(s, wq, deadline)
         if not complete and messages is not None:
             messages.append(PARTIAL_MESSAGE)
@@ -711,6 +710,8 @@ class SearchEngine:
             "path": stored.get("path"),
             "truncated": bool(stored.get("truncated")),
             "damaged": bool(stored.get("damaged")),
+            "undecodable_bytes": int(meta.get("undecodable_bytes") or 0),
+            "extractor": meta.get("extractor") or "ours",
             "duplicates": list(groups.get(stored["id"], [])),
             "needles": needles,
         }
@@ -736,3 +737,8 @@ class SearchEngine:
     def doc_count(self) -> int:
         with self._borrow() as (_gen, r):
             return r.searcher.doc_count()
+
+
+def engine_of(app: Any) -> SearchEngine:
+    """The Flask app's search engine (made by ``create_app``, kept in ``app.extensions``)."""
+    return app.extensions["engine"]

@@ -22,13 +22,16 @@ from whoosh import query as Q
 
 from indexer.analysis import bigrams, gram_text, to_simplified, words
 
-from .phrase import GramPhrase
+from indexer.engine.phrase import GramPhrase
 from .synonyms import expand
 
 MAX_QUERY_CHARS = 256
 MAX_ITEMS = 32  # items (words, phrases, exclusions) a query may use: the cost budget's cap on terms
 _QUOTES = str.maketrans({"“": '"', "”": '"', "「": '"', "」": '"', "『": '"', "』": '"', "＂": '"'})
-_TOKEN = re.compile(r'"([^"]*)(?:"|$)|(\S+)')
+# A quote mark inside a word ends the word: text pasted from a report ('得“中国环流三') is
+# the word before the quote and the quoted part after it, not one token with a quote in it
+# (which no indexed text holds: quotes are normalised to '"' here, not in the index).
+_TOKEN = re.compile(r'"([^"]*)(?:"|$)|([^\s"]+)')
 _STRAY = re.compile(r"^[()（）\[\]{}+*~^!:：,，;；]+|[()（）\[\]{}+*~^!:：,，;；]+$")
 
 

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from indexer import store
+from indexer.engine import store
 from searchapp import create_app
 from searchapp import engine as engine_mod
 from searchapp import query as qmod
