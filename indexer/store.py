@@ -5,7 +5,6 @@ Layout of an index folder (``index_dir``)::
     index_dir/
       CURRENT            names the live generation folder, e.g. "gen-000003" (optional)
       gen-000003/        a Whoosh index + its per-index sidecars (see below)
-      runs.json          summaries of the last indexing runs (newest last)
       progress.json      progress of the run in progress (or of the last one)
       .indexing.lock     held with flock(2) by the indexing run (content: its pid)
 
@@ -34,6 +33,15 @@ Per-index sidecars, in the live folder beside the Whoosh files:
 
 Sidecars are written to a temporary file and renamed, so a reader never sees
 half a file.
+
+Runtime state that is not the index lives in the *data folder* (:func:`data_dir`):
+``$REPORTSEARCH_DATA_DIR``, or ``<index_dir>-data`` beside the index folder::
+
+    index-data/
+      runs.json          summaries of the last indexing runs (newest last)
+      uploads/           pages uploaded through the web admin
+      secret_key         the web admin's session signing key (0600)
+      admin.sqlite3      login attempts and admin sessions, shared by every server process
 """
 from __future__ import annotations
 
@@ -54,6 +62,8 @@ from whoosh.index import TOC, EmptyIndexError, Index
 from .schema import build_schema
 
 INDEX_ENV = "REPORTSEARCH_INDEX_DIR"
+DATA_ENV = "REPORTSEARCH_DATA_DIR"
+DATA_SUFFIX = "-data"
 GROUPS_FILE = "groups.json"
 DEDUP_FILE = "dedup.npz"
 DEDUP_JOURNAL_FILE = "dedup.journal"  # beside DEDUP_FILE (indexer.dedup.journal_path)
@@ -82,6 +92,20 @@ def default_index_dir() -> Path:
     """``$REPORTSEARCH_INDEX_DIR`` if set, else ``index/`` in the project folder."""
     env = os.environ.get(INDEX_ENV)
     return Path(env) if env else project_root() / "index"
+
+
+def data_dir(index_dir: str | Path) -> Path:
+    """The folder for runtime state beside the index (run history, uploads, admin secrets).
+
+    ``$REPORTSEARCH_DATA_DIR`` when set, else ``<index_dir>-data`` next to the index
+    folder: state never lands inside the source checkout unless the index does, and
+    a ``--rebuild`` (which swaps generations inside ``index_dir``) leaves it alone.
+    """
+    env = os.environ.get(DATA_ENV)
+    if env:
+        return Path(env)
+    ix = Path(index_dir)
+    return ix.parent / (ix.name + DATA_SUFFIX)
 
 
 # -- the live folder ---------------------------------------------------------------------------
@@ -516,16 +540,21 @@ def save_roots(folder: str | Path, roots: list[str]) -> None:
 
 
 def load_runs(index_dir: str | Path) -> list[dict]:
-    """Summaries of the last runs, oldest first."""
-    data = read_json(Path(index_dir) / RUNS_FILE, [])
+    """Summaries of the last runs, oldest first (from the data folder; an older index kept them inside)."""
+    path = data_dir(index_dir) / RUNS_FILE
+    if not path.exists():
+        path = Path(index_dir) / RUNS_FILE
+    data = read_json(path, [])
     return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
 
 
 def append_run(index_dir: str | Path, summary: dict) -> None:
-    """Add a run summary to ``runs.json``, keeping the last :data:`MAX_RUNS`."""
+    """Add a run summary to the data folder's ``runs.json``, keeping the last :data:`MAX_RUNS`."""
     runs = load_runs(index_dir)
     runs.append(summary)
-    write_json_atomic(Path(index_dir) / RUNS_FILE, runs[-MAX_RUNS:])
+    folder = data_dir(index_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(folder / RUNS_FILE, runs[-MAX_RUNS:])
 
 
 def write_progress(index_dir: str | Path, data: dict) -> None:
