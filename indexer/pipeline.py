@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import stat as stat_mod
 import time
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from typing import Callable, Iterable
 
 from whoosh import index as whoosh_index
 
-from . import store
+from . import integrity, store
 from .analysis import gram_text
 from .clean import clean_page
 from .dedup import DedupState, signature
@@ -402,6 +403,7 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
     summary = RunSummary(mode="rebuild" if rebuild else "incremental", started=time.time())
     t0 = time.perf_counter()
     reporter: _Reporter | None = None
+    gen_dir: Path | None = None
     try:
         store.clean_index_dir(index_dir)
         plist = [Path(p) for p in paths]
@@ -418,6 +420,8 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
             reporter.phase("swapping")
             store.swap_current(index_dir, gen_dir)
         else:
+            # Adding to a damaged index would commit on top of it and report success.
+            integrity.ensure_healthy(index_dir)
             ix = store.open_or_create(index_dir)
             live = Path(ix.storage.folder)
             _run(ix, live, plist, summary, reporter, workers, fresh=False,
@@ -430,7 +434,18 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
         try:
             if reporter:
                 reporter.finish(summary)
+        except Exception:
+            pass
+        if store.read_progress(index_dir).get("running"):
+            store.clear_progress(index_dir)  # could not be rewritten (disk full): never leave "running"
+        try:
             store.append_run(index_dir, _for_runs(summary))
+        except Exception:
+            pass
+        try:
+            store.clean_index_dir(index_dir)  # the failed run's segment files and temporary files
+            if rebuild and gen_dir is not None and store.live_dir(index_dir) != gen_dir:
+                shutil.rmtree(gen_dir, ignore_errors=True)
         except Exception:
             pass
         lock.release()
@@ -647,6 +662,7 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
         store.save_groups(folder, dedup.groups())
     dedup.save(folder / store.DEDUP_FILE, new_gen)
     store.save_manifest(folder, new_gen, manifest, manifest_stats(manifest))
+    integrity.record_checksums(folder)  # last: what `reportsearch check` and the next run compare with
     summary.documents = doc_count(ix)
 
 

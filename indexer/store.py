@@ -29,7 +29,9 @@ Per-index sidecars, in the live folder beside the Whoosh files:
   under (a file whose stat is unchanged is not read again); valid only when ``G`` is the
   Whoosh generation on disk (``stat`` is optional: older manifests have none);
 * ``roots.json``: the files and folders runs have indexed into this index
-  (``reportsearch index`` without a path re-indexes them).
+  (``reportsearch index`` without a path re-indexes them);
+* ``checksums.json``: size and CRC-32 of every file of the committed generation
+  (``indexer.integrity``: what ``reportsearch check`` compares the folder with).
 
 Sidecars are written to a temporary file and renamed, so a reader never sees
 half a file.
@@ -79,8 +81,10 @@ MAX_RUNS = 20
 
 _GEN_RE = re.compile(r"^gen-(\d{6,})$")
 _TOC_RE = TOC._pattern(INDEXNAME)
-_SEG_RE = TOC._segment_pattern(INDEXNAME)
-_PER_INDEX_SIDECARS = (GROUPS_FILE, DEDUP_FILE, DEDUP_JOURNAL_FILE, MANIFEST_FILE, ROOTS_FILE)
+#: A segment's file name; group 1 is the segment id as ``Segment.segment_id()`` gives it.
+SEGMENT_FILE_RE = TOC._segment_pattern(INDEXNAME)
+CHECKSUMS_FILE = "checksums.json"  # written by indexer.integrity after each commit
+_PER_INDEX_SIDECARS = (GROUPS_FILE, DEDUP_FILE, DEDUP_JOURNAL_FILE, MANIFEST_FILE, ROOTS_FILE, CHECKSUMS_FILE)
 
 
 def project_root() -> Path:
@@ -217,7 +221,7 @@ def swap_current(index_dir: str | Path, gen_dir: Path) -> None:
 # -- clean-up after killed runs ----------------------------------------------------------------
 
 def _is_whoosh_file(name: str) -> bool:
-    return bool(_TOC_RE.match(name) or _SEG_RE.match(name) or name.startswith(f"_{INDEXNAME}_")
+    return bool(_TOC_RE.match(name) or SEGMENT_FILE_RE.match(name) or name.startswith(f"_{INDEXNAME}_")
                 or name in (f"{INDEXNAME}.tmp", f"{INDEXNAME}_WRITELOCK", f"{INDEXNAME}_LOCK"))
 
 
@@ -244,7 +248,7 @@ def clean_index_folder(folder: str | Path) -> list[str]:
         name = child.name
         doomed = False
         tm = _TOC_RE.match(name)
-        sm = _SEG_RE.match(name)
+        sm = SEGMENT_FILE_RE.match(name)
         if tm:
             doomed = int(tm.group(1)) != gen
         elif name.startswith(f"_{INDEXNAME}_") and ".toc." in name:
@@ -560,6 +564,14 @@ def append_run(index_dir: str | Path, summary: dict) -> None:
 def write_progress(index_dir: str | Path, data: dict) -> None:
     try:
         write_json_atomic(Path(index_dir) / PROGRESS_FILE, data)
+    except OSError:
+        pass
+
+
+def clear_progress(index_dir: str | Path) -> None:
+    """Remove ``progress.json`` (needs no free space, unlike rewriting it)."""
+    try:
+        (Path(index_dir) / PROGRESS_FILE).unlink()
     except OSError:
         pass
 

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask, jsonify, render_template, request
 
 from indexer import store
+from indexer.integrity import IndexDamaged, IndexHealth, Problem
 
 from .engine import SearchEngine
 
@@ -76,8 +77,31 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             resp.headers.setdefault(name, value)
         return resp
 
+    health = IndexHealth(Path(app.config["INDEX_DIR"]))
+
+    def unavailable(problems: list[Problem]):  # noqa: ANN202
+        """A damaged index: say so, and what the admin should do, instead of "internal error" or wrong counts."""
+        app.logger.error("index damaged: %s", "; ".join(map(str, problems)))
+        if request.path.startswith("/api/"):
+            return jsonify({"error": "index unavailable", "reason": "the index is damaged",
+                            "advice": problems[0].advice}), 503, {"Retry-After": "300"}
+        return render_template("error.html", code=503,
+                               message="索引文件已损坏，暂时无法检索。管理员请运行 reportsearch check 查看详情，"
+                                       "并用 reportsearch index --rebuild 重建索引。"), 503, {"Retry-After": "300"}
+
+    @app.before_request
+    def index_is_whole():  # noqa: ANN202
+        if request.endpoint == "static" or request.path.startswith("/admin"):
+            return None  # the admin pages stay usable to see and repair it
+        problems = health.problems()
+        return unavailable(problems) if problems else None
+
     @app.errorhandler(500)
     def server_error(err):  # noqa: ANN001
+        original = getattr(err, "original_exception", None)
+        problems = original.problems if isinstance(original, IndexDamaged) else health.problems(recheck=True)
+        if problems:
+            return unavailable(problems)
         if request.path.startswith("/api/"):
             return jsonify({"error": "internal error"}), 500
         return render_template("error.html", code=500, message="服务器出错了，请稍后再试。"), 500
