@@ -869,7 +869,7 @@ class DedupState:
 
     def _rewrite_journal(self, path: Path, o: _Origin, generation: int) -> None:
         """Replace the journal by one record: everything since the base (atomic rename)."""
-        from .store import write_atomic
+        from .engine.store import write_atomic
 
         nb = self._n_base
         record = self._record(o, self._base_generation, generation, nb, np.ones(nb, dtype=bool),
@@ -881,7 +881,7 @@ class DedupState:
 
     def _write_base(self, path: Path, generation: int) -> None:
         """Write the live rows as a new base (atomically), drop the old journal, and continue from it."""
-        from .store import write_atomic
+        from .engine.store import write_atomic
 
         rows = np.flatnonzero(self._alive)
         used, fidx = np.unique(self._fidx[rows], return_inverse=True)

@@ -11,10 +11,12 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 
-from indexer import store
-from indexer.integrity import IndexDamaged, IndexHealth, Problem
+from indexer.engine import store
+from indexer.engine.integrity import IndexDamaged, IndexHealth, Problem
 
-from .engine import SearchEngine
+from .engine import SearchEngine, engine_of
+
+__all__ = ["create_app", "engine_of"]
 
 TEMPLATES = store.project_root() / "templates"
 
@@ -107,8 +109,3 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return render_template("error.html", code=500, message="服务器出错了，请稍后再试。"), 500
 
     return app
-
-
-def engine_of(app: Flask) -> SearchEngine:
-    """The app's search engine."""
-    return app.extensions["engine"]

@@ -38,7 +38,7 @@ from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup, escape
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from indexer import store
+from indexer.engine import store
 
 from .adminstate import STATE_FILE, AdminState
 from .uploads import ALLOWED_EXTENSIONS, Limits, save_uploads

@@ -20,16 +20,16 @@ import logging
 import numpy as np
 from whoosh import query as Q
 
-from indexer import store
+from indexer.engine import store
 from indexer.analysis import gram_text
-from indexer.schema import UNKNOWN
+from indexer.engine.schema import UNKNOWN
 
 from . import query as qmod
 from . import facets as facets_mod
 from .facets import FacetTable, Filters
-from .fastquery import Evaluator, PostingCache, Unsupported, top_order
+from indexer.engine.fastquery import Evaluator, PostingCache, Unsupported, top_order
 from .highlight import highlight, snippet
-from .scoring import CachedBM25F
+from indexer.engine.scoring import CachedBM25F
 from .sentences import MAX_SENTENCE_CHARS, Example, matches, sentence_key, split_sentences
 
 MAX_PER_PAGE = 100
@@ -566,3 +566,8 @@ class SearchEngine:
     def doc_count(self) -> int:
         with self._lock:
             return self._current().doc_count()
+
+
+def engine_of(app: Any) -> SearchEngine:
+    """The Flask app's search engine (made by ``create_app``, kept in ``app.extensions``)."""
+    return app.extensions["engine"]

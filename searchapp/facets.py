@@ -34,7 +34,7 @@ import numpy as np
 from markupsafe import Markup, escape
 from whoosh import query as Q
 
-from indexer.schema import UNKNOWN
+from indexer.engine.schema import UNKNOWN
 
 FACET_NAMES = ("region", "year", "topic", "doc_type")
 MULTI_SELECT = ("year", "topic", "doc_type")  # OR within the facet

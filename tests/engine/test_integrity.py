@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer import store
-from indexer.cli import main as cli
-from indexer.integrity import CHECKSUMS_FILE, check_index
+from indexer.engine import store
+from searchapp.cli import main as cli
+from indexer.engine.integrity import CHECKSUMS_FILE, check_index
 from indexer.pipeline import index_paths
 from searchapp import create_app
 
@@ -124,7 +124,7 @@ def _tmpfs(path: Path, size: str) -> bool:
 
 
 def _run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "indexer.cli", *args], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "searchapp.cli", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=300, env={**__import__("os").environ,
                                             "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer import store
+from indexer.engine import store
 from indexer.pipeline import index_paths
 from searchapp import create_app
 from searchapp.uploads import MAX_NAME_BYTES, safe_component
