@@ -22,6 +22,7 @@ Security model (``docs/admin.md``):
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import os
@@ -118,33 +119,38 @@ class _SessionInterface(SecureCookieSessionInterface):
 def load_or_create_secret(folder: Path) -> str:
     """The session signing key kept in ``<data>/secret_key`` (created 0600 on first use).
 
-    Several server processes may start at once: the key is written to a private
-    temporary file and *linked* into place, which fails if another process got there
-    first; every process then reads the one key that won.
+    Several server processes may start at once (gunicorn workers): reading and creating
+    the key happen under an exclusive ``flock`` on ``secret_key.lock``, so exactly one
+    process writes a key (to a private temporary file renamed into place) and every
+    other one reads that key, also when an existing file is unreadable or too short and
+    has to be replaced.  Plain ``link``/``rename`` without the lock can't cover the
+    replace case: two processes would each install, and keep, their own key.
     """
     path = folder / SECRET_FILE
-    for _ in range(2):
+    folder.mkdir(parents=True, exist_ok=True)
+    lock_fd = os.open(str(folder / (SECRET_FILE + ".lock")), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)
         try:
             key = path.read_text(encoding="ascii").strip()
             if len(key) >= 32:
                 return key
         except (OSError, UnicodeDecodeError):
             pass
-        folder.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
         tmp = folder / f".{SECRET_FILE}.{secrets.token_hex(4)}.tmp"
         fd = os.open(str(tmp), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(secrets.token_hex(32) + "\n")
         try:
-            if path.exists():  # present but unreadable or too short: replace it
-                os.replace(tmp, path)
-            else:
-                os.link(tmp, path)
-        except FileExistsError:
-            pass  # another process won the race: read its key
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(key + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())  # a crash must not leave an empty key behind the rename
+            os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
-    return path.read_text(encoding="ascii").strip()
+        return key
+    finally:
+        os.close(lock_fd)  # releases the flock
 
 
 def enabled() -> bool:

@@ -20,6 +20,7 @@ embedded, and gives the atomic check-and-record across processes in a dozen line
 """
 from __future__ import annotations
 
+import os
 import secrets
 import sqlite3
 import threading
@@ -58,9 +59,18 @@ class AdminState:
                 db.executescript(_SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+        """A connection in SQLite's default rollback-journal mode.
+
+        Not WAL: WAL needs shared memory beside the file (``-shm``), which fails or is unsafe on
+        network and some container or VM-shared file systems, and its ``PRAGMA`` must itself win a
+        lock when several workers start at once.  Every write here is a tiny ``BEGIN IMMEDIATE``
+        transaction, so WAL's concurrent readers would buy nothing.  The file holds live session
+        ids: it is created readable by its owner only (SQLite gives its journal the same mode).
+        """
+        assert self.path is not None
+        if not self.path.exists():
+            os.close(os.open(str(self.path), os.O_WRONLY | os.O_CREAT, 0o600))
+        return sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None)
 
     def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(db)`` inside ``BEGIN IMMEDIATE`` … ``COMMIT`` (one writer at a time, across processes)."""

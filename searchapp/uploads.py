@@ -107,6 +107,11 @@ def safe_component(name: str) -> str | None:
         stem = stem[: MAX_NAME_CHARS - len(tail)]
         while len((stem + tail).encode("utf-8")) > MAX_NAME_BYTES:
             stem = stem[:-1]
+        # The cut must not leave what the cleaning above removed: a trailing dot or space
+        # (``报告..html``, a name Windows can't hold) or a stem with nothing readable in it.
+        stem = stem.rstrip(". ")
+        if not stem.strip("._-"):
+            stem = "file-" + hashlib.sha1(original.encode("utf-8", "surrogatepass")).hexdigest()[:10]
         name = stem + tail
     return name
 

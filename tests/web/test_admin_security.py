@@ -235,3 +235,68 @@ assert r.status_code == 303, r.status_code
     subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, check=True, timeout=300)
     assert (tmp_path / "ix-data" / "uploads" / "a.txt").is_file()
     assert status() == before
+
+
+# -- across real processes (gunicorn workers are processes, not threads) -------------------------
+
+def _reserve_in_process(args: tuple[str, int]) -> list[int]:
+    path, n = args
+    from searchapp.adminstate import AdminState
+
+    state = AdminState(Path(path), attempts=5, window=300)
+    return [state.reserve_attempt("203.0.113.9") for _ in range(n)]
+
+
+def _secret_in_process(folder: str) -> str:
+    from searchapp.admin import load_or_create_secret
+
+    return load_or_create_secret(Path(folder))
+
+
+def test_rate_limit_holds_across_processes(tmp_path):
+    """8 processes opening a fresh state file at once, 64 attempts: exactly 5 are granted."""
+    import multiprocessing
+
+    path = tmp_path / "data" / "admin.sqlite3"
+    with multiprocessing.get_context("fork").Pool(8) as pool:
+        waits = [w for ws in pool.map(_reserve_in_process, [(str(path), 8)] * 8) for w in ws]
+    assert waits.count(0) == 5 and all(w > 0 for w in waits if w)
+
+
+def test_admin_state_file_is_private_and_not_wal(tmp_path):
+    """The file holds live session ids (owner-only), and uses the rollback journal that works on any file system."""
+    import sqlite3
+    import stat
+
+    from searchapp.adminstate import AdminState
+
+    path = tmp_path / "admin.sqlite3"
+    AdminState(path).new_session("fp")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert not Path(str(path) + "-wal").exists()
+
+
+@pytest.mark.parametrize("existing", [None, "short\n", "\xff\xfe"])
+def test_secret_key_created_once_by_processes_starting_together(tmp_path, existing):
+    """12 processes at once, with no key, a too-short one or a garbled one: all end with the one key on disk."""
+    import multiprocessing
+
+    folder = tmp_path / "data"
+    if existing is not None:
+        folder.mkdir()
+        (folder / "secret_key").write_bytes(existing.encode("latin-1"))
+    with multiprocessing.get_context("fork").Pool(12) as pool:
+        keys = pool.map(_secret_in_process, [str(folder)] * 24)
+    assert len(set(keys)) == 1 and len(keys[0]) >= 32
+    assert (folder / "secret_key").read_text(encoding="ascii").strip() == keys[0]
+    assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_cut_names_keep_no_trailing_dot_or_empty_stem():
+    """Cutting a long name must not bring back what the cleaning removed (a trailing dot or space)."""
+    for raw in ("a" * 99 + ".." + "b" * 20, "报" * 58 + " . .html", "x" * 98 + " ." + "y" * 30):
+        name = safe_component(raw)
+        assert name and not name.endswith((".", " ")) and not name.startswith(".")
+        assert len(name.encode()) <= MAX_NAME_BYTES and ".." not in name
