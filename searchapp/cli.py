@@ -77,13 +77,19 @@ def _print_summary(summary, index_dir: Path) -> None:
 
 
 def _os_error_line(exc: OSError, index_dir: Path) -> str:
-    """What went wrong on disk, and that nothing was committed."""
+    """What went wrong on disk, and what state the index is in.
+
+    Not "nothing was committed": the sidecars (groups, dedup state, manifest, checksums) are
+    written after the commit, so a full disk can stop a run whose documents are already live.
+    Either way the index is a complete commit, searchable, and the next run finishes the work.
+    """
     why = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
            errno.EACCES: "permission denied", errno.EPERM: "permission denied",
            errno.EDQUOT: "the disk quota is exceeded"}.get(exc.errno or 0, exc.strerror or str(exc))
     where = f" ({exc.filename})" if exc.filename else ""
-    return (f"cannot write the index in {index_dir}: {why}{where}. Nothing was committed; the index is as it "
-            "was before this run (its leftovers were removed). Free space or fix permissions, then run again.")
+    return (f"cannot write the index in {index_dir}: {why}{where}. The run stopped; the index keeps its last "
+            "complete commit and stays searchable (this run's leftovers were removed). Free space or fix "
+            "permissions, then run again: it finishes the work.")
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,15 +122,19 @@ def _check_files(folder: Path, deep: bool) -> tuple[list[Problem], bool]:
         if not (isinstance(entry, list) and len(entry) == 3):
             continue
         size, crc, _ = entry
-        if not path.exists():
+        try:
+            actual = path.stat().st_size
+            small = name.endswith(_SMALL_SUFFIXES) and not name.endswith(_BIG_COLUMNS)
+            same = actual != size or not (deep or small) or _crc32(path) == crc
+        except FileNotFoundError:
             problems.append(Problem(name, "missing"))
             continue
-        actual = path.stat().st_size
+        except OSError as exc:  # unreadable: say so (check_index looks again if a commit moved it)
+            problems.append(Problem(name, f"cannot be read ({exc.strerror or exc})"))
+            continue
         if actual != size:
             problems.append(Problem(name, f"size {actual} bytes, {size} recorded at commit (truncated or overwritten)"))
-            continue
-        small = name.endswith(_SMALL_SUFFIXES) and not name.endswith(_BIG_COLUMNS)
-        if (deep or small) and _crc32(path) != crc:
+        elif not same:
             problems.append(Problem(name, "content differs from the checksum recorded at commit"))
     return problems, True
 
@@ -223,6 +228,27 @@ def check_index(index_dir: str | Path, *, deep: bool = False) -> list[Problem]:
     when a request fails.
     """
     index_dir = Path(index_dir)
+    for _ in range(3):
+        before = _live_state(index_dir)
+        problems = _check_once(index_dir, deep)
+        # A run may commit while we look: Whoosh deletes the files of merged segments right after
+        # its commit, which would read as "missing" or an unreadable segment.  Damage stays put,
+        # a commit moves the live TOC (or CURRENT): look again at the new generation.
+        if not problems or _live_state(index_dir) == before:
+            return problems
+    return problems
+
+
+def _live_state(index_dir: Path) -> tuple[str | None, tuple[str, ...]]:
+    """Which generation folder is live and which TOCs it holds (changes with every commit or swap)."""
+    try:
+        folder = store.live_dir(index_dir)
+        return str(folder), tuple(sorted(e.name for e in os.scandir(folder) if e.name.endswith(".toc")))
+    except OSError:
+        return None, ()
+
+
+def _check_once(index_dir: Path, deep: bool) -> list[Problem]:
     try:
         folder = store.live_dir(index_dir)
         tocs = sorted(folder.glob(f"_{store.INDEXNAME}_*.toc")) if folder.is_dir() else []
@@ -231,7 +257,7 @@ def check_index(index_dir: str | Path, *, deep: bool = False) -> list[Problem]:
     if not tocs:
         cur = store.current_generation_name(index_dir)
         return [Problem(store.CURRENT_FILE, f"points to {cur}, which holds no index")] if cur else []
-    problems, recorded = _check_files(folder, deep)
+    problems, _recorded = _check_files(folder, deep)
     if problems:
         return problems
     problems += _check_segments(folder, facets=deep)
@@ -245,12 +271,18 @@ class IndexHealth:
 
     Servers ask on every request; the state key (the live folder's TOC and checksum record,
     by name, size and mtime) costs one directory listing, the check itself runs once per
-    generation (plus after an unexpected error, ``recheck``).
+    generation (plus after an unexpected error, ``recheck``, at most every
+    :data:`RECHECK_INTERVAL` seconds while the index is unchanged).
     """
+
+    #: Seconds between two checks asked for by errors while the index has not changed: a flood of
+    #: failing requests must not turn into a flood of checks (each reads the TOC and columns).
+    RECHECK_INTERVAL = 30.0
 
     def __init__(self, index_dir: Path):
         self.index_dir = index_dir
         self._key: tuple[Any, ...] | None = None
+        self._checked = 0.0  # time.monotonic() of the last check
         self._problems: list[Problem] = []
         self._lock = threading.Lock()
 
@@ -265,9 +297,11 @@ class IndexHealth:
     def problems(self, recheck: bool = False) -> list[Problem]:
         key = self._state_key()
         with self._lock:
-            if recheck or key != self._key:
+            now = time.monotonic()
+            if key != self._key or (recheck and now - self._checked >= self.RECHECK_INTERVAL):
                 self._problems = check_index(self.index_dir)
                 self._key = key
+                self._checked = now
             return self._problems
 
 

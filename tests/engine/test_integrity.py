@@ -159,3 +159,77 @@ def test_full_disk_and_read_only_give_one_line_and_leave_no_running_state(tmp_pa
         assert r.returncode == 1 and "read-only" in r.stderr and "Traceback" not in r.stderr, r.stderr
     finally:
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+# -- no false alarms: what normal life does to an index ---------------------------------------
+
+def test_deletions_rebuilds_and_killed_runs_leave_a_clean_check(tmp_path):
+    """An incremental run that removes and replaces documents, a rebuild, and a run whose
+    sidecars (checksums included) were never written: the full check stays clean each time."""
+    src, ix = tmp_path / "pages", tmp_path / "ix"
+    make_pages(src, 10)
+    index_paths([src], ix, workers=1)
+    assert check_index(ix, deep=True) == []
+    (src / "r00003.txt").unlink()
+    (src / "r00004.txt").write_text((src / "r00005.txt").read_text(encoding="utf-8") + "\n补充一段。\n", encoding="utf-8")
+    s = index_paths([src], ix, workers=1)
+    assert s.removed >= 1 and check_index(ix, deep=True) == []
+    index_paths([src], ix, rebuild=True, workers=1)
+    assert check_index(ix, deep=True) == []
+    # A run killed after its commit, before its sidecars: the record names the previous generation.
+    live = store.live_dir(ix)
+    stale = (live / CHECKSUMS_FILE).read_bytes()
+    make_pages(src, 2, start=50)
+    index_paths([src], ix, workers=1)
+    (live / CHECKSUMS_FILE).write_bytes(stale)
+    assert check_index(ix, deep=True) == [] and check_index(ix) == []
+    make_pages(src, 1, start=60)
+    assert index_paths([src], ix, workers=1).added == 1  # the next run is not refused, and records afresh
+    assert json.loads((live / CHECKSUMS_FILE).read_text())["generation"] == store.open_index(ix).latest_generation()
+    assert check_index(ix, deep=True) == []
+
+
+def test_a_commit_during_the_check_is_not_damage(tmp_path):
+    """Runs that commit (and merge away old segments) while a server checks: never a false 'damaged'."""
+    import threading
+
+    src, ix = tmp_path / "pages", tmp_path / "ix"
+    make_pages(src, 4)
+    index_paths([src], ix, workers=1)
+    found: list = []
+    stop = threading.Event()
+
+    def checker() -> None:
+        while not stop.is_set():
+            try:
+                found.extend(check_index(ix))
+            except Exception as exc:  # noqa: BLE001 - a check that raises is as wrong as a false alarm
+                found.append(exc)
+
+    t = threading.Thread(target=checker)
+    t.start()
+    try:
+        for n in range(12):  # one file per run: a new small segment each time, merged now and then
+            make_pages(src, 1, start=100 + n)
+            index_paths([src], ix, workers=1)
+    finally:
+        stop.set()
+        t.join(60)
+    assert found == []
+
+
+def test_errors_do_not_turn_into_a_flood_of_checks(built, monkeypatch):
+    """The web app asks for a recheck after every unexpected error: one check per interval serves them all."""
+    from indexer.engine import integrity
+
+    calls: list[int] = []
+    real = integrity.check_index
+    monkeypatch.setattr(integrity, "check_index", lambda ix, **kw: calls.append(1) or real(ix, **kw))
+    health = integrity.IndexHealth(built / "base")
+    assert health.problems() == [] and len(calls) == 1  # first request: checked
+    for _ in range(50):
+        assert health.problems(recheck=True) == []
+    assert len(calls) == 1  # 50 errors within the interval: no new check
+    health._checked -= health.RECHECK_INTERVAL
+    health.problems(recheck=True)
+    assert len(calls) == 2
