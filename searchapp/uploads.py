@@ -341,4 +341,6 @@ def save_uploads(files: Iterable, root: Path, limits: Limits) -> UploadResult:
                     tmp.unlink()
         except UploadRejected as exc:
             result.rejected.append((raw, str(exc)))
+        except OSError as exc:  # full disk, read-only or missing folder: this file refused, never a 500
+            result.rejected.append((raw, f"{raw}：无法写入上传文件夹（{exc.strerror or exc}），没有保存"))
     return result

@@ -300,3 +300,44 @@ def test_cut_names_keep_no_trailing_dot_or_empty_stem():
         name = safe_component(raw)
         assert name and not name.endswith((".", " ")) and not name.startswith(".")
         assert len(name.encode()) <= MAX_NAME_BYTES and ".." not in name
+
+
+def test_zip_placement_failing_part_way_puts_everything_back(tmp_path, monkeypatch):
+    """A write error on the second member: the first member's replaced file comes back, no folder or backup is left."""
+    from searchapp import uploads
+
+    root = tmp_path / "uploads"
+    root.mkdir()
+    (root / "a.html").write_text("旧的内容", encoding="utf-8")
+    zpath = tmp_path / "x.zip"
+    zpath.write_bytes(_zip({"a.html": "<p>某县2020年卫生工作总结，新的内容。</p>".encode(),
+                            "sub/b.html": "<p>某县2021年教育工作总结。</p>".encode()}))
+    real_place, calls = uploads._place, []
+
+    def place(tmp, root_, rel):
+        calls.append(rel)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_place(tmp, root_, rel)
+
+    monkeypatch.setattr(uploads, "_place", place)
+    result = uploads.UploadResult()
+    with pytest.raises(uploads.UploadRejected, match="没有保存任何文件"):
+        uploads.save_zip(zpath, root, uploads.Limits(), "x.zip", result)
+    assert sorted(p.name for p in root.iterdir()) == ["a.html"]
+    assert (root / "a.html").read_text(encoding="utf-8") == "旧的内容" and result.saved == []
+
+
+def test_a_write_error_refuses_the_file_instead_of_a_500(tmp_path, monkeypatch):
+    from werkzeug.datastructures import FileStorage
+
+    from searchapp import uploads
+
+    def full(*_a, **_k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(uploads, "_place", full)
+    fs = FileStorage(io.BytesIO("某县2020年卫生工作总结\n\n全年完成。\n".encode()), filename="a.txt")
+    result = uploads.save_uploads([fs], tmp_path / "up", uploads.Limits())
+    assert result.saved == [] and "无法写入" in result.rejected[0][1]
+    assert list((tmp_path / "up").iterdir()) == []
