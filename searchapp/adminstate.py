@@ -55,8 +55,11 @@ class AdminState:
             self._memory.executescript(_SCHEMA)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as db:
+            db = self._connect()
+            try:
                 db.executescript(_SCHEMA)
+            finally:
+                db.close()
 
     def _connect(self) -> sqlite3.Connection:
         """A connection in SQLite's default rollback-journal mode.
@@ -68,9 +71,13 @@ class AdminState:
         ids: it is created readable by its owner only (SQLite gives its journal the same mode).
         """
         assert self.path is not None
-        if not self.path.exists():
+        created = not self.path.exists()
+        if created:  # first start, or the data folder was cleared while the server runs
             os.close(os.open(str(self.path), os.O_WRONLY | os.O_CREAT, 0o600))
-        return sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None)
+        db = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None)
+        if created:
+            db.executescript(_SCHEMA)
+        return db
 
     def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(db)`` inside ``BEGIN IMMEDIATE`` … ``COMMIT`` (one writer at a time, across processes)."""

@@ -341,3 +341,15 @@ def test_a_write_error_refuses_the_file_instead_of_a_500(tmp_path, monkeypatch):
     result = uploads.save_uploads([fs], tmp_path / "up", uploads.Limits())
     assert result.saved == [] and "无法写入" in result.rejected[0][1]
     assert list((tmp_path / "up").iterdir()) == []
+
+
+def test_state_file_removed_while_serving_is_recreated(tmp_path):
+    """Clearing the data folder under a running server logs admins out; it does not break the login."""
+    from searchapp.adminstate import AdminState
+
+    path = tmp_path / "admin.sqlite3"
+    state = AdminState(path)
+    sid = state.new_session("fp")
+    path.unlink()
+    assert not state.session_live(sid, "fp")
+    assert state.reserve_attempt("198.51.100.7") == 0 and state.session_live(state.new_session("fp"), "fp")
