@@ -233,3 +233,9 @@ def test_errors_do_not_turn_into_a_flood_of_checks(built, monkeypatch):
     health._checked -= health.RECHECK_INTERVAL
     health.problems(recheck=True)
     assert len(calls) == 2
+
+
+def test_full_check_is_clean_on_the_shipped_and_shared_corpora(full_index):
+    """The facet-column check mirrors how the schema indexes facets; on real reports (every
+    province, prefectures, multi-topic, unknown years) it must find nothing."""
+    assert check_index(full_index, deep=True) == []
