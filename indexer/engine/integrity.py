@@ -6,8 +6,8 @@ module lets every entry point ask first:
 
 * :func:`record_checksums` runs after each commit and writes ``checksums.json`` in the live
   folder: the TOC generation and, for every file of that generation (the TOC and each
-  segment's files), its size and CRC-32.  Files already recorded with the same size and
-  modification time keep their entry, so a one-document update hashes only its new segment.
+  segment's files), its size and CRC-32.  Files already recorded keep their entry (Whoosh
+  never rewrites a file), so a one-document update hashes only its new segment.
 * :func:`check_index` compares the folder with that record (``quick``: sizes, and checksums
   of the small files: TOC and columns; ``deep``: every checksum), opens every segment, checks
   the facet column against the postings of the facet fields (what the facet counts and what a
@@ -96,11 +96,16 @@ def record_checksums(folder: str | Path) -> None:
     old_files = old.get("files", {}) if isinstance(old, dict) else {}
     files: dict[str, list[int]] = {}
     for name in names:
-        st = (folder / name).stat()
         prev = old_files.get(name)
-        if isinstance(prev, list) and len(prev) == 3 and prev[0] == st.st_size and prev[2] == st.st_mtime_ns:
+        if isinstance(prev, list) and len(prev) == 3:
+            # Whoosh never rewrites a file once written (segment ids and TOC generations are not
+            # reused), so a recorded name keeps its record.  Hashing it again because its size or
+            # time changed would record damage as good: a .pst or stored column overwritten in
+            # place (same size, which the quick check before a run does not hash) would pass every
+            # later check.
             files[name] = prev
         else:
+            st = (folder / name).stat()
             files[name] = [st.st_size, _crc32(folder / name), st.st_mtime_ns]
     store.write_json_atomic(folder / CHECKSUMS_FILE, {"generation": gen, "files": files})
 
