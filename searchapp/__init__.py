@@ -80,10 +80,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return resp
 
     health = IndexHealth(Path(app.config["INDEX_DIR"]))
+    logged: list[list[Problem]] = [[]]  # the findings last logged: one log line per finding, not per request
 
     def unavailable(problems: list[Problem]):  # noqa: ANN202
         """A damaged index: say so, and what the admin should do, instead of "internal error" or wrong counts."""
-        app.logger.error("index damaged: %s", "; ".join(map(str, problems)))
+        if problems != logged[0]:
+            logged[0] = problems
+            app.logger.error("index damaged: %s", "; ".join(map(str, problems)))
         if request.path.startswith("/api/"):
             return jsonify({"error": "index unavailable", "reason": "the index is damaged",
                             "advice": problems[0].advice}), 503, {"Retry-After": "300"}

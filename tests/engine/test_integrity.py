@@ -259,3 +259,14 @@ def test_damage_between_runs_is_not_recorded_as_good(tmp_path):
         pytest.skip("the run merged the damaged segment away")
     problems = check_index(ix, deep=True)
     assert [p.where for p in problems] == [stored.name], problems
+
+
+def test_a_damaged_index_is_logged_once_not_per_request(built, tmp_path, caplog):
+    ix = tmp_path / "ix"
+    shutil.copytree(built / "base", ix)
+    _truncate(_one(store.live_dir(ix), "*.pst"), 1000)
+    client = create_app({"INDEX_DIR": str(ix)}).test_client()
+    with caplog.at_level("ERROR"):
+        for _ in range(10):
+            assert client.get("/api/search?q=卫生").status_code == 503
+    assert sum("index damaged" in r.getMessage() for r in caplog.records) == 1
