@@ -130,7 +130,10 @@ def load_or_create_secret(folder: Path) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     lock_fd = os.open(str(folder / (SECRET_FILE + ".lock")), os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks (ENOLCK): one server process starting is still fine
+            pass
         try:
             key = path.read_text(encoding="ascii").strip()
             if len(key) >= 32:
