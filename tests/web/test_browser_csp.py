@@ -9,6 +9,7 @@ an init script collects: init scripts run outside the page's policy).
 """
 from __future__ import annotations
 
+import os
 import re
 import threading
 
@@ -44,6 +45,8 @@ def server(full_index, tmp_path_factory):
 @pytest.fixture(scope="module")
 def page():
     if not CHROMIUM:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (apt-get install chromium)")
         pytest.skip("chromium is not installed")
     from playwright.sync_api import sync_playwright
 
