@@ -12,6 +12,8 @@ from typing import Any
 from flask import Flask, jsonify, render_template, request
 
 from indexer.engine import store
+from indexer.settings import Settings
+from indexer.settings import current as current_settings
 from indexer.engine.integrity import IndexDamaged, IndexHealth, Problem
 
 from .engine import SearchEngine, engine_of
@@ -33,11 +35,17 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app; ``INDEX_DIR`` defaults to ``$REPORTSEARCH_INDEX_DIR`` or ``index/``."""
+def create_app(test_config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
+    """Build the app; ``INDEX_DIR`` defaults to ``settings.index_dir`` (``$REPORTSEARCH_INDEX_DIR`` or ``./index``).
+
+    ``settings`` default to :func:`indexer.settings.current`; the admin reads its password
+    and secret key from them (``app.extensions["settings"]``).
+    """
+    settings = settings or current_settings()
     app = Flask(__name__, template_folder=str(TEMPLATES), instance_relative_config=True)
+    app.extensions["settings"] = settings
     app.config.from_mapping(
-        INDEX_DIR=str(store.default_index_dir()),
+        INDEX_DIR=str(settings.index_dir),
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,
     )

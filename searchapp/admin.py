@@ -40,15 +40,13 @@ from markupsafe import Markup, escape
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from indexer.engine import store
+from indexer.engine.schema import UNKNOWN, decode_facet_record
 
 from .adminstate import STATE_FILE, AdminState
 from .uploads import ALLOWED_EXTENSIONS, Limits, save_uploads
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-PASSWORD_ENV = "REPORTSEARCH_ADMIN_PASSWORD"
-SECRET_ENV = "REPORTSEARCH_SECRET_KEY"
-SECURE_ENV = "REPORTSEARCH_COOKIE_SECURE"
 SECRET_FILE = "secret_key"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -65,12 +63,12 @@ def configure(app: Flask) -> None:
     """Admin config: password, secret key, data folder, upload folder and limits (called by ``create_app``).
 
     Runtime state goes to the data folder (``DATA_DIR``: ``$REPORTSEARCH_DATA_DIR`` or
-    ``<index>-data`` beside the index, :func:`indexer.store.data_dir`), never into the
+    ``<index>-data`` beside the index, :func:`indexer.engine.store.data_dir`), never into the
     source checkout.
     """
     cfg = app.config
     if not cfg.get("DATA_DIR"):
-        cfg["DATA_DIR"] = str(store.data_dir(cfg["INDEX_DIR"]))
+        cfg["DATA_DIR"] = str(store.data_dir(cfg["INDEX_DIR"], app.extensions["settings"].data_dir))
     data = Path(cfg["DATA_DIR"])
     cfg.setdefault("UPLOAD_DIR", str(data / "uploads"))
     cfg.setdefault("ADMIN_LOGIN_ATTEMPTS", 5)
@@ -80,19 +78,19 @@ def configure(app: Flask) -> None:
     cfg["SESSION_COOKIE_HTTPONLY"] = True
     if not cfg.get("SESSION_COOKIE_SAMESITE"):  # Flask's default is None: set it, don't setdefault
         cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
-    if os.environ.get(SECURE_ENV, "").strip().lower() in ("1", "true", "yes", "on"):
+    settings = app.extensions["settings"]
+    if settings.cookie_secure:
         cfg["SESSION_COOKIE_SECURE"] = True
     app.session_interface = _SessionInterface()
-    pw = os.environ.get(PASSWORD_ENV)
+    pw = settings.admin_password
     if not pw and cfg.get("ADMIN_PASSWORD"):  # a plain password in a test config
         pw = cfg["ADMIN_PASSWORD"]
     cfg.pop("ADMIN_PASSWORD", None)
     if pw:
         cfg["ADMIN_PASSWORD_HASH"] = generate_password_hash(pw)
     if not cfg.get("SECRET_KEY"):
-        env = os.environ.get(SECRET_ENV)
-        if env:
-            cfg["SECRET_KEY"] = env
+        if settings.secret_key:
+            cfg["SECRET_KEY"] = settings.secret_key
         elif cfg.get("ADMIN_PASSWORD_HASH"):
             cfg["SECRET_KEY"] = load_or_create_secret(data)
     if pw:
@@ -398,8 +396,6 @@ def progress_state() -> dict[str, Any]:
 
 def index_stats() -> dict[str, Any]:
     """Documents, per-year and per-province counts, size on disk and last update of the live index."""
-    import json
-
     ix_dir = _index_dir()
     if not store.index_exists(ix_dir):
         return {"available": False, "documents": 0, "years": [], "provinces": [], "size_bytes": 0,
@@ -420,15 +416,13 @@ def index_stats() -> dict[str, Any]:
                 for n in range(r.doc_count_all()):
                     if r.is_deleted(n):
                         continue
-                    try:
-                        d = json.loads(col[n] or b"{}")
-                    except ValueError:
+                    rec = decode_facet_record(col[n] or b"{}")  # no record: counted as unknown
+                    if rec is None:
                         continue
-                    years[str(d.get("y")) if d.get("y") else "未知"] += 1
-                    region = d.get("r") or []
-                    provinces[region[0] if region else "未知"] += 1
+                    years[str(rec.year) if rec.year else UNKNOWN] += 1
+                    provinces[rec.region[0] if rec.region else UNKNOWN] += 1
         stats = {"available": True, "documents": docs,
-                 "years": sorted(years.items(), key=lambda kv: (kv[0] == "未知", kv[0])),
+                 "years": sorted(years.items(), key=lambda kv: (kv[0] == UNKNOWN, kv[0])),
                  "provinces": sorted(provinces.items(), key=lambda kv: (-kv[1], kv[0])),
                  "generation": key[1], "layout": "pointer" if store.current_generation_name(ix_dir) else "plain"}
         cache.clear()

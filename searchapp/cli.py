@@ -2,21 +2,25 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import html
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import ClassVar
 
+from indexer import settings as settings_mod
 from indexer.engine import store
+from indexer.settings import Settings
 
 
 class _ProgressOutput:
     """Progress of a run: a tqdm bar (count, rate, time left) on a terminal, plain log lines otherwise."""
 
-    PHASES = {"scanning": "finding changed files (size and times, hashing the others)",
+    PHASES: ClassVar[dict[str, str]] = {"scanning": "finding changed files (size and times, hashing the others)",
               "preparing": "starting workers, reading the documents that stay",
               "indexing": "reading, cleaning and indexing",
               "grouping": "grouping near-duplicates", "committing": "committing", "swapping": "swapping in the new index"}
@@ -123,7 +127,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     try:
         summary = index_paths(args.paths, args.index_dir, progress=out.progress, phase=out.phase,
                               rebuild=args.rebuild, workers=args.workers, wait=args.wait,
-                              rehash=True if args.rehash else None)
+                              rehash=True if args.rehash else None, settings=args.settings)
     except IndexBusy as exc:
         out.close()
         print(f"error: {exc}", file=sys.stderr)
@@ -172,7 +176,7 @@ def cmd_hash_password(args: argparse.Namespace) -> int:
     return 0
 
 
-def ensure_index(index_dir: Path) -> None:
+def ensure_index(index_dir: Path, settings: Settings | None = None) -> None:
     """Build the index from the shipped ``corpus/`` when there is none yet."""
     if store.index_exists(index_dir):
         return
@@ -181,7 +185,7 @@ def ensure_index(index_dir: Path) -> None:
     corpus = store.project_root() / "corpus"
     print(f"no index in {index_dir}: indexing the shipped corpus {corpus} first …", file=sys.stderr)
     try:
-        summary = index_paths([corpus], index_dir, wait=600)
+        summary = index_paths([corpus], index_dir, wait=600, settings=settings)
     except IndexBusy as exc:
         print(f"warning: {exc}; serving without waiting for it", file=sys.stderr)
         return
@@ -189,10 +193,10 @@ def ensure_index(index_dir: Path) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    ensure_index(args.index_dir)
+    ensure_index(args.index_dir, args.settings)
     from searchapp import create_app
 
-    app = create_app({"INDEX_DIR": str(args.index_dir)})
+    app = create_app({"INDEX_DIR": str(args.index_dir)}, settings=args.settings)
     print(f"serving on http://{args.host}:{args.port}/", file=sys.stderr)
     app.run(host=args.host, port=args.port, debug=False, threaded=True)
     return 0
@@ -230,8 +234,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from searchapp.engine import SearchEngine
 
     eng = SearchEngine(args.index_dir)
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
-    try:
+    with open(args.output, "w", encoding="utf-8") if args.output else contextlib.nullcontext(sys.stdout) as out:
         n = 0
         for stored, dups in eng.iter_documents():
             meta = stored.get("meta") or {}
@@ -241,12 +244,10 @@ def cmd_export(args: argparse.Namespace) -> int:
                 "doc_type": meta.get("doc_type"), "source": stored.get("source"), "path": stored.get("path"),
                 "published": stored.get("published"), "duplicates": dups,
                 "truncated": bool(stored.get("truncated")), "damaged": bool(stored.get("damaged")),
+                "undecodable_bytes": int(meta.get("undecodable_bytes") or 0),
             }
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
             n += 1
-    finally:
-        if out is not sys.stdout:
-            out.close()
     if args.output:
         print(f"exported {n} documents to {args.output}", file=sys.stderr)
     return 0
@@ -255,7 +256,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="reportsearch", description="工作报告检索: index and search scraped work reports.")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--index-dir", type=Path, default=store.default_index_dir(),
+    common.add_argument("--index-dir", type=Path, default=None,
                         help="index folder (default: $REPORTSEARCH_INDEX_DIR or ./index)")
     sub = p.add_subparsers(dest="cmd", required=True)
 
@@ -306,10 +307,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, with ``args.settings``: the environment's settings and the options, built here once."""
+    args = build_parser().parse_args(argv)
+    args.settings = Settings.from_env(index_dir=getattr(args, "index_dir", None),
+                                      rehash=True if getattr(args, "rehash", False) else None)
+    if hasattr(args, "index_dir"):
+        args.index_dir = args.settings.index_dir
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command with the settings of the environment and the command line.
+
+    A damaged index never gives a traceback: ``search`` and ``export`` check first, and any
+    other failure is looked at again with the quick integrity check, which names the damage.
+    """
     from indexer.engine.integrity import IndexDamaged, check_index, ensure_healthy
 
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
+    previous = settings_mod.current() if settings_mod.is_installed() else None
+    settings_mod.install(args.settings)  # for what sits below an entry point (cache folder, segmenter)
     try:
         if args.cmd in ("search", "export") and store.index_exists(args.index_dir):
             ensure_healthy(args.index_dir)  # never answer from a damaged index as if it were whole
@@ -318,13 +336,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 4
     except Exception:
-        # search/export/serve on a damaged index: say so in one line instead of a traceback
         index_dir = getattr(args, "index_dir", None)
         problems = check_index(index_dir) if index_dir is not None else []
         if not problems:
             raise
         print(f"error: {IndexDamaged(index_dir, problems)}", file=sys.stderr)
         return 4
+    finally:
+        settings_mod.install(previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

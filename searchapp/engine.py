@@ -274,8 +274,10 @@ class SearchEngine:
     def _match(self, s, wq: Q.Query) -> tuple[np.ndarray, np.ndarray]:
         """Every live document ``wq`` matches (ascending) and its score, filters not applied.
 
-        Evaluated with numpy over the postings (``searchapp.fastquery``); a query it
-        does not implement is run by Whoosh instead, with the same result.
+        Evaluated with numpy over the postings (``indexer.engine.fastquery``); a query shape
+        it declares unsupported (:class:`Unsupported`) is run by Whoosh instead, with the
+        same result.  Any other exception is a bug and surfaces (the tests run every
+        query shape both ways).
         """
         table = self._table
         assert table is not None
@@ -284,9 +286,6 @@ class SearchEngine:
                 self._evaluator = Evaluator(s, self._postings)
             docs, scores = self._evaluator.evaluate(wq)
         except Unsupported:
-            docs, scores = self._whoosh_match(s, wq)
-        except Exception:  # an unreadable posting list must not cost the user the answer
-            log.warning("numpy evaluation failed for %r; using Whoosh's matcher", wq, exc_info=True)
             docs, scores = self._whoosh_match(s, wq)
         keep = docs < table.size
         keep[keep] = table.live[docs[keep]]
@@ -539,6 +538,8 @@ class SearchEngine:
             "path": stored.get("path"),
             "truncated": bool(stored.get("truncated")),
             "damaged": bool(stored.get("damaged")),
+            "undecodable_bytes": int(meta.get("undecodable_bytes") or 0),
+            "extractor": meta.get("extractor") or "ours",
             "duplicates": list(groups.get(stored["id"], [])),
             "needles": needles,
         }

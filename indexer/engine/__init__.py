@@ -20,12 +20,12 @@ from .schema import UNKNOWN, build_schema, to_fields
 from .scoring import CachedBM25F
 
 __all__ = [
+    "UNKNOWN",
     "BulkWriter",
     "CachedBM25F",
     "Evaluator",
     "GramPhrase",
     "PostingCache",
-    "UNKNOWN",
     "Unsupported",
     "build_schema",
     "prepare",

@@ -3,7 +3,7 @@
 Whoosh scores a match by walking a tree of matcher objects one posting at a
 time; on a 100,000-report archive a common word matches most reports and a
 query took seconds.  :func:`evaluate` takes the *same* query objects
-(``searchapp.query`` builds them) and the same postings (``searchapp.postings``
+(``searchapp.query`` builds them) and the same postings (``indexer.engine.postings``
 reads them in bulk) and computes the same set of documents with the same
 scores using array operations:
 
@@ -23,22 +23,24 @@ Whoosh's own search, so an unusual query is slower, never wrong.  Deleted
 documents are *not* removed here: the caller keeps only the documents of its
 facet table, which holds live documents only.  Scores agree with Whoosh's to
 the last bit for single terms and phrases; where several scores are added the
-order of addition may differ (about 1e-16 relative).  ``tests/test_fastquery.py``
+order of addition may differ (about 1e-16 relative).  ``tests/equivalence/test_evaluator_vs_whoosh.py``
 compares documents, scores and ranking with Whoosh on real queries.
 """
 from __future__ import annotations
 
 import threading
-from math import log
 from collections import OrderedDict
-from typing import Callable
+from collections.abc import Callable
+from itertools import pairwise
+from math import log
 
 import numpy as np
 from whoosh import query as Q
 from whoosh import scoring
 
+from .lengths import field_lengths
 from .phrase import GramPhrase
-from .postings import TermPostings, field_lengths, prefetch, read_terms
+from .postings import TermPostings, prefetch, read_terms
 
 _EMPTY_IDS = np.zeros(0, dtype=np.int64)
 _EMPTY_SC = np.zeros(0, dtype=np.float64)
@@ -98,7 +100,7 @@ def _nbytes(value: object) -> int:
 class _TermStats:
     """idf, average length, B and K1 of one term, as ``BM25F.scorer`` gets them (top-level statistics)."""
 
-    __slots__ = ("idf", "avgfl", "B", "K1")
+    __slots__ = ("B", "K1", "avgfl", "idf")
 
     def __init__(self, top, weighting: scoring.BM25F, fieldname: str, tbytes: bytes):
         self.idf = top.idf(fieldname, tbytes)
@@ -121,7 +123,7 @@ class Evaluator:
         self.leaves = [(s.reader(), off) for s, off in searcher.leaf_searchers()]
         self.ndocs = searcher.doc_count_all()
         # the generation's segments (and their document offsets): what cached arrays depend on
-        self.key = tuple((getattr(getattr(r, "_segment", None), "segment_id", lambda: id(r))(), off)
+        self.key = tuple((getattr(getattr(r, "_segment", None), "segment_id", lambda r=r: id(r))(), off)
                          for r, off in self.leaves)
         self._stats: dict[tuple[str, bytes], _TermStats] = {}
         self._local = threading.local()  # this thread's query: its term lookups (prefetch)
@@ -346,7 +348,7 @@ def _position_checks(words: list[str], costs: list[float]) -> list[int]:
     up to three.  Anything that is not a chain of two-character words is checked whole.
     """
     n = len(words)
-    chain = n >= 3 and all(len(w) == 2 for w in words) and all(a[1] == b[0] for a, b in zip(words, words[1:]))
+    chain = n >= 3 and all(len(w) == 2 for w in words) and all(a[1] == b[0] for a, b in pairwise(words))
     if not chain:
         return list(range(n))
     # best[i]: the cheapest valid choice of bigrams 0..i that includes i; from[i]: the one before it

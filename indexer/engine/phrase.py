@@ -8,7 +8,7 @@ quoted search.  :class:`GramPhrase` matches exactly the same documents (the
 same intersection of the bigrams' postings, then consecutive positions
 p, p+1, …) and scores them the same way (the intersection's score, as the span
 matcher does), but the position check is one set intersection per bigram.
-``tests/test_query.py`` compares it with ``Phrase`` on real queries.
+``tests/equivalence/test_gram_phrase_vs_phrase.py`` compares it with ``Phrase`` on real queries.
 """
 from __future__ import annotations
 

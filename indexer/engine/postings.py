@@ -5,7 +5,7 @@ Whoosh's matchers hand out one posting at a time (``id()``, ``weight()``,
 seconds in Python method calls.  :func:`read_term` decodes all of a term's
 posting blocks at once instead:
 
-* blocks written by ``indexer.fastwrite`` have a known layout (a 39-byte
+* blocks written by ``indexer.engine.fastwrite`` have a known layout (a 39-byte
   protocol-3 info pickle; ids as integer opcodes of one width per block; weights
   as one BINFLOAT or memo references to the block's distinct BINFLOATs; position
   lists as integer opcodes of one width per block), so ids, weights and
@@ -16,7 +16,7 @@ posting blocks at once instead:
   ``W3LeafMatcher`` does (``pickle.loads``), so every index Whoosh can read
   is read the same way here.
 
-``tests/test_fastquery.py`` compares the ids, weights and positions with
+``tests/equivalence/test_evaluator_vs_whoosh.py`` compares the ids, weights and positions with
 Whoosh's matchers on fast-written and Whoosh-written segments.
 """
 from __future__ import annotations
@@ -24,26 +24,23 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import struct
 import zlib
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PerDocReader, W3TermInfo
-from whoosh.util.numeric import byte_to_length
+from whoosh.codec.whoosh3 import W3TermInfo
+from whoosh.reading import TermNotFound
 
-_MAGIC = b"W3Bl"
-_INFO_LEN = 39  # indexer.fastwrite._info_records
+from .format import BLOCK_LENGTH, BLOCK_MAGIC, HASH_SLOT, INFO_HEAD, INFO_LEN, INFO_TAIL, INFO_TAIL_AT, RECORD_LENGTHS
+
 _J, _G, _N, _C, _B = ord("J"), ord("G"), ord("N"), ord("C"), ord("B")
 _K, _M, _H, _Q, _POP = ord("K"), ord("M"), ord("h"), ord("q"), ord("0")
 _LPAREN, _T = ord("("), ord("t")
 # integer opcode → its size with the operand: BININT1, BININT2, BININT (0: not an integer opcode)
 _WIDTH = np.zeros(256, dtype=np.int64)
 _WIDTH[_K], _WIDTH[_M], _WIDTH[_J] = 2, 3, 5
-# byte → field length, as ``byte_to_length`` (byte 0 is "no length")
-BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
-BYTE_LENGTHS[0] = 0.0
 
 
 @dataclass
@@ -140,7 +137,7 @@ def read_terms(leaves: list[tuple[object, int]], fieldname: str, tbytes: bytes,
         else:
             try:
                 ti = terms.term_info(fieldname, tbytes)
-            except Exception:  # TermNotFound: not in this segment
+            except TermNotFound:  # not in this segment
                 continue
         fmt = reader.schema[fieldname].format
         if ti.is_inlined():
@@ -152,7 +149,7 @@ def read_terms(leaves: list[tuple[object, int]], fieldname: str, tbytes: bytes,
         if isinstance(length, tuple):  # W3TermInfo.from_bytes keeps struct.unpack's tuple
             length = length[0]
         raw = _pread(terms._postfile, off, length)
-        if raw[:4] != _MAGIC:
+        if raw[:4] != BLOCK_MAGIC:
             raise ValueError("not a Whoosh 3 posting list")
         raws.append(raw)
         at_raw.append((li, offset))
@@ -252,7 +249,7 @@ def _one_segment(reader, fieldname: str, tbytes: bytes, with_positions: bool) ->
     terms = reader._terms
     try:
         ti = terms.term_info(fieldname, tbytes)
-    except Exception:
+    except TermNotFound:
         return EMPTY
     if not ti.is_inlined():
         off, length = ti.extent()
@@ -303,7 +300,7 @@ def _relayout(plists: list[list[int]], at: int) -> tuple[list[bytes], list[int],
     recs: list[bytes] = []
     offs: list[int] = []
     for pl in plists:
-        gaps = [pl[0]] + [b - a for a, b in zip(pl, pl[1:])] if pl else []
+        gaps = [pl[0]] + [b - a for a, b in pairwise(pl)] if pl else []
         rec = len(gaps).to_bytes(4, "big") + b"\x80\x03](" + b"".join(
             b"J" + g.to_bytes(4, "little", signed=True) for g in gaps) + b"e."
         offs.append(at + 8)
@@ -364,7 +361,7 @@ def _all_block_extents(buf: np.ndarray, lstart: np.ndarray, lend: np.ndarray):
             break
         p = posn[a]
         end = lend[a]
-        short = p + 4 + _INFO_LEN > end
+        short = p + 4 + INFO_LEN > end
         if short.any():
             ok[a[short]] = False
             active[a[short]] = False
@@ -383,7 +380,7 @@ def _all_block_extents(buf: np.ndarray, lstart: np.ndarray, lend: np.ndarray):
             ok[a[~good]] = False
             active[a[~good]] = False
             a, info, nxt, last = a[good], info[good], nxt[good], last[good]
-        out.append((a, info + _INFO_LEN, nxt, l4[info + 4].astype(np.int64)))
+        out.append((a, info + INFO_LEN, nxt, l4[info + 4].astype(np.int64)))
         posn[a] = nxt
         active[a[last]] = False
     if not out:
@@ -397,9 +394,6 @@ def _all_block_extents(buf: np.ndarray, lstart: np.ndarray, lend: np.ndarray):
 
 
 _WALK_ALONE = 12  # lists still walking at which the rest is walked list by list
-_BLEN = struct.Struct(">i")
-_INFO_HEAD = struct.Struct("<BBBBi")  # PROTO 3, MARK, BININT, the postings count
-_INFO_TAIL = struct.Struct("<BI11xB")  # BININT, the compression level (0), ..., STOP
 
 
 def _walk_list(buf, pos: int, end: int):
@@ -410,19 +404,19 @@ def _walk_list(buf, pos: int, end: int):
     ds: list[int] = []
     de: list[int] = []
     ns: list[int] = []
-    blen_at, head_at, tail_at = _BLEN.unpack_from, _INFO_HEAD.unpack_from, _INFO_TAIL.unpack_from
+    blen_at, head_at, tail_at = BLOCK_LENGTH.unpack_from, INFO_HEAD.unpack_from, INFO_TAIL.unpack_from
     while True:
-        if pos + 4 + _INFO_LEN > end:
+        if pos + 4 + INFO_LEN > end:
             return None
         blen, = blen_at(buf, pos)
         info = pos + 4
         proto, ver, mark, j1, n = head_at(buf, info)
-        j2, comp, stop = tail_at(buf, info + 22)
+        j2, comp, stop = tail_at(buf, info + INFO_TAIL_AT)
         if proto != 0x80 or ver != 3 or mark != _LPAREN or j1 != _J or j2 != _J or comp or stop != 46:
             return None
         nxt = info + (-blen if blen < 0 else blen)
         ns.append(n)
-        ds.append(info + _INFO_LEN)
+        ds.append(info + INFO_LEN)
         de.append(nxt)
         if blen < 0:
             break
@@ -622,27 +616,6 @@ def _generic_decode(raw: bytes, with_positions: bool) -> tuple[list[int], list[f
     return all_ids, all_w, values
 
 
-def field_lengths(reader, fieldname: str) -> np.ndarray:
-    """Every document's length in ``fieldname`` in one segment, as BM25F sees it (byte-quantized)."""
-    n = reader.doc_count_all()
-    perdoc = getattr(reader, "_perdoc", None)
-    if not isinstance(perdoc, W3PerDocReader):
-        return np.array([reader.doc_field_length(d, fieldname, 1) or 0 for d in range(n)], dtype=np.float64)
-    col = perdoc._cached_reader("_%s_len" % fieldname, LENGTHS_COLUMN)
-    if col is None:
-        return np.ones(n, dtype=np.float64)  # doc_field_length's default for a missing column
-    raw: Any = None
-    try:
-        raw = col._dbfile.get(col._basepos, col._count)
-    except AttributeError:
-        raw = None
-    if raw is not None and getattr(col, "_fixedlen", 1) == 1:
-        b = np.zeros(n, dtype=np.uint8)
-        got = np.frombuffer(raw, dtype=np.uint8)[:n]
-        b[:len(got)] = got
-    else:
-        b = np.array([col[i] for i in range(n)], dtype=np.uint8)
-    return BYTE_LENGTHS[b]
 
 
 
@@ -650,8 +623,6 @@ def field_lengths(reader, fieldname: str) -> np.ndarray:
 # -- reading ahead ------------------------------------------------------------------------------
 
 _PAGE = 4096
-_SLOT = struct.Struct("!Iq")  # filetables._pointer: (hash, record position)
-_LENGTHS = struct.Struct("!ii")  # filetables._lengths: a record's key and value lengths
 _PROBE = 16  # hash slots read at a time while probing (192 bytes)
 _RECORD_GUESS = 48  # a W3TermInfo record's value is 35 bytes unless its postings are inlined
 _WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", None)
@@ -728,21 +699,21 @@ def _probe(dbfile, h: int, slotpos: int, tablestart: int, numslots: int) -> int 
     runs are common enough (up to one segment in ten for a term, at 101 segments) that those keys
     were looked up a second time, the slow way, for their idf.
     """
-    tableend = tablestart + numslots * _SLOT.size
+    tableend = tablestart + numslots * HASH_SLOT.size
     left = numslots
     while left > 0:
-        n = min(left, _PROBE, (tableend - slotpos) // _SLOT.size)
-        raw = _pread(dbfile, slotpos, n * _SLOT.size)
-        for slothash, itempos in _SLOT.iter_unpack(raw[:len(raw) - len(raw) % _SLOT.size]):
+        n = min(left, _PROBE, (tableend - slotpos) // HASH_SLOT.size)
+        raw = _pread(dbfile, slotpos, n * HASH_SLOT.size)
+        for slothash, itempos in HASH_SLOT.iter_unpack(raw[:len(raw) - len(raw) % HASH_SLOT.size]):
             if not itempos:
                 return None
             if slothash == h:
                 return itempos
-        got = len(raw) // _SLOT.size
+        got = len(raw) // HASH_SLOT.size
         if not got:
             return 0
         left -= got
-        slotpos += got * _SLOT.size
+        slotpos += got * HASH_SLOT.size
         if slotpos >= tableend:
             slotpos = tablestart
     return 0
@@ -791,8 +762,8 @@ def prefetch(leaves: list[tuple[object, int]], keys: list[tuple[str, bytes]]) ->
             if not numslots:
                 found[(li, fieldname, tbytes)] = None
                 continue
-            slotpos = tablestart + ((h >> 8) % numslots) * _SLOT.size
-            _willneed(fd, slotpos, _SLOT.size * _PROBE)
+            slotpos = tablestart + ((h >> 8) % numslots) * HASH_SLOT.size
+            _willneed(fd, slotpos, HASH_SLOT.size * _PROBE)
             slots.append((li, terms, tindex, fd, key, h, slotpos, tablestart, numslots, fieldname, tbytes))
     hits = []
     for li, terms, tindex, fd, key, h, slotpos, tablestart, numslots, fieldname, tbytes in slots:
@@ -801,20 +772,20 @@ def prefetch(leaves: list[tuple[object, int]], keys: list[tuple[str, bytes]]) ->
         if itempos is None:  # an empty slot before any slot of this hash: not in this segment
             found[(li, fieldname, tbytes)] = None
         elif itempos:
-            _willneed(fd, itempos, _LENGTHS.size + len(key) + _RECORD_GUESS)
+            _willneed(fd, itempos, RECORD_LENGTHS.size + len(key) + _RECORD_GUESS)
             hits.append((li, terms, dbfile, itempos, key, fieldname, tbytes))
     for li, terms, dbfile, itempos, key, fieldname, tbytes in hits:
         # the record (HashWriter: "!ii" key and value lengths, the key, the value) in one read
-        rec = _pread(dbfile, itempos, _LENGTHS.size + len(key) + _RECORD_GUESS)
-        keylen, datalen = _LENGTHS.unpack_from(rec)
-        if keylen != len(key) or rec[_LENGTHS.size:_LENGTHS.size + keylen] != key:
+        rec = _pread(dbfile, itempos, RECORD_LENGTHS.size + len(key) + _RECORD_GUESS)
+        keylen, datalen = RECORD_LENGTHS.unpack_from(rec)
+        if keylen != len(key) or rec[RECORD_LENGTHS.size:RECORD_LENGTHS.size + keylen] != key:
             try:  # the hash matched another term's: Whoosh's own probing settles it
                 ti = terms.term_info(fieldname, tbytes)
-            except Exception:  # TermNotFound
+            except TermNotFound:
                 found[(li, fieldname, tbytes)] = None
                 continue
         else:
-            vstart = _LENGTHS.size + keylen
+            vstart = RECORD_LENGTHS.size + keylen
             value = rec[vstart:vstart + datalen]
             if len(value) < datalen:  # an inlined posting list: longer than the guess
                 value = _pread(dbfile, itempos + vstart, datalen)

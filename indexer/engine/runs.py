@@ -5,7 +5,7 @@ it used to finish a *segment* every time the buffer filled: at 100,000 reports,
 63 segments.  Every query then looked each of its terms up in every segment
 and decoded 63 short posting lists per term, which was most of a first query's
 time (``docs/performance.md``).  Now a full buffer is written as a **run**: the
-same posting blocks the segment would get (``indexer.fastwrite._write_field_fast``),
+same posting blocks the segment would get (``indexer.engine.blocks.write_field_fast``),
 into a file of its own, with a table of its terms.  The writer's document
 numbers go on across runs, and when the writer finishes, its runs are merged
 into **one** segment, term range by term range, in bounded memory.
@@ -18,8 +18,8 @@ run order, drops the ``W3Bl`` header of every piece but the first and turns the
 "last block" mark (a negative block length) of every piece but the last into
 an ordinary one; the term's statistics combine (sums, minima, maxima, first and
 last document).  Only a run's last block of a term may hold fewer than 128
-postings; every reader (Whoosh's and ``searchapp.postings``) takes each
-block's count from its header.  ``tests/test_runs.py`` compares every term of a
+postings; every reader (Whoosh's and ``indexer.engine.postings``) takes each
+block's count from its header.  ``tests/engine/test_spilled_runs.py`` compares every term of a
 spilled segment with the same documents written at once.
 
 Files: ``runs-<segment id>.tmp/`` in the index folder (not in ``/tmp``, which may be
@@ -38,8 +38,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from whoosh.system import pack_ushort
 
-# One term in one run: its statistics as _write_field_fast computes them, where its blocks are
+from .blocks import add_term_records, write_field_fast
+from .format import FAST, TERMINFO_DTYPE
+
+# One term in one run: its statistics as blocks.write_field_fast computes them, where its blocks are
 # in the run's file, and where its last block's length is (relative to the term's first byte).
 RUN_DTYPE = np.dtype([("weight", "<f8"), ("df", "<i8"), ("minb", "<i2"), ("maxb", "<i2"), ("maxw", "<f8"),
                       ("minid", "<i8"), ("maxid", "<i8"), ("off", "<i8"), ("length", "<i8"), ("lastoff", "<i8")])
@@ -56,7 +60,7 @@ class FieldLengths:
     which the writer reads from its per-document reader when it finishes a
     segment; a spilling writer's per-document writer stays open until the end.
     The raw length quantises to the byte Whoosh stores (``length_to_byte``), so
-    ``indexer.fastwrite._field_lengths`` uses these as they are.
+    ``indexer.engine.blocks._field_lengths`` uses these as they are.
     """
 
     def __init__(self) -> None:
@@ -90,7 +94,7 @@ class FieldTable:
 
 
 class _RunSink:
-    """What ``_write_field_fast`` writes a run through: a posting file, no terms index, a table collector."""
+    """What ``blocks.write_field_fast`` writes a run through: a posting file, no terms index, a table collector."""
 
     _tindex = None
     _fieldid = 0
@@ -128,8 +132,6 @@ class RunSet:
 
     def spill(self, buffers: dict, schema, lengths: FieldLengths, ndocs: int) -> None:
         """Write the buffered postings of every field as the next run (the buffers are emptied)."""
-        from .fastwrite import FAST, _write_field_fast
-
         os.makedirs(self.dir, exist_ok=True)
         k = self.nruns
         pst = os.path.join(self.dir, f"{k}.pst")
@@ -138,7 +140,7 @@ class RunSet:
             for name in sorted(buffers):
                 buf = buffers[name]
                 if len(buf):
-                    _write_field_fast(sink, name, schema[name], buf, lengths, ndocs,
+                    write_field_fast(sink, name, schema[name], buf, lengths, ndocs,
                                       protocol=FAST["protocol"], compress_min=FAST["compress_min"])
         self.nruns += 1
 
@@ -164,11 +166,6 @@ class RunSet:
 
     def merge_into(self, fw, schema) -> None:
         """Write every spilled field into ``fw`` (the segment's field writer), in field order."""
-        import types
-
-        from .fastwrite import _write_hashes
-
-        fw._tindex._write_hashes = types.MethodType(_write_hashes, fw._tindex)
         for name in sorted(self.tables):
             merge_field(fw, name, schema[name], self.tables[name])
 
@@ -195,7 +192,6 @@ def _pread_array(fd: int, dtype, start: int, count: int) -> np.ndarray:
 
 def merge_field(fw, name: str, fieldobj, tables: list[FieldTable]) -> None:
     """One field's runs → its postings and term records in the segment, a range of partitions at a time."""
-    from whoosh.system import pack_ushort
 
     fw.start_field(name, fieldobj)
     fid = pack_ushort(fw._fieldid)
@@ -270,7 +266,6 @@ def _union(blobs: list[bytes], offs: list[np.ndarray]) -> tuple[list[bytes], lis
 
 
 def _merge_range(postfile, tindex, fid: bytes, tables: list[FieldTable], fds: dict, p0: int, p1: int) -> None:
-    from .fastwrite import _TERMINFO_DTYPE, _add_term_records
 
     blobs: list[bytes] = []
     offs: list[np.ndarray] = []
@@ -325,7 +320,7 @@ def _merge_range(postfile, tindex, fid: bytes, tables: list[FieldTable], fds: di
 
     fs = np.flatnonzero(first)
     n = len(fs)
-    ti = np.zeros(n, dtype=_TERMINFO_DTYPE)
+    ti = np.zeros(n, dtype=TERMINFO_DTYPE)
     ti["weight"] = np.add.reduceat(rec["weight"], fs)
     ti["df"] = np.add.reduceat(rec["df"], fs)
     minb = np.minimum.reduceat(np.where(rec["minb"] == 0, 256, rec["minb"]), fs)
@@ -348,4 +343,4 @@ def _merge_range(postfile, tindex, fid: bytes, tables: list[FieldTable], fds: di
     data = bytes(src)
     del src
     postfile.write(b"".join([data[a:b] for a, b in zip(start[heads].tolist(), ends[tails].tolist())]))
-    _add_term_records(tindex, fid, union, range(n), ti.tobytes(), value_size=_TERMINFO_DTYPE.itemsize)
+    add_term_records(tindex, fid, union, range(n), ti.tobytes(), value_size=TERMINFO_DTYPE.itemsize)

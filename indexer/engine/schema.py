@@ -8,6 +8,7 @@ loading every stored document (see ``searchapp.facets``).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from whoosh import columns
@@ -66,10 +67,42 @@ def _keywords(values: list[str]) -> str:
     return ",".join(v.replace(",", " ") for v in values if v)
 
 
-def facet_blob(doc: Document) -> bytes:
-    """The compact facet record read by the facet counter: region path, year, topics, type."""
+# -- the facet record: one small JSON object per document in the ``facets`` column -------------
+
+@dataclass
+class FacetRecord:
+    """What the facet counter and the admin statistics read of a document (no stored fields)."""
+
+    id: str
+    region: list[str]  # the path: province, prefecture, county (empty: unknown)
+    year: int | None
+    topics: list[str]
+    doc_type: str  # UNKNOWN when the text does not give it
+    title: str = ""
+
+
+def encode_facet_record(doc: Document) -> bytes:
+    """The compact facet record of a document: id, title, region path, year, topics, type.
+
+    Short keys, because every document carries one and facet counting reads them
+    all; :func:`decode_facet_record` is the only reader.
+    """
     m = doc.meta
     return json.dumps({"i": doc.id, "n": doc.article.title or "", "r": m.region, "y": m.year, "t": m.topics, "d": m.doc_type}, ensure_ascii=False).encode("utf-8")
+
+
+def decode_facet_record(raw: bytes | None) -> FacetRecord | None:
+    """A record written by :func:`encode_facet_record`; None for a missing or unreadable one."""
+    if not raw:
+        return None
+    try:
+        d = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(d, dict):
+        return None
+    return FacetRecord(d.get("i", ""), list(d.get("r") or []), d.get("y"), list(d.get("t") or []),
+                       d.get("d") or UNKNOWN, d.get("n") or "")
 
 
 def _grams(text: str, codes: bool):
@@ -88,7 +121,7 @@ def to_fields(doc: Document, *, file: str, file_hash: str, text_key: str, gram_c
     with the original text for the stored value (``_stored_<field>``): Whoosh
     indexes a list as the ready tokens, so the writer process never segments.
     ``gram_codes`` gives the bigram field as code points
-    (``indexer.fastwrite.GramCodes``, same terms and positions), which only the
+    (``indexer.engine.fastwrite.GramCodes``, same terms and positions), which only the
     bulk writer reads and which skips making one string per character.
     """
     a, m = doc.article, doc.meta
@@ -119,8 +152,8 @@ def to_fields(doc: Document, *, file: str, file_hash: str, text_key: str, gram_c
         "truncated": bool(a.truncated),
         "damaged": bool(a.damaged),
         "meta": {"region": m.region, "year": m.year, "topics": m.topics, "doc_type": m.doc_type,
-                 "heading": a.heading},
-        "facets": facet_blob(doc),
+                 "heading": a.heading, "undecodable_bytes": a.undecodable_bytes, "extractor": a.extractor},
+        "facets": encode_facet_record(doc),
     }
     if m.year:
         fields["year"] = int(m.year)

@@ -4,15 +4,16 @@ Whoosh's ``BM25FScorer`` asks the per-document reader for the field length of
 every document it scores: a seek and a read in the length column each time,
 about a fifth of a query's time on a few thousand reports.  The lengths of a
 segment are a small byte column; :class:`CachedBM25F` decodes it once per leaf
-searcher into a list (``byte_to_length`` of each byte, exactly as
-``W3PerDocReader.doc_field_length`` does), and the scorer indexes that list.
-Scores are unchanged (``tests/test_scoring.py``).
+searcher into a list (:func:`.lengths.field_lengths`: ``byte_to_length`` of each
+byte, exactly as ``W3PerDocReader.doc_field_length`` does), and the scorer indexes
+that list.  Scores are unchanged (``tests/equivalence/test_cached_bm25f_vs_bm25f.py``).
 """
 from __future__ import annotations
 
 from whoosh import scoring
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PerDocReader
-from whoosh.util.numeric import byte_to_length
+from whoosh.codec.whoosh3 import W3PerDocReader
+
+from .lengths import field_lengths
 
 _ATTR = "_reportsearch_lengths"
 
@@ -29,13 +30,9 @@ def _segment_lengths(searcher, fieldname: str) -> list | None:
     if fieldname in cache:
         return cache[fieldname]
     out = None
-    perdoc = getattr(searcher.reader(), "_perdoc", None)
-    if isinstance(perdoc, W3PerDocReader):
-        col = perdoc._cached_reader("_%s_len" % fieldname, LENGTHS_COLUMN)
-        if col is None:
-            out = [1] * perdoc.doc_count_all()  # doc_field_length's default (1) for a missing column
-        else:
-            out = [byte_to_length(b) if b else None for b in (col[i] for i in range(perdoc.doc_count_all()))]
+    reader = searcher.reader()
+    if isinstance(getattr(reader, "_perdoc", None), W3PerDocReader):
+        out = field_lengths(reader, fieldname).tolist()  # the column decoded as the evaluator decodes it
     cache[fieldname] = out
     return out
 

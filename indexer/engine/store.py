@@ -50,21 +50,22 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
+import logging
 import os
 import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any, Self
 
 from whoosh import index as whoosh_index
 from whoosh.index import TOC, EmptyIndexError, Index
 
+from ..settings import current as current_settings
 from .schema import build_schema
 
-INDEX_ENV = "REPORTSEARCH_INDEX_DIR"
-DATA_ENV = "REPORTSEARCH_DATA_DIR"
 DATA_SUFFIX = "-data"
 GROUPS_FILE = "groups.json"
 DEDUP_FILE = "dedup.npz"
@@ -76,6 +77,7 @@ PROGRESS_FILE = "progress.json"
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".indexing.lock"
 GEN_PREFIX = "gen-"
+log = logging.getLogger(__name__)
 INDEXNAME = "MAIN"  # Whoosh's default index name
 MAX_RUNS = 20
 
@@ -89,25 +91,20 @@ _PER_INDEX_SIDECARS = (GROUPS_FILE, DEDUP_FILE, DEDUP_JOURNAL_FILE, MANIFEST_FIL
 
 def project_root() -> Path:
     """The checkout this package runs from (holds ``corpus/`` and ``templates/``)."""
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]
 
 
-def default_index_dir() -> Path:
-    """``$REPORTSEARCH_INDEX_DIR`` if set, else ``index/`` in the project folder."""
-    env = os.environ.get(INDEX_ENV)
-    return Path(env) if env else project_root() / "index"
-
-
-def data_dir(index_dir: str | Path) -> Path:
+def data_dir(index_dir: str | Path, configured: Path | None = None) -> Path:
     """The folder for runtime state beside the index (run history, uploads, admin secrets).
 
-    ``$REPORTSEARCH_DATA_DIR`` when set, else ``<index_dir>-data`` next to the index
-    folder: state never lands inside the source checkout unless the index does, and
-    a ``--rebuild`` (which swaps generations inside ``index_dir``) leaves it alone.
+    ``settings.data_dir`` (``$REPORTSEARCH_DATA_DIR``) when set, else ``<index_dir>-data``
+    next to the index folder: state never lands inside the source checkout unless the
+    index does, and a ``--rebuild`` (which swaps generations inside ``index_dir``) leaves it alone.
     """
-    env = os.environ.get(DATA_ENV)
-    if env:
-        return Path(env)
+    if configured is None:
+        configured = current_settings().data_dir
+    if configured is not None:
+        return Path(configured)
     ix = Path(index_dir)
     return ix.parent / (ix.name + DATA_SUFFIX)
 
@@ -242,7 +239,8 @@ def clean_index_folder(folder: str | Path) -> list[str]:
         keep = {s.segment_id() for s in ix._read_toc().segments}
     except (EmptyIndexError, OSError, ValueError):
         return []
-    except Exception:  # an unreadable TOC: leave everything as it is
+    except Exception:  # an unreadable TOC (a pickle error of any kind): leave everything as it is
+        log.warning("unreadable index in %s: nothing cleaned", p, exc_info=True)
         return []
     for child in p.iterdir():
         name = child.name
@@ -255,9 +253,7 @@ def clean_index_folder(folder: str | Path) -> list[str]:
             doomed = True  # a TOC whose writer died before renaming it
         elif sm:
             doomed = sm.group(1) not in keep
-        elif name == f"{INDEXNAME}.tmp":
-            doomed = True
-        elif name.endswith(".tmp") and any(name.startswith(s) for s in _PER_INDEX_SIDECARS):
+        elif name == f"{INDEXNAME}.tmp" or name.endswith(".tmp") and any(name.startswith(s) for s in _PER_INDEX_SIDECARS):
             doomed = True
         if not doomed:
             continue
@@ -375,7 +371,7 @@ class RunLock:
         except (OSError, ValueError):
             return {}
 
-    def acquire(self) -> "RunLock":
+    def acquire(self) -> Self:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(str(self.path), os.O_RDWR | os.O_CREAT, 0o644)
         # A short grace even without --wait: is_locked() probes take a shared lock for microseconds.
@@ -416,7 +412,7 @@ class RunLock:
             os.close(self.fd)
             self.fd = None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> Self:
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:

@@ -10,15 +10,8 @@ Only the names below are the package's interface; the CLI and the web admin use 
 """
 from __future__ import annotations
 
-from .run import (
-    IndexBusy,
-    RunSummary,
-    documents_from_file,
-    file_hash,
-    index_paths,
-    indexed_files_from_postings,
-    text_key,
-)
+from .documents import documents_from_file, file_hash, text_key
+from .run import IndexBusy, RunSummary, index_paths, indexed_files_from_postings
 
 __all__ = [
     "IndexBusy",

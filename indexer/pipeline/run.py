@@ -21,39 +21,38 @@ Safety (see ``docs/admin.md``):
   replacing the ``CURRENT`` pointer file atomically.
 
 Reading, cleaning, metadata and segment writing run in worker processes
-(:mod:`indexer.workers`); the decisions (exact copies, years lent by copies,
+(:mod:`indexer.pipeline.workers`); the decisions (exact copies, years lent by copies,
 groups), the deletions and the one commit stay in this process.
 """
 from __future__ import annotations
 
-import hashlib
+import logging
 import os
 import shutil
 import stat as stat_mod
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from whoosh import index as whoosh_index
 
-from ..engine import integrity, store
-from ..analysis import gram_text
-from ..clean import clean_page
 from ..dedup import DedupState, signature
-from ..ingest import Skipped, iter_input_files, read_file
-from ..meta import extract_meta
-from ..models import Document
+from ..engine import integrity, store
 from ..engine.fastwrite import BulkWriter
 from ..engine.runs import remove_stale as remove_stale_runs
 from ..engine.schema import build_schema, to_fields
+from ..ingest import Skipped, iter_input_files
+from ..models import Document
+from ..settings import Settings
+from ..settings import current as current_settings
+from .documents import file_hash, text_key
 
+log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
 Phase = Callable[[str], None]
 
-PAUSE_ENV = "REPORTSEARCH_TEST_PAUSE"  # test hook: "before_commit:2,in_commit:2,after_commit:2,per_file:0.1"
 MAX_SKIPPED_IN_RUNS = 200
-REHASH_ENV = "REPORTSEARCH_REHASH"  # "1": hash every input file, trusting no recorded size and times
 # A file whose modification or change time is less than this before the moment its stat was
 # taken is "racy" (git's term): a later write within the same timestamp tick would leave its
 # stat unchanged, so its stat cannot vouch for its hash yet.  2 s covers the coarsest common
@@ -112,15 +111,6 @@ class IndexBusy(RuntimeError):
     """Another indexing run holds the index's lock."""
 
 
-def file_hash(path: Path) -> str:
-    """Content hash of an input file (what decides "changed")."""
-    h = hashlib.sha1()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def stat_key(st: os.stat_result) -> StatKey:
     """What must be unchanged for a file's recorded hash to be reused without reading the file.
 
@@ -161,67 +151,6 @@ def input_key(path: Path, real_dirs: dict[str, str]) -> tuple[str, os.stat_resul
     if real is None:
         real = real_dirs[parent] = os.path.realpath(parent or ".")
     return os.path.join(real, name), st
-
-
-def rehash_forced() -> bool:
-    """``REPORTSEARCH_REHASH`` set to a true value: hash every file (as ``reportsearch index --rehash``)."""
-    return os.environ.get(REHASH_ENV, "").strip().lower() not in ("", "0", "false", "no", "off")
-
-
-def doc_id(page_path: str, n: int) -> str:
-    """A stable id from where the article is (file, row, position on the page)."""
-    return hashlib.sha1(f"{page_path}\x00{n}".encode("utf-8")).hexdigest()[:16]
-
-
-def text_key(text: str) -> str:
-    """Exact-copy key: the hash of the text with white space and width differences removed."""
-    return hashlib.sha1(gram_text(text).encode("utf-8")).hexdigest()
-
-
-def documents_from_file(path: Path) -> tuple[list[Document], list[Skipped]]:
-    """Read, clean and describe one input file.  Never raises on bad content.
-
-    ``path`` should be absolute: document ids are derived from it.
-    """
-    pages, skipped = read_file(path)
-    docs: list[Document] = []
-    for page in pages:
-        try:
-            articles = clean_page(page)
-        except Exception as exc:  # a cleaner bug must not stop the run: report the page
-            skipped.append(Skipped(page.path, f"cleaning failed: {type(exc).__name__}: {exc}"))
-            continue
-        articles = [a for a in articles if a.text and a.text.strip()]
-        if not articles:
-            skipped.append(Skipped(page.path, "no report text found after cleaning"))
-            continue
-        for n, article in enumerate(articles):
-            try:
-                meta = extract_meta(article, page.hints)
-            except Exception as exc:
-                skipped.append(Skipped(page.path, f"metadata failed: {type(exc).__name__}: {exc}"))
-                continue
-            docs.append(Document(id=doc_id(page.path, n), path=page.path, article=article, meta=meta))
-    return docs, skipped
-
-
-# -- test hooks --------------------------------------------------------------------------------
-
-def _pauses() -> dict[str, float]:
-    out: dict[str, float] = {}
-    for part in os.environ.get(PAUSE_ENV, "").split(","):
-        name, _, secs = part.partition(":")
-        try:
-            out[name.strip()] = float(secs)
-        except ValueError:
-            continue
-    return out
-
-
-def _pause(name: str) -> None:
-    secs = _pauses().get(name)
-    if secs:
-        time.sleep(secs)
 
 
 # -- reading what the index holds ---------------------------------------------------------------
@@ -382,7 +311,8 @@ def _for_runs(summary: RunSummary) -> dict:
 
 def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Progress | None = None, *,
                 rebuild: bool = False, workers: int | None = None, wait: float = 0.0,
-                phase: Phase | None = None, rehash: bool | None = None) -> RunSummary:
+                phase: Phase | None = None, rehash: bool | None = None,
+                settings: Settings | None = None) -> RunSummary:
     """Index files and folders incrementally into ``index_dir`` (created if needed).
 
     With no ``paths``, the files and folders earlier runs indexed are indexed
@@ -390,10 +320,13 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
     swaps it in atomically.  ``workers`` processes read and clean files
     (default: one per core).  ``wait`` seconds are spent waiting for another
     run to finish before :class:`IndexBusy` is raised.  ``rehash`` (default:
-    ``$REPORTSEARCH_REHASH``) hashes every file even when its size and times
+    ``settings.rehash``) hashes every file even when its size and times
     match the manifest's record (for file systems whose timestamps cannot be trusted).
+    ``settings`` (default: :func:`indexer.settings.current`) gives the writers' memory
+    budgets and the test pauses.
     """
-    rehash = rehash_forced() if rehash is None else rehash
+    settings = settings or current_settings()
+    rehash = settings.rehash if rehash is None else rehash
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -416,7 +349,7 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
         if rebuild:
             gen_dir = store.new_generation_dir(index_dir)
             ix = whoosh_index.create_in(str(gen_dir), build_schema())
-            _run(ix, gen_dir, plist, summary, reporter, workers, fresh=True, old_roots=[], rehash=True)
+            _run(ix, gen_dir, plist, summary, reporter, workers, settings, fresh=True, old_roots=[], rehash=True)
             reporter.phase("swapping")
             store.swap_current(index_dir, gen_dir)
         else:
@@ -424,7 +357,7 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
             integrity.ensure_healthy(index_dir)
             ix = store.open_or_create(index_dir)
             live = Path(ix.storage.folder)
-            _run(ix, live, plist, summary, reporter, workers, fresh=False,
+            _run(ix, live, plist, summary, reporter, workers, settings, fresh=False,
                  old_roots=store.load_roots(index_dir), rehash=rehash)
     except BaseException as exc:
         summary.status = "failed"
@@ -440,14 +373,14 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
             store.clear_progress(index_dir)  # could not be rewritten (disk full): never leave "running"
         try:
             store.append_run(index_dir, _for_runs(summary))
-        except Exception:
-            pass
+        except Exception:  # the run's own error is what the caller must see
+            log.warning("could not record the failed run in %s", index_dir, exc_info=True)
         try:
             store.clean_index_dir(index_dir)  # the failed run's segment files and temporary files
             if rebuild and gen_dir is not None and store.live_dir(index_dir) != gen_dir:
                 shutil.rmtree(gen_dir, ignore_errors=True)
-        except Exception:
-            pass
+        except Exception:  # noqa: BLE001 - cleaning is best effort; the run's error is what counts
+            log.warning("could not remove the failed run's files in %s", index_dir, exc_info=True)
         lock.release()
         raise
     summary.seconds = time.perf_counter() - t0
@@ -460,12 +393,99 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
     return summary
 
 
+@dataclass
+class _Inventory:
+    """What the scan found: the files to (re)index, the ones gone, and what the manifest knew."""
+
+    gen: int  # the Whoosh generation the run starts from
+    indexed: dict[str, str]  # file → hash the index holds (manifest, or postings when recovered)
+    recorded: dict[str, StatKey]  # file → the stat its manifest hash was computed under
+    recovered: bool  # the manifest was missing or stale: ``indexed`` was read from the postings
+    roots: list[str]  # the roots to record: earlier ones and this run's
+    seen: set[str] = field(default_factory=set)  # every input file looked at (resolved)
+    jobs: list[tuple[str, str]] = field(default_factory=list)  # (file, hash) to read and index
+    changed_files: set[str] = field(default_factory=set)  # indexed before, content changed
+    gone: set[str] = field(default_factory=set)  # indexed before, no longer there
+    # The stat each file was hashed under, with that hash: becomes the manifest's record for the
+    # files whose hash the manifest keeps.  Files not looked at keep their earlier record.
+    scanned: dict[str, tuple[StatKey, str]] = field(default_factory=dict)
+    racy: dict[str, str] = field(default_factory=dict)  # hashed, but too recently written for their stat to vouch
+
+    def manifest_stats(self, manifest: dict[str, str]) -> dict[str, StatKey]:
+        """The stat records to keep: this run's where its hash is the manifest's, earlier ones elsewhere."""
+        out = {f: s for f, s in self.recorded.items() if f not in self.seen and f in manifest}
+        out.update((f, sk) for f, (sk, h) in self.scanned.items() if manifest.get(f) == h)
+        _settle_racy(self.racy, manifest, out)
+        return out
+
+
+@dataclass
+class _Decisions:
+    """What the indexing phase decided, for the grouping phase and the sidecars."""
+
+    dedup: DedupState
+    rebuilt: bool  # the dedup state had to be rebuilt from the stored texts
+    split: object  # groups split by the removed files (``DedupState.remove_files``)
+    manifest: dict[str, str]  # file → hash after the run
+    run_keys: dict[str, str] = field(default_factory=dict)  # text_key → id of this run's documents
+    new_rows: list[tuple] = field(default_factory=list)  # (id, file, text_key, year, signature) for the dedup state
+    new_years: dict[str, int | None] = field(default_factory=dict)  # the run's documents: only their years
+    held: list[tuple[Document, str, str, str]] = field(default_factory=list)  # no year yet: a copy may state it
+
+
 def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Reporter,
-         workers: int | None, *, fresh: bool, old_roots: list[str], rehash: bool = False) -> None:
-    """One run against an open index ``ix`` living in ``folder``."""
+         workers: int | None, settings: Settings, *, fresh: bool, old_roots: list[str], rehash: bool = False) -> None:
+    """One run against an open index ``ix`` living in ``folder``: one function per phase.
+
+    scanning (:func:`_scan`) → nothing changed? (:func:`_record_unchanged`) → preparing
+    (:func:`_prepare`) → indexing (:func:`_index_files`) → grouping (:func:`_group`) →
+    committing (:func:`_commit`) → sidecars (:func:`_write_sidecars`).  Everything up to the
+    commit can be abandoned (the writer is cancelled, the workers stopped); the sidecars come
+    after the commit, and a run killed before them is repaired by the next one.
+    """
     from .workers import FilePool
 
     reporter.phase("scanning")
+    inv = _scan(ix, folder, paths, summary, fresh=fresh, old_roots=old_roots, rehash=rehash)
+    if inv.roots != sorted(set(old_roots)) or fresh:
+        store.save_roots(folder, inv.roots)  # before the commit: an extra root is harmless, a lost one is not
+    if not inv.jobs and not inv.gone and not inv.recovered and not fresh:
+        _record_unchanged(ix, folder, inv, summary)
+        return  # nothing changed: no writer, no commit, no regrouping
+
+    remove_stale_runs(str(ix.storage.folder))  # a writer that died in an earlier run left its runs
+    pool = FilePool(inv.jobs, workers, folder=str(ix.storage.folder), settings=settings)
+    summary.workers = pool.workers
+    reporter.phase("preparing")
+    # the run lock already keeps other runs out; postings are written block-wise (indexer.engine.fastwrite),
+    # a full buffer spilled as a run and the runs merged into one segment (indexer.engine.runs)
+    writer = BulkWriter(ix, timeout=10.0, limitmb=settings.limitmb, spill=True, segment_mb=settings.segment_mb,
+                        runs_per_segment=settings.runs_per_segment)
+    pauses = settings.test_pause
+    try:
+        dec = _prepare(ix, folder, inv, pool, writer, summary, fresh=fresh)
+        reporter.phase("indexing", total=len(inv.jobs))
+        _index_files(inv, dec, pool, writer, summary, reporter, pauses.get("per_file"))
+        reporter.phase("grouping")
+        _group(inv, dec, writer, summary)
+        reporter.phase("committing")
+        _commit(writer, pauses)
+    except BaseException:
+        pool.close(cancel=True)
+        try:
+            writer.cancel()
+        except Exception:  # the run's own error is what the caller must see; the next run cleans up
+            log.debug("cancelling the writer failed", exc_info=True)
+        raise
+    summary.committed = True
+    _pause(pauses, "after_commit")
+    _write_sidecars(ix, folder, inv, dec, fresh=fresh)
+    summary.documents = doc_count(ix)
+
+
+def _scan(ix, folder: Path, paths: list[Path], summary: RunSummary, *, fresh: bool, old_roots: list[str],
+          rehash: bool) -> _Inventory:
+    """Scanning: list the input files, reuse recorded hashes where the stat vouches, hash the rest."""
     gen = store.generation_of(ix)
     recorded: dict[str, StatKey] = {}  # file → the stat its manifest hash was computed under
     if fresh:
@@ -483,14 +503,9 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
     dirs = [p for p in resolved if p.is_dir()]
     roots = sorted(set(old_roots) | {str(p) for p in resolved if p.exists()})
     missing_args = {str(p) for p in resolved if not p.exists()}
+    inv = _Inventory(gen=gen, indexed=indexed, recorded=recorded, recovered=recovered, roots=roots)
+    seen, jobs, changed_files, scanned, racy = inv.seen, inv.jobs, inv.changed_files, inv.scanned, inv.racy
 
-    seen: set[str] = set()
-    jobs: list[tuple[str, str]] = []
-    changed_files: set[str] = set()
-    # The stat each file was hashed under, with that hash: becomes the manifest's record for the
-    # files whose hash the manifest keeps.  Files not looked at keep their earlier record.
-    scanned: dict[str, tuple[StatKey, str]] = {}
-    racy: dict[str, str] = {}  # hashed, but too recently written for their stat to vouch for the hash
     real_dirs: dict[str, str] = {}
     for path, problem in iter_input_files(paths):
         if problem:
@@ -528,142 +543,136 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
         if key in indexed:
             changed_files.add(key)
         jobs.append((key, h))
-    gone = {f for f in indexed if f not in seen and (_under(f, dirs) or f in missing_args)
-            and not Path(f).exists()}
-    summary.files_removed = len(gone)
+    inv.gone = {f for f in indexed if f not in seen and (_under(f, dirs) or f in missing_args)
+                and not Path(f).exists()}
+    summary.files_removed = len(inv.gone)
+    return inv
 
-    def manifest_stats(manifest: dict[str, str]) -> dict[str, StatKey]:
-        """The stat records to keep: this run's where its hash is the manifest's, earlier ones elsewhere."""
-        out = {f: s for f, s in recorded.items() if f not in seen and f in manifest}
-        out.update((f, sk) for f, (sk, h) in scanned.items() if manifest.get(f) == h)
-        _settle_racy(racy, manifest, out)
-        return out
 
-    if roots != sorted(set(old_roots)) or fresh:
-        store.save_roots(folder, roots)  # before the commit: an extra root is harmless, a lost one is not
-    if not jobs and not gone and not recovered and not fresh:
-        summary.workers = 0
-        summary.documents = doc_count(ix)
-        new_stats = manifest_stats(indexed)
-        if new_stats != recorded:  # files hashed again (touched, racy, or an older manifest): remember their stat
-            store.save_manifest(folder, gen, indexed, new_stats)
-        return  # nothing changed: no writer, no commit, no regrouping
+def _record_unchanged(ix, folder: Path, inv: _Inventory, summary: RunSummary) -> None:
+    """A run with nothing to index: only the stat records of files hashed again are remembered."""
+    summary.workers = 0
+    summary.documents = doc_count(ix)
+    new_stats = inv.manifest_stats(inv.indexed)
+    if new_stats != inv.recorded:  # files hashed again (touched, racy, or an older manifest): remember their stat
+        store.save_manifest(folder, inv.gen, inv.indexed, new_stats)
 
-    remove_stale_runs(str(ix.storage.folder))  # a writer that died in an earlier run left its runs
-    pool = FilePool(jobs, workers, folder=str(ix.storage.folder))
-    summary.workers = pool.workers
-    reporter.phase("preparing")
-    # the run lock already keeps other runs out; postings are written block-wise (indexer.fastwrite),
-    # a full buffer spilled as a run and the runs merged into one segment (indexer.runs)
-    writer = BulkWriter(ix, timeout=10.0, limitmb=_limitmb(), spill=True)
-    try:
-        pool.start()  # workers read and clean while this process loads the dedup sidecar
-        replaced = changed_files | gone
-        for f in replaced:
-            summary.removed += writer.delete_by_term("file", f)
-        # Exact copies, groups and years come from the dedup sidecar, not from the stored texts.
-        t_dedup = time.perf_counter()
-        dedup, rebuilt = load_dedup_state(ix, folder) if not fresh else (DedupState.empty(), False)
-        if rebuilt and len(dedup):  # the (rare) run that had to read every stored text: say so in runs.json
-            summary.timings["dedup_rebuild"] = time.perf_counter() - t_dedup
-        split = dedup.remove_files(replaced)
-        run_keys: dict[str, str] = {}  # text_key → id of this run's documents (earlier ones: dedup.find_key)
-        manifest = {f: h for f, h in indexed.items() if f not in replaced}
-        new_rows: list[tuple] = []  # (id, file, text_key, year, signature) for the dedup state
 
-        new_years: dict[str, int | None] = {}  # the run's documents: only their years (texts are not kept)
-        held: list[tuple[Document, str, str, str]] = []  # no year yet: a copy may state it
-        reporter.phase("indexing", total=len(jobs))
-        per_file_pause = _pauses().get("per_file")
-        i = 0
-        for res in pool.results():
-            if res.replay:  # a worker died with these in its unfinished segment: decided already
-                for pd in res.docs:
-                    writer.add_prepared(pd.prepared)
-                continue
-            i += 1
-            summary.skipped.extend(res.skipped)
-            n_added = 0
+def _prepare(ix, folder: Path, inv: _Inventory, pool, writer: BulkWriter, summary: RunSummary, *,
+             fresh: bool) -> _Decisions:
+    """Preparing: start the workers, delete the replaced files' documents, load the dedup state."""
+    pool.start()  # workers read and clean while this process loads the dedup sidecar
+    replaced = inv.changed_files | inv.gone
+    for f in replaced:
+        summary.removed += writer.delete_by_term("file", f)
+    # Exact copies, groups and years come from the dedup sidecar, not from the stored texts.
+    t_dedup = time.perf_counter()
+    dedup, rebuilt = load_dedup_state(ix, folder) if not fresh else (DedupState.empty(), False)
+    if rebuilt and len(dedup):  # the (rare) run that had to read every stored text: say so in runs.json
+        summary.timings["dedup_rebuild"] = time.perf_counter() - t_dedup
+    split = dedup.remove_files(replaced)
+    manifest = {f: h for f, h in inv.indexed.items() if f not in replaced}
+    return _Decisions(dedup=dedup, rebuilt=rebuilt, split=split, manifest=manifest)
+
+
+def _index_files(inv: _Inventory, dec: _Decisions, pool, writer: BulkWriter, summary: RunSummary,
+                 reporter: _Reporter, per_file_pause: float | None = None) -> None:
+    """Indexing: each file's documents as the workers finish them; exact copies are indexed once.
+
+    A document with a year is written now (by its worker, or here); one without
+    is held until grouping, where a copy may lend it one.
+    """
+    changed_files, dedup, run_keys = inv.changed_files, dec.dedup, dec.run_keys
+    i = 0
+    for res in pool.results():
+        if res.replay:  # a worker died with these in its unfinished segment: decided already
             for pd in res.docs:
-                d = pd.doc
-                copy_of = run_keys.get(pd.text_key) or dedup.find_key(pd.text_key)
-                if copy_of is not None:  # exact copies across files are indexed once
-                    pool.discard(pd)  # (deleted from the worker's segment if it wrote it)
-                    summary.duplicates_skipped += 1
-                    summary.skipped.append(Skipped(d.path, f"exact copy of document {copy_of}"))
-                    continue
-                run_keys[pd.text_key] = d.id
-                new_years[d.id] = d.meta.year
-                new_rows.append((d.id, res.key, pd.text_key, d.meta.year, pd.signature))
-                n_added += 1
-                if d.meta.year:
-                    if pd.written is None:  # in-process: this writer writes it
-                        writer.add_prepared(pd.prepared)
-                    _count(summary, res.key, changed_files)
-                else:
-                    held.append((d, res.key, res.hash, pd.text_key))
-            if n_added:
-                manifest[res.key] = res.hash
-                if res.key in changed_files:
-                    summary.files_updated += 1
-                else:
-                    summary.files_added += 1
-            elif res.key in changed_files:
+                writer.add_prepared(pd.prepared)
+            continue
+        i += 1
+        summary.skipped.extend(res.skipped)
+        n_added = 0
+        for pd in res.docs:
+            d = pd.doc
+            copy_of = run_keys.get(pd.text_key) or dedup.find_key(pd.text_key)
+            if copy_of is not None:  # exact copies across files are indexed once
+                pool.discard(pd)  # (deleted from the worker's segment if it wrote it)
+                summary.duplicates_skipped += 1
+                summary.skipped.append(Skipped(d.path, f"exact copy of document {copy_of}"))
+                continue
+            run_keys[pd.text_key] = d.id
+            dec.new_years[d.id] = d.meta.year
+            dec.new_rows.append((d.id, res.key, pd.text_key, d.meta.year, pd.signature))
+            n_added += 1
+            if d.meta.year:
+                if pd.written is None:  # in-process: this writer writes it
+                    writer.add_prepared(pd.prepared)
+                _count(summary, res.key, changed_files)
+            else:
+                dec.held.append((d, res.key, res.hash, pd.text_key))
+        if n_added:
+            dec.manifest[res.key] = res.hash
+            if res.key in changed_files:
                 summary.files_updated += 1
-            reporter.step(i, len(jobs), res.key)
-            if per_file_pause:
-                time.sleep(per_file_pause)
-        writer.adopt(pool.segments())  # the workers' segments, committed with this writer's
-        pool.close()
+            else:
+                summary.files_added += 1
+        elif res.key in changed_files:
+            summary.files_updated += 1
+        reporter.step(i, len(inv.jobs), res.key)
+        if per_file_pause:
+            time.sleep(per_file_pause)
+    writer.adopt(pool.segments())  # the workers' segments, committed with this writer's
+    pool.close()
 
-        reporter.phase("grouping")
-        dedup.add(new_rows, split=split)  # only the new rows' LSH neighbours and the split groups
-        groups: dict[str, list[str]] = {}
-        if held:
-            held_docs = {d.id: d for d, *_ in held}
-            groups = dedup.groups_for(held_docs)
-            wanted = {o for i in held_docs for o in groups.get(i, []) if o not in new_years}
-            _share_years(held_docs, groups, dedup.years_of(wanted), new_years)
-            for d in held_docs.values():
-                dedup.set_year(d.id, d.meta.year)
-        for d, f, h, k in held:
-            d.duplicates = groups.get(d.id, [])
-            writer.add_document(**to_fields(d, file=f, file_hash=h, text_key=k))
-            _count(summary, f, changed_files)
 
-        reporter.phase("committing")
-        _pause("before_commit")
-        in_commit = _pauses().get("in_commit")
-        if in_commit:  # segment files written, TOC not yet: the worst moment to be killed
-            orig = writer._commit_toc
+def _group(inv: _Inventory, dec: _Decisions, writer: BulkWriter, summary: RunSummary) -> None:
+    """Grouping: near-duplicate groups of the new documents; held documents get a copy's year, then are written."""
+    dedup = dec.dedup
+    dedup.add(dec.new_rows, split=dec.split)  # only the new rows' LSH neighbours and the split groups
+    groups: dict[str, list[str]] = {}
+    if dec.held:
+        held_docs = {d.id: d for d, *_ in dec.held}
+        groups = dedup.groups_for(held_docs)
+        wanted = {o for i in held_docs for o in groups.get(i, []) if o not in dec.new_years}
+        _share_years(held_docs, groups, dedup.years_of(wanted), dec.new_years)
+        for d in held_docs.values():
+            dedup.set_year(d.id, d.meta.year)
+    for d, f, h, k in dec.held:
+        d.duplicates = groups.get(d.id, [])
+        writer.add_document(**to_fields(d, file=f, file_hash=h, text_key=k))
+        _count(summary, f, inv.changed_files)
 
-            def slow_commit_toc(segments, _orig=orig, _secs=in_commit):
-                time.sleep(_secs)
-                _orig(segments)
 
-            writer._commit_toc = slow_commit_toc
-        writer.commit(mergetype=merge_small_segments)
-    except BaseException:
-        pool.close(cancel=True)
-        try:
-            writer.cancel()
-        except Exception:
-            pass
-        raise
-    summary.committed = True
-    _pause("after_commit")
+def _pause(pauses: Mapping[str, float], name: str) -> None:
+    """The test hook ``REPORTSEARCH_TEST_PAUSE`` (``settings.test_pause``): hold the run at a moment to hit."""
+    secs = pauses.get(name)
+    if secs:
+        time.sleep(secs)
+
+
+def _commit(writer: BulkWriter, pauses: Mapping[str, float]) -> None:
+    """Committing: one TOC makes the run's segments live (or none of them)."""
+    _pause(pauses, "before_commit")
+    in_commit = pauses.get("in_commit")
+    if in_commit:  # segment files written, TOC not yet: the worst moment to be killed
+        writer.before_toc = lambda: time.sleep(in_commit)
+    writer.commit(mergetype=merge_small_segments)
+
+
+def _write_sidecars(ix, folder: Path, inv: _Inventory, dec: _Decisions, *, fresh: bool) -> None:
+    """After the commit, groups first: a manifest tagged with the new generation vouches for both.
+
+    A run killed in between is repaired by the next.  groups.json (read whole by
+    every searcher) is rewritten only when a group gained or lost a member: a dedup
+    state valid for this generation implies that the groups.json written before it is too.
+    """
     new_gen = ix.latest_generation()
-    # Sidecars after the commit, groups first: a manifest tagged with the new
-    # generation vouches for both.  A run killed in between is repaired by the next.
-    # groups.json (read whole by every searcher) is rewritten only when a group gained or
-    # lost a member: a dedup state valid for this generation implies that the groups.json
-    # written before it is too.
-    if fresh or rebuilt or recovered or dedup.groups_changed or not (folder / store.GROUPS_FILE).exists():
+    dedup = dec.dedup
+    if fresh or dec.rebuilt or inv.recovered or dedup.groups_changed or not (folder / store.GROUPS_FILE).exists():
         store.save_groups(folder, dedup.groups())
     dedup.save(folder / store.DEDUP_FILE, new_gen)
-    store.save_manifest(folder, new_gen, manifest, manifest_stats(manifest))
+    store.save_manifest(folder, new_gen, dec.manifest, inv.manifest_stats(dec.manifest))
     integrity.record_checksums(folder)  # last: what `reportsearch check` and the next run compare with
-    summary.documents = doc_count(ix)
 
 
 def _count(summary: RunSummary, file: str, changed_files: set[str]) -> None:
@@ -698,19 +707,6 @@ def _share_years(targets: dict[str, Document], groups: dict[str, list[str]], exi
 
 MAX_SMALL_SEGMENTS = 8
 SEGMENT_TIERS = (50, 500)  # documents: a segment this small or smaller is merged with its peers
-LIMITMB_ENV = "REPORTSEARCH_LIMITMB"
-DEFAULT_LIMITMB = 512  # Whoosh: 128; measured: 300 reports 60 s → 41 s (fewer spilled runs to merge)
-
-
-def _limitmb() -> int:
-    """Memory (MB) of Whoosh's posting pool before it spills a sorted run to disk."""
-    try:
-        return max(16, int(os.environ.get(LIMITMB_ENV, DEFAULT_LIMITMB)))
-    except ValueError:
-        return DEFAULT_LIMITMB
-
-
-
 def _all_deleted(seg) -> bool:
     """Whether every document of a segment has been deleted (replaced or removed since it was written)."""
     try:
@@ -731,7 +727,7 @@ def merge_small_segments(writer, segments: list) -> list:
 
     Merging copies postings through Whoosh's pure-Python pool (several µs a
     posting), so big segments (a bulk build writes several, see
-    ``indexer.fastwrite``) are never merged, and small ones only in tiers:
+    ``indexer.engine.fastwrite``) are never merged, and small ones only in tiers:
     segments of at most ``SEGMENT_TIERS[0]`` documents (one-file updates) are
     merged when ``MAX_SMALL_SEGMENTS`` of them exist (measured: about 2 s for
     eight one-report segments, Whoosh reading every term's postings in Python);

@@ -1,8 +1,8 @@
 """Worker processes for an indexing run: read, clean, describe and write on every core.
 
 Each worker reads, cleans and describes files, turns their documents into
-postings (``indexer.fastwrite.prepare``) and, in a parallel run, writes them
-into **segments of its own** (a lock-free :class:`indexer.fastwrite.BulkWriter`
+postings (``indexer.engine.fastwrite.prepare``) and, in a parallel run, writes them
+into **segments of its own** (a lock-free :class:`indexer.engine.fastwrite.BulkWriter`
 in the worker).  The parent process keeps the run's one locked writer: it
 decides in input order which documents are exact copies (those are marked
 deleted in the worker's segment), writes the few documents that wait for a
@@ -29,12 +29,15 @@ import queue
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Self
 
 from ..ingest import Skipped
 from ..models import Document
+from ..settings import Settings
+from ..settings import current as current_settings
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +52,7 @@ class PreparedDoc:
     # MinHash signature (uint32[NUM_PERM]) or None for a text too short to compare: computed
     # here, in parallel, so the parent only queries the LSH (see indexer.dedup.DedupState)
     signature: Any = None
-    # the document's postings and per-document values (indexer.fastwrite.prepare), so that the
+    # the document's postings and per-document values (indexer.engine.fastwrite.prepare), so that the
     # writer process only appends arrays; None once a worker has written them itself
     prepared: Any = None
     # (segment id, document number) when a worker wrote the document into a segment of its own
@@ -71,8 +74,8 @@ def prepare_file(job: tuple[str, str]) -> FileResult:
     """Worker entry point: ``(file, hash)`` → the file's documents as field dicts.  Never raises."""
     from ..dedup import signature
     from ..engine.fastwrite import prepare
-    from .run import documents_from_file, text_key
     from ..engine.schema import to_fields
+    from .documents import documents_from_file, text_key
 
     key, h = job
     res = FileResult(key=key, hash=h)
@@ -84,7 +87,8 @@ def prepare_file(job: tuple[str, str]) -> FileResult:
             res.docs.append(PreparedDoc(doc=d, fields=None, text_key=k, signature=signature(d.article.text),
                                         prepared=prepare(_schema(), to_fields(d, file=key, file_hash=h, text_key=k,
                                                                            gram_codes=True))))
-    except Exception as exc:  # a bug in one stage must not stop the whole run
+    except Exception as exc:  # a bug in one stage must not stop the whole run: the file is reported skipped
+        log.debug("processing %s failed", key, exc_info=True)
         res.docs.clear()
         res.skipped.append(Skipped(key, f"processing failed: {type(exc).__name__}: {exc}"))
     return res
@@ -128,8 +132,8 @@ def warm_up() -> None:
         from ..analysis import index_words  # the segmenters' dictionaries, shared by forked workers
 
         index_words(text)
-    except Exception:
-        pass
+    except Exception:  # warming is an optimisation: a worker that could not warm loads lazily
+        log.debug("warm-up failed", exc_info=True)
 
 
 def default_workers() -> int:
@@ -248,7 +252,7 @@ def _roll_in_turn(writer, turns: FlushTurns):
     return writer.finish_segment() if writer.segment_due else None
 
 
-def _writing_worker(folder: str, budget_mb: float, tasks, results) -> None:
+def _writing_worker(folder: str, budget_mb: float, runs_per_segment: int, tasks, results) -> None:
     """A worker process: prepare files from ``tasks`` and write their documents into its own segments.
 
     Messages to ``results``: ``("file", i, FileResult)`` for job ``i`` (its written documents
@@ -274,7 +278,8 @@ def _writing_worker(folder: str, budget_mb: float, tasks, results) -> None:
             written = [pd for pd in res.docs if pd.doc.meta.year]  # the others wait for a copy's year
             if written:
                 if writer is None:
-                    writer = BulkWriter(whoosh_index.open_dir(folder), _lk=False, segment_mb=budget_mb, spill=True)
+                    writer = BulkWriter(whoosh_index.open_dir(folder), _lk=False, segment_mb=budget_mb, spill=True,
+                                        runs_per_segment=runs_per_segment)
                     writer.auto_roll = False
                 for pd in written:
                     pd.written = (writer.segment_id, writer.docnum)
@@ -303,9 +308,9 @@ def _writing_worker(folder: str, budget_mb: float, tasks, results) -> None:
     except BaseException as exc:  # the parent sees the error and finishes the work itself
         try:
             results.put(("error", f"{type(exc).__name__}: {exc}"))
-        except Exception:
-            pass
-        raise SystemExit(1)
+        except Exception:  # the queue is gone with the parent: nothing to tell
+            log.debug("could not report a worker error", exc_info=True)
+        raise SystemExit(1) from exc
 
 
 class WorkerLost(RuntimeError):
@@ -330,7 +335,7 @@ class FilePool:
     """
 
     def __init__(self, jobs: list[tuple[str, str]], workers: int | None = None, *, folder: str | None = None,
-                 segment_mb: float | None = None):
+                 segment_mb: float | None = None, settings: Settings | None = None):
         self.jobs = jobs
         if not workers or workers < 1:
             # Automatic: starting and warming workers costs a few seconds, worth it only for a batch.
@@ -339,7 +344,9 @@ class FilePool:
             n = workers
         self.workers = max(1, min(n, len(jobs)))
         self.folder = folder
-        self.segment_mb = segment_mb or worker_segment_mb()
+        settings = settings or current_settings()
+        self.segment_mb = segment_mb or settings.worker_segment_mb
+        self.runs_per_segment = settings.runs_per_segment
         self.fell_back = False  # the worker processes failed; the rest was done in-process
         self._procs: list = []
         self._tasks = None
@@ -358,7 +365,7 @@ class FilePool:
     def parallel(self) -> bool:
         return self.workers > 1 and len(self.jobs) > 1 and self.folder is not None
 
-    def start(self) -> "FilePool":
+    def start(self) -> FilePool:
         if self.parallel and not self._procs and not self.fell_back:
             ctx = _context()
             if ctx.get_start_method() == "fork":
@@ -368,7 +375,7 @@ class FilePool:
                 self._results = ctx.Queue()
                 for _ in range(self.workers):
                     p = ctx.Process(target=_writing_worker, daemon=True,
-                                    args=(self.folder, self.segment_mb, self._tasks, self._results))
+                                    args=(self.folder, self.segment_mb, self.runs_per_segment, self._tasks, self._results))
                     p.start()
                     self._procs.append(p)
                 self._fill(0)
@@ -509,23 +516,8 @@ class FilePool:
                 q.close()
         self._tasks = self._results = None
 
-    def __enter__(self) -> "FilePool":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type, *rest: object) -> None:
         self.close(cancel=exc_type is not None)
-
-
-WORKER_SEGMENT_MB_ENV = "REPORTSEARCH_WORKER_SEGMENT_MB"
-DEFAULT_WORKER_SEGMENT_MB = 160  # each worker's buffered postings per segment (workers finish in turns)
-
-
-def worker_segment_mb() -> float:
-    """The segment budget of each writing worker (``$REPORTSEARCH_WORKER_SEGMENT_MB``, MB).
-
-    Fractions are allowed (tests use tiny segments to make many of them).
-    """
-    try:
-        return max(0.05, float(os.environ.get(WORKER_SEGMENT_MB_ENV, DEFAULT_WORKER_SEGMENT_MB)))
-    except ValueError:
-        return DEFAULT_WORKER_SEGMENT_MB

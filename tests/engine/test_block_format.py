@@ -1,9 +1,9 @@
 """The block writer's compact pickles: what Whoosh unpickles, and what the numpy decoder reads.
 
-``indexer.fastwrite._encode_blocks`` writes ids and positions with the narrowest
+``indexer.engine.B._encode_blocks`` writes ids and positions with the narrowest
 integer opcode a block needs and weights as memo references; Whoosh's reader
 (``pickle.loads``, ``Positions.decode_positions``) must see the same tuples it
-would have written, and ``searchapp.postings`` must decode them *without*
+would have written, and ``indexer.engine.postings`` must decode them *without*
 falling back to unpickling.  Random blocks cover every width (1-, 2- and 4-byte
 ids and positions), every weight form and values longer than 255 bytes.
 """
@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 from whoosh import formats
 
+from indexer.engine import blocks as B
 from indexer.engine import fastwrite as fw
+from indexer.engine.format import BLOCK_POSTINGS
 from indexer.engine import postings as P
 
 FMT = formats.Positions(field_boost=0.5)
@@ -26,7 +28,7 @@ def _blocks(rng, nblk: int, id_span: int, pos_span: int, weights: str):
     out = []
     doc = 0
     for _ in range(nblk):
-        n = int(rng.integers(1, fw.BLOCK + 1))
+        n = int(rng.integers(1, BLOCK_POSTINGS + 1))
         ids = (doc + np.cumsum(rng.integers(1, id_span, size=n))).tolist()
         doc = ids[-1]
         plists = []
@@ -65,14 +67,14 @@ def _encode(blocks):
     counts = np.asarray(counts, dtype=np.int64)
     gstart = np.cumsum(counts) - counts
     pmax = np.maximum.reduceat(g, gstart).astype(np.int64)
-    width = np.repeat(fw._int_width(np.maximum.reduceat(pmax, bs)), n)
-    vsrc, voff = fw._position_values(g, gstart, counts, width)
+    width = np.repeat(B._int_width(np.maximum.reduceat(pmax, bs)), n)
+    vsrc, voff = B._position_values(g, gstart, counts, width)
     first = np.zeros(nblk, dtype=bool)
     first[0] = True
     last = np.zeros(nblk, dtype=bool)
     last[-1] = True
-    info = fw._info_records(n, ids[be - 1], np.maximum.reduceat(w32, bs), np.zeros(nblk), np.zeros(nblk))
-    data, _s, _e = fw._encode_blocks(bs, be, first, last, kinds, w32[bs], gaps, w32, info, None, vsrc, voff)
+    info = B._info_records(n, ids[be - 1], np.maximum.reduceat(w32, bs), np.zeros(nblk), np.zeros(nblk))
+    data, _s, _e = B._encode_blocks(bs, be, first, last, kinds, w32[bs], gaps, w32, info, None, vsrc, voff)
     return data, ids, w32, plists
 
 

@@ -1,9 +1,9 @@
 """A segment written in runs (spilled buffers merged at the end) holds what one written at once holds.
 
-``indexer.runs`` copies each run's posting blocks of a term one after another
+``indexer.engine.runs`` copies each run's posting blocks of a term one after another
 and combines the term's statistics, without decoding anything, so the proof is
 term by term: same terms, same statistics, same postings through Whoosh's own
-matchers and through ``searchapp.postings``, same stored fields and lengths,
+matchers and through ``indexer.engine.postings``, same stored fields and lengths,
 for a segment of many runs, cut into many partitions and merge ranges.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from whoosh import formats
 from whoosh import index as whoosh_index
 
-from indexer.engine import fastwrite, runs
+from indexer.engine import runs
 from indexer.engine.fastwrite import BulkWriter, prepare
 from indexer.engine.schema import build_schema
 from indexer.engine.postings import read_term
@@ -69,7 +69,7 @@ def small_ranges(monkeypatch):
 
 
 def test_spilled_segment_equals_the_segment_written_at_once(shared, tmp_path, small_ranges, monkeypatch):
-    monkeypatch.setenv(fastwrite.RUNS_ENV, "1000")
+    monkeypatch.setenv("REPORTSEARCH_RUNS_PER_SEGMENT", "1000")
     fields = _field_dicts(shared, limit=80, gram_codes=True)
     ref, _ = _write(tmp_path / "ref", fields, spill=False)
     ix, spilled = _write(tmp_path / "runs", fields, spill=True, budget=150_000)
@@ -106,7 +106,7 @@ def test_spilled_segment_equals_the_segment_written_at_once(shared, tmp_path, sm
 
 
 def test_a_spilling_writer_finishes_a_segment_every_n_runs(shared, tmp_path, monkeypatch):
-    monkeypatch.setenv(fastwrite.RUNS_ENV, "3")
+    monkeypatch.setenv("REPORTSEARCH_RUNS_PER_SEGMENT", "3")
     fields = _field_dicts(shared, limit=60, gram_codes=True)
     ix, _spilled = _write(tmp_path / "ix", fields, spill=True, budget=100_000)
     nsegs = len(ix._segments())
@@ -161,7 +161,7 @@ def test_a_spilling_writer_that_merges_old_segments_at_commit_keeps_their_length
     """Segments merged in at commit (``add_reader``) join a spilling writer's last run; their
     documents' lengths come from the per-document files (they never passed ``add_prepared``), so
     block and term length statistics equal those of the same documents written at once."""
-    monkeypatch.setenv(fastwrite.RUNS_ENV, "1000")
+    monkeypatch.setenv("REPORTSEARCH_RUNS_PER_SEGMENT", "1000")
     fields = _field_dicts(shared, limit=50, gram_codes=True)  # 12 documents
     old, new = fields[:4], fields[4:]
     schema = build_schema()

@@ -1,6 +1,6 @@
 """The block-wise segment writer makes the same index files as Whoosh's own writer.
 
-``indexer.fastwrite.BulkWriter`` bypasses Whoosh's per-posting pool, so the
+``indexer.engine.fastwrite.BulkWriter`` bypasses Whoosh's per-posting pool, so the
 proof that nothing changed is byte equality of every segment file (terms,
 postings, stored fields, lengths, columns) against ``SegmentWriter`` fed the
 same field dicts, plus equal postings when the bulk writer splits a run into
@@ -17,8 +17,9 @@ from whoosh import formats
 from whoosh import query as Q
 from whoosh.writing import CLEAR
 
-from indexer.engine import fastwrite
-from indexer.engine.fastwrite import WHOOSH_IDENTICAL, BulkWriter, prepare
+from indexer.engine import blocks, fastwrite
+from indexer.engine.fastwrite import BulkWriter, prepare
+from indexer.engine.format import WHOOSH_IDENTICAL
 from indexer.pipeline import documents_from_file, text_key
 from indexer.engine.schema import build_schema, to_fields
 
@@ -198,7 +199,7 @@ def _stats(ix) -> dict:
 @pytest.mark.parametrize("chunk", [None, 7])
 def test_fast_blocks_keep_whoosh_statistics(shared, tmp_path, monkeypatch, chunk):
     if chunk:  # the writer turns postings into Python lists a chunk of terms at a time
-        monkeypatch.setattr(fastwrite, "_CHUNK", chunk)
+        monkeypatch.setattr(blocks, "_CHUNK", chunk)
     fields = _field_dicts(shared, limit=60)
     fast_fields = _field_dicts(shared, limit=60, gram_codes=True)
     # a term in more than one block (BLOCK postings): the same word in many short documents
@@ -221,7 +222,7 @@ def test_merge_policy_folds_small_segments_only(tmp_path):
     """Eight one-document segments are merged; a bigger segment is left alone (no pure-Python re-merge)."""
     from types import SimpleNamespace
 
-    from indexer.pipeline import MAX_SMALL_SEGMENTS, SEGMENT_TIERS, merge_small_segments
+    from indexer.pipeline.run import MAX_SMALL_SEGMENTS, SEGMENT_TIERS, merge_small_segments
 
     merged = []
     writer = SimpleNamespace(storage=None, schema=None, add_reader=merged.append)
@@ -257,7 +258,7 @@ def test_run_gather_and_mask_match_slicing():
     """The two byte-layout helpers of the block encoder against plain slicing, on random runs."""
     import numpy as np
 
-    from indexer.engine.fastwrite import _gather_runs, _run_mask
+    from indexer.engine.blocks import _gather_runs, _run_mask
 
     rng = np.random.default_rng(7)
     src = rng.integers(0, 256, size=5000, dtype=np.uint8)
@@ -282,7 +283,7 @@ def test_radix_argsort_and_unique_equal_numpy(bound):
     rng = np.random.default_rng(bound)
     for n in (0, 1, 5, 70_000):
         keys = (rng.zipf(1.3, n) % bound).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
-        assert np.array_equal(fastwrite._stable_argsort(keys, bound), np.argsort(keys, kind="stable"))
+        assert np.array_equal(blocks.stable_argsort(keys, bound), np.argsort(keys, kind="stable"))
         u, inv = fastwrite._unique_inverse(keys.astype(np.uint64))
         u2, inv2 = np.unique(keys.astype(np.uint64), return_inverse=True)
         assert np.array_equal(u, u2) and np.array_equal(inv, inv2.ravel())

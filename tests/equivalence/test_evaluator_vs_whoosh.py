@@ -370,7 +370,8 @@ def test_block_extents_of_many_lists_equal_each_lists_own(which, alone, full_ind
     blocks, a truncated list); whether the lists are walked all at once (``alone`` 0), list by list
     (10**6), or at once until few are left."""
     from indexer.engine import postings
-    from indexer.engine.postings import _MAGIC, _all_block_extents, _block_extents
+    from indexer.engine.format import BLOCK_MAGIC
+    from indexer.engine.postings import _all_block_extents, _block_extents
 
     monkeypatch.setattr(postings, "_WALK_ALONE", alone)
 
@@ -384,7 +385,7 @@ def test_block_extents_of_many_lists_equal_each_lists_own(which, alone, full_ind
                     if not ti.is_inlined():
                         off, length = ti.extent()
                         raws.append(r._terms._postfile.get(off, length if isinstance(length, int) else length[0]))
-    assert len(raws) > 20 and all(raw[:4] == _MAGIC for raw in raws)
+    assert len(raws) > 20 and all(raw[:4] == BLOCK_MAGIC for raw in raws)
     raws.append(raws[0][:30])  # cut short inside the first block header
     lens = np.array([len(r) for r in raws], dtype=np.int64)
     lstart = np.cumsum(lens) - lens

@@ -1,7 +1,7 @@
 """Indexing workers that write their own segments: the same index as one process, copies and lost workers.
 
 In a parallel run every worker writes the documents it prepares into segments of
-its own, and the parent commits them with its writer (``indexer.workers``).
+its own, and the parent commits them with its writer (``indexer.pipeline.workers``).
 These tests compare such runs with an in-process run document by document,
 including exact copies (marked deleted in a worker's segment), documents that
 wait for a year, and a worker that dies in the middle of the run.
@@ -73,10 +73,9 @@ def forked(monkeypatch):
 
 @pytest.mark.parametrize("runs_per_segment", ["2", "100"])
 def test_parallel_run_gives_the_in_process_index(tmp_path, pages, forked, monkeypatch, runs_per_segment):
-    from indexer.engine import fastwrite
 
-    monkeypatch.setenv(workers.WORKER_SEGMENT_MB_ENV, "0.1")  # a run per file or two
-    monkeypatch.setenv(fastwrite.RUNS_ENV, runs_per_segment)  # 2: several segments per worker; 100: one
+    monkeypatch.setenv("REPORTSEARCH_WORKER_SEGMENT_MB", "0.1")  # a run per file or two
+    monkeypatch.setenv("REPORTSEARCH_RUNS_PER_SEGMENT", runs_per_segment)  # 2: several segments per worker; 100: one
     one = index_paths([pages], tmp_path / "ix1", workers=1)
     two = index_paths([pages], tmp_path / "ix2", workers=2)
     assert two.workers == 2 and one.workers == 1
@@ -102,7 +101,7 @@ def test_parallel_run_gives_the_in_process_index(tmp_path, pages, forked, monkey
 
 def test_a_worker_that_dies_loses_nothing(tmp_path, pages, forked, monkeypatch):
     """A worker killed mid-run (as by the OOM killer): the run completes with every document."""
-    monkeypatch.setenv(workers.WORKER_SEGMENT_MB_ENV, "0.1")
+    monkeypatch.setenv("REPORTSEARCH_WORKER_SEGMENT_MB", "0.1")
     _kill_worker_at(monkeypatch, "r00020.txt")
     ref = index_paths([pages], tmp_path / "ref", workers=1)
     s = index_paths([pages], tmp_path / "ix", workers=2)
@@ -140,9 +139,8 @@ def test_pool_replays_only_the_lost_segments_files(tmp_path, pages, forked, monk
     files = sorted(pages.glob("r*.txt"))
     jobs = [(str(f), file_hash(f)) for f in files]
     _kill_worker_at(monkeypatch, "r00030.txt")
-    from indexer.engine import fastwrite
 
-    monkeypatch.setenv(fastwrite.RUNS_ENV, "2")  # 0.1 MB: a segment every two runs
+    monkeypatch.setenv("REPORTSEARCH_RUNS_PER_SEGMENT", "2")  # 0.1 MB: a segment every two runs
     # 0.1 MB: a few files a segment, several finished before the death; 100 MB: none finished
     pool = workers.FilePool(jobs, 2, folder=str(folder), segment_mb=segment_mb)
     seen, replayed, in_process, all_ids = [], set(), set(), set()
@@ -182,7 +180,7 @@ def test_workers_from_a_threaded_process_use_the_fork_server(tmp_path, pages, ca
     t.start()
     try:
         assert workers._context().get_start_method() == "forkserver"
-        with caplog.at_level(logging.WARNING, logger="indexer.workers"):
+        with caplog.at_level(logging.WARNING, logger="indexer.pipeline.workers"):
             s = index_paths([pages], tmp_path / "ix", workers=2)
     finally:
         ev.set()

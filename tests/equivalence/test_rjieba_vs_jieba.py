@@ -7,7 +7,7 @@ import pytest
 from indexer import analysis
 from conftest import shared_texts
 
-pytestmark = pytest.mark.skipif(not analysis.FAST_SEGMENTER, reason="rjieba not installed")
+pytestmark = pytest.mark.skipif(not analysis.fast_segmenter(), reason="rjieba not installed")
 
 
 def test_search_tokens_equal_jieba_on_shared_corpora(shared):

@@ -24,18 +24,18 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture()
 def cache(tmp_path, monkeypatch) -> Path:
     d = tmp_path / "cache"
-    monkeypatch.setenv(loadcache.ENV, str(d))
+    monkeypatch.setenv("REPORTSEARCH_CACHE_DIR", str(d))
     return d
 
 
 # -- the generic cache ---------------------------------------------------------------------------
 
 def test_cache_dir_from_environment(monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv(loadcache.ENV, str(tmp_path / "x"))
+    monkeypatch.setenv("REPORTSEARCH_CACHE_DIR", str(tmp_path / "x"))
     assert loadcache.cache_dir() == tmp_path / "x"
-    monkeypatch.setenv(loadcache.ENV, "off")
+    monkeypatch.setenv("REPORTSEARCH_CACHE_DIR", "off")
     assert loadcache.cache_dir() is None
-    monkeypatch.delenv(loadcache.ENV)
+    monkeypatch.delenv("REPORTSEARCH_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert loadcache.cache_dir() == tmp_path / "xdg" / "reportsearch"
     monkeypatch.delenv("XDG_CACHE_HOME")
@@ -77,7 +77,7 @@ def test_used_when_valid_rebuilt_when_stale_or_corrupt(cache, codec) -> None:
 def test_unwritable_cache_dir_builds_in_memory(tmp_path, monkeypatch) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    monkeypatch.setenv(loadcache.ENV, str(blocker / "cache"))  # cannot be created
+    monkeypatch.setenv("REPORTSEARCH_CACHE_DIR", str(blocker / "cache"))  # cannot be created
     calls = []
     for _ in range(2):
         assert loadcache.load_or_build("t", [b"k"], lambda: calls.append(1) or 7) == 7
@@ -86,13 +86,13 @@ def test_unwritable_cache_dir_builds_in_memory(tmp_path, monkeypatch) -> None:
         ro = tmp_path / "ro"
         ro.mkdir()
         ro.chmod(0o500)
-        monkeypatch.setenv(loadcache.ENV, str(ro))
+        monkeypatch.setenv("REPORTSEARCH_CACHE_DIR", str(ro))
         assert loadcache.load_or_build("t", [b"k"], lambda: 8) == 8
         assert list(ro.iterdir()) == []
 
 
 def test_disabled_cache(monkeypatch) -> None:
-    monkeypatch.setenv(loadcache.ENV, "off")
+    monkeypatch.setenv("REPORTSEARCH_CACHE_DIR", "off")
     assert loadcache.load_or_build("t", [b"k"], lambda: 9) == 9
     assert loadcache.write("t", b"k" * 32, 1) is False
 
@@ -172,7 +172,7 @@ def test_gazetteer_with_unwritable_cache_dir(tmp_path, monkeypatch) -> None:
         pytest.skip("jionlp gazetteer unavailable")
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    monkeypatch.setenv(loadcache.ENV, str(blocker / "cache"))
+    monkeypatch.setenv("REPORTSEARCH_CACHE_DIR", str(blocker / "cache"))
     g = _fresh_gazetteer()
     _same_gazetteer(g, regions.gazetteer())
 

@@ -118,7 +118,7 @@ def test_skipping_unchanged_files_reads_no_content(tmp_path, monkeypatch):
     def must_not_run(*_a, **_k):
         raise AssertionError("an unchanged file was processed")
 
-    monkeypatch.setattr("indexer.pipeline.run.documents_from_file", must_not_run)
+    monkeypatch.setattr("indexer.pipeline.documents.documents_from_file", must_not_run)
     s = index_paths([src], ix, workers=1)
     assert s.unchanged == 1000 and s.added == 0 and not s.committed
 

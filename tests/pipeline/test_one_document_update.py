@@ -211,9 +211,9 @@ def test_rehash_env_and_flag_read_every_file(tmp_path, hashed, settled, monkeypa
     ix = tmp_path / "ix"
     index_paths([src], ix, workers=1)
     hashed.clear()
-    monkeypatch.setenv(pipeline.REHASH_ENV, "1")
+    monkeypatch.setenv("REPORTSEARCH_REHASH", "1")
     assert index_paths([src], ix, workers=1).unchanged == 3 and len(hashed) == 3
-    monkeypatch.delenv(pipeline.REHASH_ENV)
+    monkeypatch.delenv("REPORTSEARCH_REHASH")
     hashed.clear()
     assert main(["index", str(src), "--index-dir", str(ix), "--workers", "1", "-q", "--rehash"]) == 0
     assert len(hashed) == 3
@@ -407,7 +407,7 @@ def test_base_is_rewritten_when_the_journal_holds_many_rows(tmp_path, monkeypatc
 
 
 def test_incremental_groups_with_a_save_and_load_every_step(tmp_path, monkeypatch):
-    """Like tests/test_dedup.py's check, but through the journal every step (dead rows, mapped base,
+    """Like tests/pipeline/test_dedup.py's check, but through the journal every step (dead rows, mapped base,
     journal rows and compaction all mixed) against grouping from scratch."""
     from test_dedup import _as_sets, _random_edit, _variants
 

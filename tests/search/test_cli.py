@@ -39,9 +39,9 @@ def test_index_dir_from_environment(tmp_path, monkeypatch, capsys):
     page = tmp_path / "one.txt"
     page.write_text("县卫生局2019年工作总结\n\n今年全县免疫规划疫苗接种率达到98%，家庭医生签约服务稳步推进。\n",
                     encoding="utf-8")
-    from searchapp.cli import build_parser
+    from searchapp.cli import parse_args
 
-    args = build_parser().parse_args(["index", str(page), "-q"])
+    args = parse_args(["index", str(page), "-q"])
     assert args.index_dir == ix
     assert args.func(args) == 0
     assert (ix / "groups.json").exists()
