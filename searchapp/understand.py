@@ -1,0 +1,334 @@
+"""What a query means beyond its words: places and years in it, short region names, typo fixes.
+
+Users type a topic, a place and a year into one box (``云南 卫生``, ``新型农村合作医疗
+2010``).  A place or a year typed as an item of its own is read here:
+
+* a **place** is an item that the gazetteer (``indexer.meta.regions.resolve_name``,
+  the one region metadata uses) resolves to a province, prefecture or county,
+  by full or short name, and that the index holds reports of;
+* a **year** is ``2010``, ``2010年`` or a range ``2010-2012`` / ``2010至2012年``.
+
+``searchapp.ranking`` then lets such an item match by the report's metadata as
+well as by its text, and ranks reports of that place or year first; the page
+offers them as one-click filters ("只看 云南省").  ``canonical_region`` lets the
+``region`` parameter take short forms (云南 → 云南省).
+
+"Did you mean" (:func:`did_you_mean`) proposes a one-character change of one
+item only when the variant occurs verbatim in the index where the item does
+not, and reads as words (never a fragment such as 贵的); it is cached per index
+generation and is never asked for results emptied by filters alone.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from collections.abc import Callable
+
+import numpy as np
+
+from indexer.analysis import cut, gram_text
+from indexer.meta import regions
+
+from . import query as qmod
+from .facets import FacetTable, Filters
+
+_YEAR = re.compile(r"^((?:19|20)\d\d)年?(?:度)?(?:\s*[-–—~～至到]\s*((?:19|20)\d\d)年?(?:度)?)?$")
+_CJK = re.compile(r"^[\u4e00-\u9fff]{2,12}$")
+MAX_PROBES = 24  # exact-phrase checks one "did you mean" may make
+
+
+@dataclass
+class Place:
+    item: qmod.Item
+    path: list[str]  # the full region path, most general first
+
+    @property
+    def name(self) -> str:
+        return self.path[-1]
+
+
+@dataclass
+class YearSpan:
+    item: qmod.Item
+    lo: int
+    hi: int
+
+    @property
+    def label(self) -> str:
+        return str(self.lo) if self.lo == self.hi else f"{self.lo}–{self.hi}"
+
+
+@dataclass
+class Understanding:
+    """The parsed query split into what it is about (``core``) and the places and years it names."""
+
+    core: qmod.ParsedQuery
+    places: list[Place] = field(default_factory=list)
+    years: list[YearSpan] = field(default_factory=list)
+
+    @property
+    def constraints(self) -> list[Place | YearSpan]:
+        return [*self.places, *self.years]
+
+
+def parse_year(text: str) -> tuple[int, int] | None:
+    """``2010`` / ``2010年`` / ``2010-2012`` → (first, last) year; None for anything else."""
+    m = _YEAR.match(text.strip())
+    if not m:
+        return None
+    lo = int(m.group(1))
+    hi = int(m.group(2)) if m.group(2) else lo
+    if hi < lo or hi - lo > 100:
+        return None
+    return lo, hi
+
+
+def resolve_place(text: str) -> list[str] | None:
+    """The region path a query item names (province, prefecture or county), or None.
+
+    Only administrative names themselves count, full or short (云南, 宁蒗, 海伦市), never a
+    town reached by adding 镇/乡 to an ordinary word (健康 → 健康街道); the national level
+    is not a place to narrow to.
+    """
+    if not _CJK.match(text):
+        return None
+    g = regions.gazetteer()
+    kinds = {a.kind for a in (g.aliases.get(text) or [])}
+    if not kinds - {"town", "town_inst"}:
+        return None
+    path = regions.resolve_name(text)
+    if not path or path == [regions.NATIONAL] or len(path) > 3:
+        return None
+    return path
+
+
+def canonical_region(value: str, known: Callable[[str], bool]) -> str:
+    """A ``region`` parameter as the index names it: a short form (云南, 宁蒗) becomes the full
+    name (云南省, 宁蒗彝族自治县) when the value itself is not a region of the index and the
+    full name is."""
+    if known(value):
+        return value
+    path = regions.resolve_name(value)
+    if path and path != [regions.NATIONAL] and known(path[-1]):
+        return path[-1]
+    return value
+
+
+def canonical_filters(filters: Filters, table: FacetTable) -> Filters:
+    """``filters`` with each region value in the index's own spelling (see :func:`canonical_region`)."""
+    if not filters.region:
+        return filters
+    known = region_known(table)
+    fixed = list(dict.fromkeys(canonical_region(v, known) for v in filters.region))
+    if fixed == filters.region:
+        return filters
+    return Filters(region=fixed, year=filters.year, topic=filters.topic, doc_type=filters.doc_type,
+                   year_from=filters.year_from, year_to=filters.year_to)
+
+
+def region_known(table: FacetTable) -> Callable[[str], bool]:
+    names = set(table.names.get("region", []))
+    return names.__contains__
+
+
+def analyse(pq: qmod.ParsedQuery, table: FacetTable) -> Understanding:
+    """Split places and years out of a parsed query.
+
+    Only an AND group of one unquoted item counts (``"2010"`` in quotes, or ``云南 OR
+    贵州``, stay words), and only places the index holds reports of.  When nothing
+    but places and years was typed, the core is empty and they alone decide.
+    """
+    known = region_known(table)
+    places: list[Place] = []
+    years: list[YearSpan] = []
+    for g in pq.groups:
+        if len(g) != 1 or g[0].phrase:
+            continue
+        it = g[0]
+        span = parse_year(it.text)
+        if span is not None:
+            years.append(YearSpan(it, *span))
+            continue
+        path = resolve_place(it.text)
+        if path is not None and known(path[-1]):
+            places.append(Place(it, path))
+    if not places and not years:
+        return Understanding(core=pq)
+    core = pq.without([c.item for c in [*places, *years]])
+    return Understanding(core=core, places=places, years=years)
+
+
+def place_mask(table: FacetTable, place: Place) -> np.ndarray:
+    return table.value_mask("region", [place.name])
+
+
+def year_mask(table: FacetTable, span: YearSpan) -> np.ndarray:
+    y = table.year_num
+    return (y >= span.lo) & (y <= span.hi)
+
+
+def suggestions(u: Understanding, filters: Filters) -> list[dict[str, object]]:
+    """One-click filters for the places and years read in the query, not already applied:
+    ``{"label": "只看 云南省", "params": {"region": "云南省"}}`` (the URL arguments to set)."""
+    out: list[dict[str, object]] = []
+    for p in u.places:
+        if p.name not in filters.region:
+            out.append({"label": f"只看 {p.name}", "params": {"region": p.name}})
+    for y in u.years:
+        if y.lo == y.hi:
+            if filters.year != [str(y.lo)]:
+                out.append({"label": f"只看 {y.lo} 年", "params": {"year": str(y.lo)}})
+        elif (filters.year_from, filters.year_to) != (y.lo, y.hi):
+            out.append({"label": f"只看 {y.lo}–{y.hi} 年",
+                        "params": {"year_from": str(y.lo), "year_to": str(y.hi)}})
+    return out
+
+
+# -- did you mean -------------------------------------------------------------------------------
+
+class DidYouMean:
+    """Typo fixes for query items, cached per index generation.
+
+    ``count(text)`` is the number of reports holding ``text`` verbatim (the engine
+    evaluates the exact phrase with its numpy evaluator, no filter); ``reader`` is the
+    searcher's reader (for the bigram lexicon and the word lexicon).
+    """
+
+    def __init__(self, size: int = 2048):
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple, str | None] = OrderedDict()
+        self._size = size
+
+    def fix(self, generation: object, text: str, reader, count: Callable[[str], int]) -> str | None:
+        key = (generation, text)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        fixed = fix_item(text, reader, count)
+        with self._lock:
+            self._cache[key] = fixed
+            while len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return fixed
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+
+def _has(reader, fieldname: str, term: str) -> bool:
+    try:
+        return (fieldname, term) in reader
+    except Exception:  # an odd lexicon entry must not break the search
+        return False
+
+
+def reads_as_words(text: str, reader) -> bool:
+    """Whether ``text`` is made of whole indexed words: its jieba cut has no one-character
+    word at either end (贵的, 的健康) and every longer word is a term of the index."""
+    ws = [w for w in cut(text) if w.strip()]
+    if not ws:
+        return False
+    if len(ws) > 1 and (len(ws[0]) == 1 or len(ws[-1]) == 1):
+        return False
+    if len(ws) == 1 and len(ws[0]) == 1:
+        return False
+    return all(len(w) == 1 or _has(reader, "content", w.lower()) for w in ws)
+
+
+@functools.lru_cache(maxsize=8192)
+def _sound(ch: str) -> str:
+    """A character's pinyin without tone (pypinyin, loaded on first use)."""
+    from pypinyin import lazy_pinyin
+
+    got = lazy_pinyin(ch)
+    return got[0] if got else ch
+
+
+def fix_item(text: str, reader, count: Callable[[str], int]) -> str | None:
+    """The best one-character substitution of ``text`` that occurs verbatim in the index, or None.
+
+    Only for an item the index does not hold verbatim.  The typo sits where the
+    longest found prefix and the longest found suffix end (医疗卫生体质改革: 医疗卫生体 is
+    found, 医疗卫生体质 is not, so 质 is replaced); substitutes for position j are the
+    characters that continue an indexed word written before j, then those c such that
+    text[j-1]+c and c+text[j+1] are both bigrams of the index, most frequent first.  A
+    variant must be found verbatim and read as words; of several, a homophone of the typed
+    character wins (pinyin input: 药务 → 药物, not 任务), then the one jieba cuts into fewest
+    words, then the one in most reports.
+    """
+    text = gram_text(text)
+    n = len(text)
+    if n < 2 or n > 12 or count(text) > 0:
+        return None
+    probes = [0]
+
+    def found(s: str) -> bool:
+        probes[0] += 1
+        return count(s) > 0
+
+    def longest(is_prefix: bool) -> int:
+        lo, hi = 1, n - 1  # a single character is taken as found
+        best = 1
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            if found(text[:mid] if is_prefix else text[n - mid:]):
+                best, lo = mid, mid + 1
+            else:
+                hi = mid - 1
+        return best
+
+    p = longest(True)
+    s = longest(False)
+    positions = [j for j in dict.fromkeys((p, p - 1, n - s - 1, n - s)) if 1 <= j < n]
+    best: tuple[tuple[int, int, int], str] | None = None
+    for j in positions:
+        left = text[j - 1]
+        right = text[j + 1] if j + 1 < n else None
+        try:
+            terms = list(reader.expand_prefix("grams", left))
+        except Exception:
+            continue
+        cands = []
+        # first the characters that continue a word of the index written just before j
+        # (创先争 → 创先争优): a real word beats a frequent bigram
+        for k in (3, 2):
+            if j - k < 0:
+                continue
+            try:
+                for m, t in enumerate(reader.expand_prefix("content", text[j - k:j])):
+                    if m >= 200:
+                        break
+                    t = t.decode("utf-8") if isinstance(t, bytes) else t
+                    if len(t) > k and t[k] != text[j] and (right is None or _has(reader, "grams", t[k] + right)):
+                        cands.append((float("inf"), t[k]))
+            except Exception:
+                pass
+        for t in terms:
+            t = t.decode("utf-8") if isinstance(t, bytes) else t
+            if len(t) != 2 or t[1] == text[j] or not ("\u4e00" <= t[1] <= "\u9fff"):
+                continue
+            df = reader.doc_frequency("grams", t)
+            if right is not None:
+                if not _has(reader, "grams", t[1] + right):
+                    continue
+                df *= reader.doc_frequency("grams", t[1] + right)  # both joins common, not just one
+            cands.append((df, t[1]))
+        ranked_chars = {ch: df for df, ch in reversed(cands)}  # a character's first (best) source wins
+        for ch, _df in sorted(ranked_chars.items(), key=lambda x: -x[1])[:8]:
+            if probes[0] >= MAX_PROBES:
+                break
+            variant = text[:j] + ch + text[j + 1:]
+            c = count(variant)
+            probes[0] += 1
+            if c > 0 and reads_as_words(variant, reader):
+                # a homophone first (pinyin input makes most typos: 体质/体制, 药务/药物), then
+                # fewer words (a whole term), then more reports
+                rank = (int(_sound(ch) == _sound(text[j])), -len(cut(variant)), c)
+                if best is None or rank > best[0]:
+                    best = (rank, variant)
+    return best[1] if best else None
