@@ -452,6 +452,9 @@ class SearchEngine:
                                          doc_ids=[stored["id"]])
         examples = list(found.values())
         res.total = len(examples)
+        added = [other.split() for _typed, other in pq.expansions]
+        if any(all(w in e.text for w in words) for e in examples for words in added):
+            res.messages.append(pq.expansion_note() or "")  # only when an expanded form gave a sentence
         start = (page - 1) * per_page
         if examples and start >= len(examples):
             res.messages.append(f"页码超出范围：共 {res.pages} 页。")

@@ -35,7 +35,7 @@ from .facets import FacetTable
 from .understand import Place, Understanding, YearSpan, analyse, place_mask, year_mask
 
 Match = Callable[[Q.Query], tuple[np.ndarray, np.ndarray]]
-PROXIMITY_DOCS = 40  # the best matches whose text is read for the proximity bonus
+PROXIMITY_DOCS = 20  # the best matches whose text is read for the proximity bonus
 PROXIMITY_WEIGHT = 0.5
 TIER = 10.0  # one phrase tier outweighs any score (normalised to at most 1 + the proximity bonus)
 PLACE_TIER = 100.0  # one place or year outweighs every phrase tier
