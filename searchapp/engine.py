@@ -272,7 +272,8 @@ class SearchEngine:
             result = SearchResult(query=q or "", filters=filters, total=total, hits=[], facets=facets,
                                   page=page, per_page=per_page, sort=sort, region_level=level,
                                   messages=messages, needles=needles,
-                                  refine=understand.suggestions(ranked.understanding, filters) if total else [])
+                                  refine=understand.suggestions(ranked.understanding, filters, ranked.meta_counts,
+                                                                len(docs)) if total else [])
             # "did you mean": only when the query itself finds nothing (not when filters alone
             # empty the result) or a multi-word item is nowhere in the index as typed
             if did_you_mean and not pq.empty and (not len(docs) or any(n == 0 for _it, n in ranked.verbatim)):

@@ -48,6 +48,7 @@ class Ranked:
     understanding: Understanding
     verbatim: list[tuple[qmod.Item, int]] = field(default_factory=list)  # multi-word items: reports holding them whole
     expansion_added: int = 0  # matches only the synonym expansions found
+    meta_counts: list[int] = field(default_factory=list)  # per place/year: matches of it by metadata
 
 
 def _dense(size: int, docs: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
@@ -84,14 +85,19 @@ def rank(pq: qmod.ParsedQuery, table: FacetTable, match: Match, text_of: Callabl
     docs, base = docs[keep], base[keep]
     text_score = np.zeros(len(docs))
     meta_hits = np.zeros(len(docs))
+    metas = []
     for c in u.constraints:
         text, meta = _constraint_parts(c, table, match, pq.use_synonyms)
         ok = (text[docs] > 0) | (meta[docs] > 0)
         docs, base, text_score, meta_hits = docs[ok], base[ok], text_score[ok], meta_hits[ok]
-        text_score += text[docs]
+        # a report of the place or year is answered by its metadata: how often its text names
+        # the place (云南 in every paragraph of a 云南 report) says nothing more about the topic
+        text_score += np.where(meta[docs] > 0, 0.0, text[docs])
         meta_hits += meta[docs]
+        metas.append(meta)
     score = base + text_score if core.groups else text_score
-    out = Ranked(docs=docs, scores=score, understanding=u)
+    out = Ranked(docs=docs, scores=score, understanding=u,
+                 meta_counts=[int(np.count_nonzero(m[docs])) for m in metas])
     if not len(docs):
         return out
     # phrase tiers: each AND group held whole, and the whole query held as one string

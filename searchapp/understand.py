@@ -170,20 +170,27 @@ def year_mask(table: FacetTable, span: YearSpan) -> np.ndarray:
     return (y >= span.lo) & (y <= span.hi)
 
 
-def suggestions(u: Understanding, filters: Filters) -> list[dict[str, object]]:
+def suggestions(u: Understanding, filters: Filters, counts: list[int] | None = None,
+                total: int | None = None) -> list[dict[str, object]]:
     """One-click filters for the places and years read in the query, not already applied:
-    ``{"label": "只看 云南省", "params": {"region": "云南省"}}`` (the URL arguments to set)."""
+    ``{"label": "只看 云南省", "params": {"region": "云南省"}}`` (the URL arguments to set).
+
+    ``counts`` (one per place/year, in ``u.constraints`` order): the matches of that place or
+    year by metadata; a filter that would leave nothing, or change nothing (``total``), is not offered.
+    """
     out: list[dict[str, object]] = []
-    for p in u.places:
-        if p.name not in filters.region:
-            out.append({"label": f"只看 {p.name}", "params": {"region": p.name}})
-    for y in u.years:
-        if y.lo == y.hi:
-            if filters.year != [str(y.lo)]:
-                out.append({"label": f"只看 {y.lo} 年", "params": {"year": str(y.lo)}})
-        elif (filters.year_from, filters.year_to) != (y.lo, y.hi):
-            out.append({"label": f"只看 {y.lo}–{y.hi} 年",
-                        "params": {"year_from": str(y.lo), "year_to": str(y.hi)}})
+    for k, c in enumerate(u.constraints):
+        if counts is not None and (not counts[k] or (total is not None and counts[k] >= total)):
+            continue
+        if isinstance(c, Place):
+            if c.name not in filters.region:
+                out.append({"label": f"只看 {c.name}", "params": {"region": c.name}})
+        elif c.lo == c.hi:
+            if filters.year != [str(c.lo)]:
+                out.append({"label": f"只看 {c.lo} 年", "params": {"year": str(c.lo)}})
+        elif (filters.year_from, filters.year_to) != (c.lo, c.hi):
+            out.append({"label": f"只看 {c.lo}–{c.hi} 年",
+                        "params": {"year_from": str(c.lo), "year_to": str(c.hi)}})
     return out
 
 

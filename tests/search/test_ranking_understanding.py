@@ -94,6 +94,9 @@ def test_place_in_query_suggests_filter_and_ranks_first(engine):
     res = engine.search("云南 卫生")
     assert {"label": "只看 云南省", "params": {"region": "云南省"}} in res.refine
     assert all(h.region[:1] == ["云南省"] for h in res.hits[:3])
+    # a filter that would leave nothing is not offered (no report of 2030), nor one that changes nothing
+    assert engine.search("2030 卫生").refine == []
+    assert engine.search("贵州 健康扶贫").refine == []
     # the place matches by metadata too: this county report never writes 贵州
     res = engine.search("贵州 健康扶贫")
     assert res.total >= 1 and res.hits[0].region[:1] == ["贵州省"]
