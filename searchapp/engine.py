@@ -419,6 +419,7 @@ class SearchEngine:
             s = self._current()
             table = self._table
             assert table is not None
+            filters = res.filters = understand.canonical_filters(filters, table)  # region=云南 → 云南省
             matched, scores = self._match(s, wq)
             docs = matched
             full = table.filter_mask(filters)

@@ -90,10 +90,8 @@ class ParsedQuery:
         return ParsedQuery(groups=self.groups, exclude=self.exclude, truncated=self.truncated,
                            original=self.original, simplified=self.simplified, use_synonyms=False)
 
-    def without(self, items: list[Item]) -> ParsedQuery:
-        """The same query with some AND groups' items taken out (places and years read as filters)."""
-        drop = {id(it) for it in items}
-        groups = [g for g in ([it for it in g if id(it) not in drop] for g in self.groups) if g]
+    def with_groups(self, groups: list[list[Item]]) -> ParsedQuery:
+        """The same query with other AND groups (places and years taken out, read as filters)."""
         return ParsedQuery(groups=groups, exclude=self.exclude, truncated=self.truncated, original=self.original,
                            simplified=self.simplified, expansions=self.expansions, use_synonyms=self.use_synonyms)
 

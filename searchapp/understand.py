@@ -134,31 +134,69 @@ def region_known(table: FacetTable) -> Callable[[str], bool]:
     return names.__contains__
 
 
+_LEADING_YEAR = re.compile(r"^((?:19|20)\d\d年?(?:度)?(?:[-–—~～至到](?:19|20)\d\d年?(?:度)?)?)(\D.*)$")
+_TRAILING_YEAR = re.compile(r"^(.*\D)((?:19|20)\d\d年?(?:度)?(?:[-–—~～至到](?:19|20)\d\d年?(?:度)?)?)$")
+
+
+def _constraint(item: qmod.Item, known: Callable[[str], bool]) -> Place | YearSpan | None:
+    span = parse_year(item.text)
+    if span is not None:
+        return YearSpan(item, *span)
+    path = resolve_place(item.text)
+    if path is not None and known(path[-1]):
+        return Place(item, path)
+    return None
+
+
+def _split(item: qmod.Item, known: Callable[[str], bool]) -> tuple[Place | YearSpan, qmod.Item] | None:
+    """A place or year written against the topic in one item (贵州健康扶贫, 2010年新农合, 新农合2010):
+    (the place or year, the rest).  A place must be a word of its own in jieba's cut, so
+    中山大学 (one word) stays whole; the rest must be two characters or more."""
+    m = _LEADING_YEAR.match(item.text) or _TRAILING_YEAR.match(item.text)
+    if m:
+        year_text, rest = (m.group(1), m.group(2)) if m.re is _LEADING_YEAR else (m.group(2), m.group(1))
+        c = _constraint(qmod.Item(year_text), known)
+        if c is not None and len(rest.strip()) >= 2:
+            return c, qmod.Item(rest.strip())
+    ws = [w for w in cut(item.text) if w.strip()]
+    if len(ws) < 2:
+        return None
+    for place, rest in ((ws[0], ws[1:]), (ws[-1], ws[:-1])):
+        c = _constraint(qmod.Item(place), known)
+        if isinstance(c, Place) and len("".join(rest)) >= 2:
+            return c, qmod.Item("".join(rest))
+    return None
+
+
 def analyse(pq: qmod.ParsedQuery, table: FacetTable) -> Understanding:
     """Split places and years out of a parsed query.
 
     Only an AND group of one unquoted item counts (``"2010"`` in quotes, or ``云南 OR
-    贵州``, stay words), and only places the index holds reports of.  When nothing
-    but places and years was typed, the core is empty and they alone decide.
+    贵州``, stay words), and only places the index holds reports of; an item may also
+    start or end with one (:func:`_split`).  When nothing but places and years was
+    typed, the core is empty and they alone decide.
     """
     known = region_known(table)
-    places: list[Place] = []
-    years: list[YearSpan] = []
+    found: list[Place | YearSpan] = []
+    groups: list[list[qmod.Item]] = []
     for g in pq.groups:
         if len(g) != 1 or g[0].phrase:
+            groups.append(g)
             continue
-        it = g[0]
-        span = parse_year(it.text)
-        if span is not None:
-            years.append(YearSpan(it, *span))
+        c = _constraint(g[0], known)
+        if c is not None:
+            found.append(c)
             continue
-        path = resolve_place(it.text)
-        if path is not None and known(path[-1]):
-            places.append(Place(it, path))
-    if not places and not years:
+        parts = None if g[0].typed else _split(g[0], known)
+        if parts is not None:
+            found.append(parts[0])
+            groups.append([parts[1]])
+            continue
+        groups.append(g)
+    if not found:
         return Understanding(core=pq)
-    core = pq.without([c.item for c in [*places, *years]])
-    return Understanding(core=core, places=places, years=years)
+    return Understanding(core=pq.with_groups(groups), places=[c for c in found if isinstance(c, Place)],
+                         years=[c for c in found if isinstance(c, YearSpan)])
 
 
 def place_mask(table: FacetTable, place: Place) -> np.ndarray:

@@ -114,6 +114,19 @@ def test_year_in_query_suggests_filter_and_ranks_first(engine):
     assert all(2010 <= (h.year or 0) <= 2012 for h in res.hits[:3])
 
 
+def test_place_or_year_written_against_the_topic(engine):
+    # no space: jieba's cut makes the place a word of its own; a year at either end
+    res = engine.search("贵州健康扶贫")
+    assert res.total >= 1 and res.hits[0].region[:1] == ["贵州省"]
+    res = engine.search("2010年新农合")
+    assert res.hits[0].year == 2010 and {"label": "只看 2010 年", "params": {"year": "2010"}} in res.refine
+    assert engine.search("新农合2010").hits[0].year == 2010
+    # a place inside one word of jieba's is not split off (中山大学 is not 中山市)
+    from searchapp.understand import analyse
+    pq = qmod.parse("中山大学")
+    assert not analyse(pq, engine._table).places
+
+
 def test_suggestion_is_a_link_on_the_page(client):
     html = client.get("/?q=云南 卫生").get_data(as_text=True)
     assert "只看 云南省" in html and "region=%E4%BA%91%E5%8D%97%E7%9C%81" in html
@@ -123,6 +136,8 @@ def test_region_parameter_accepts_short_forms(engine, client):
     full = engine.search("", Filters(region=["云南省"]))
     short = engine.search("", Filters(region=["云南"]))
     assert full.total > 0 and short.total == full.total and short.filters.region == ["云南省"]
+    assert engine.sentences("卫生", Filters(region=["云南"])).reports == engine.sentences(
+        "卫生", Filters(region=["云南省"])).reports > 0
     data = client.get("/api/search?region=宁蒗").get_json()
     assert data["total"] == engine.search("", Filters(region=["宁蒗彝族自治县"])).total > 0
 
