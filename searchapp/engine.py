@@ -392,7 +392,7 @@ class SearchEngine:
 
         def count(text: str) -> int:
             wq = qmod.to_whoosh(qmod.ParsedQuery(groups=[[qmod.Item(text, phrase=True)]], use_synonyms=False))
-            return int(len(self._match(s, wq)[0]))
+            return len(self._match(s, wq)[0])
 
         for it in pq.positive_items():
             fixed = self._did_you_mean_cache.fix(id(s), gram_text(it.text), reader, count)

@@ -22,8 +22,8 @@ matches and scores, and this step runs after either, so it keeps them equal.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 from whoosh import query as Q
@@ -132,8 +132,8 @@ def rank(pq: qmod.ParsedQuery, table: FacetTable, match: Match, text_of: Callabl
     if units_of is not None and proximity_docs > 0:
         best = np.argsort(-final, kind="stable")[:proximity_docs]
         for i in best.tolist():
-            held = {gid: bool(v[i]) for gid, v in whole.items()}
-            span = min_span(text_of(int(docs[i])), units_of(held))
+            whole_here = {gid: bool(v[i]) for gid, v in whole.items()}
+            span = min_span(text_of(int(docs[i])), units_of(whole_here))
             if span is not None:
                 final[i] += PROXIMITY_WEIGHT / (1.0 + span / 50.0)
     out.scores = final

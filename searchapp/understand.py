@@ -24,8 +24,8 @@ import functools
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
