@@ -390,9 +390,9 @@ class SearchEngine:
         """
         reader = s.reader()
 
-        def count(text: str) -> int:
-            wq = qmod.to_whoosh(qmod.ParsedQuery(groups=[[qmod.Item(text, phrase=True)]], use_synonyms=False))
-            return len(self._match(s, wq)[0])
+        def count(text: str) -> int:  # reports holding ``text`` verbatim (the bigram phrase alone, no scoring words)
+            wq = qmod.exact_query(qmod.Item(text, phrase=True), use_synonyms=False)
+            return len(self._match(s, wq)[0]) if wq is not None else 0
 
         for it in pq.positive_items():
             fixed = self._did_you_mean_cache.fix(id(s), gram_text(it.text), reader, count)

@@ -317,7 +317,7 @@ def fix_item(text: str, reader, count: Callable[[str], int]) -> str | None:
         return count(s) > 0
 
     def longest(is_prefix: bool) -> int:
-        lo, hi = 1, n - 1  # a single character is taken as found
+        lo, hi = 2, n - 1  # a single character is taken as found (its check scans a whole prefix range)
         best = 1
         while lo <= hi:
             mid = (lo + hi) // 2
