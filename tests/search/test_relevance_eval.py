@@ -33,5 +33,5 @@ def test_every_judged_report_is_in_the_index_and_the_product_beats_a_floor(engin
         assert not missing, (q["q"], missing)
     result = ev.run(index_dir=full_index, with_baseline=False)
     s = result["ours"]["all"]
-    assert s["p5"] >= 0.55 and s["ndcg10"] >= 0.85 and s["mrr"] >= 0.9, s
+    assert s["p5"] >= 0.58 and s["ndcg10"] >= 0.90 and s["mrr"] >= 0.95, s  # the floors .ci/run uses
     assert "| all (45) | this product |" in ev.table(result)
