@@ -28,8 +28,8 @@ def small(tmp_path_factory) -> SearchEngine:
     recs = [
         # the whole phrase once
         _record("甲县工作报告", "今年加强卫生监督执法，查处违法案件十二起。"),
-        # both words, many times, never together
-        _record("乙县工作报告", "卫生事业发展较快。" * 4 + "监督体系逐步健全，" * 4 + "卫生院建设，监督检查。"),
+        # both words, many times and in the (boosted) title, never together
+        _record("乙县卫生院与监督所工作报告", "卫生事业发展较快。" * 4 + "监督体系逐步健全，" * 4 + "卫生院建设，监督检查。"),
         # the long form of an abbreviation
         _record("丙县医疗集团报告", "县域医疗共同体建设全面推开，组建医疗共同体三个。"),
         # the long form's words apart: 医疗 here, 共同体 there (must not match 医共体)
@@ -53,8 +53,8 @@ def _titles(res) -> list[str]:
 def test_phrase_beats_scattered_words(small):
     res = small.search("卫生监督")
     titles = _titles(res)
-    assert "甲县工作报告" in titles and "乙县工作报告" in titles
-    assert titles.index("甲县工作报告") < titles.index("乙县工作报告")
+    assert "甲县工作报告" in titles and "乙县卫生院与监督所工作报告" in titles
+    assert titles.index("甲县工作报告") < titles.index("乙县卫生院与监督所工作报告")
     # the snippet shows the whole phrase marked as one
     first = res.hits[titles.index("甲县工作报告")]
     assert "<mark>卫生监督</mark>" in str(first.snippet)
