@@ -21,10 +21,10 @@ def test_numpy_and_whoosh_matches_rank_alike(engine, q):
         keep[keep] = table.live[docs[keep]]
         return docs[keep], scores[keep]
 
-    text = lambda n: s.stored_fields(n).get("content") or ""  # noqa: E731
+    text = lambda n: s.stored_fields(n).get("content") or ""
     fast = ranking.rank(qmod.parse(q), table, lambda wq: engine._match(s, wq), text)
     slow = ranking.rank(qmod.parse(q), table, whoosh, text)
     assert np.array_equal(fast.docs, slow.docs)
     assert np.allclose(fast.scores, slow.scores, rtol=1e-9, atol=1e-12)
-    order = lambda r: [int(r.docs[i]) for i in np.argsort(-np.round(r.scores, 9), kind="stable")[:20]]  # noqa: E731
+    order = lambda r: [int(r.docs[i]) for i in np.argsort(-np.round(r.scores, 9), kind="stable")[:20]]
     assert order(fast) == order(slow)
