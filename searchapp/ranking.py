@@ -118,12 +118,14 @@ def rank(pq: qmod.ParsedQuery, table: FacetTable, match: Match, text_of: Callabl
             if _multiword(it):
                 out.verbatim.append((it, len(ed)))
     singles = [g[0] for g in core.groups if len(g) == 1 and not g[0].phrase]
+    joined_held = np.zeros(len(docs), dtype=bool)
     if len(core.groups) > 1 and len(singles) == len(core.groups):
         joined = "".join(it.text for it in singles)
         eq = qmod.exact_query(qmod.Item(joined), False)
         if eq is not None:
             ed, _es = match(eq)
-            contiguous += _dense(size, ed)[docs] > 0
+            joined_held = _dense(size, ed)[docs] > 0
+            contiguous += joined_held
     top = float(score.max()) if len(score) else 0.0
     norm = score / top if top > 0 else np.zeros(len(score))
     final = PLACE_TIER * meta_hits + TIER * contiguous + norm
@@ -132,6 +134,9 @@ def rank(pq: qmod.ParsedQuery, table: FacetTable, match: Match, text_of: Callabl
     if units_of is not None and proximity_docs > 0:
         best = np.argsort(-final, kind="stable")[:proximity_docs]
         for i in best.tolist():
+            if joined_held[i]:  # the whole query as one string: nothing can be closer
+                final[i] += PROXIMITY_WEIGHT
+                continue
             whole_here = {gid: bool(v[i]) for gid, v in whole.items()}
             span = min_span(text_of(int(docs[i])), units_of(whole_here))
             if span is not None:
