@@ -88,16 +88,24 @@ def score(queries: list[dict[str, Any]], rank: Callable[[str], list[Key]]) -> di
     rows = []
     for item in queries:
         ranked = rank(item["q"])
-        rows.append({"q": item["q"], "split": item["split"], "p5": precision_at(ranked, item["grades"]),
+        rows.append({"q": item["q"], "split": item["split"], "kind": item["kind"],
+                     "p5": precision_at(ranked, item["grades"]),
                      "ndcg10": ndcg_at(ranked, item["grades"]), "mrr": reciprocal_rank(ranked, item["grades"]),
                      "ideal_p5": ideal_p5(item["grades"])})
     out: dict[str, Any] = {"queries": rows}
     for split in ("tune", "heldout", "all"):
-        part = [r for r in rows if split == "all" or r["split"] == split]
-        if part:
-            out[split] = {m: round(sum(r[m] for r in part) / len(part), 3)
-                          for m in ("p5", "ndcg10", "mrr", "ideal_p5")} | {"n": len(part)}
+        out[split] = _means([r for r in rows if split == "all" or r["split"] == split])
+    # by kind of query: a place or a year in it, an abbreviation, a phrase, a quoted item …
+    kinds = sorted({k for r in rows for k in r["kind"].split("+") if k})
+    out["by_kind"] = {k: _means([r for r in rows if k in r["kind"].split("+")]) for k in kinds}
     return out
+
+
+def _means(part: list[dict[str, Any]]) -> dict[str, Any] | None:
+    if not part:
+        return None
+    return {m: round(sum(r[m] for r in part) / len(part), 3) for m in ("p5", "ndcg10", "mrr", "ideal_p5")} | {
+        "n": len(part)}
 
 
 # -- the two systems ----------------------------------------------------------------------------
@@ -174,6 +182,17 @@ def run(data: Path = DATA, inputs: tuple[Path, ...] = INPUTS, index_dir: Path | 
         shutil.rmtree(work, ignore_errors=True)
 
 
+def kind_table(result: dict[str, Any]) -> str:
+    """nDCG@10 and MRR by kind of query (all queries), both systems."""
+    lines = ["| kind of query | n | this product nDCG@10 / MRR | Whoosh + jieba nDCG@10 / MRR |",
+             "| --- | --- | --- | --- |"]
+    for kind, s in result["ours"]["by_kind"].items():
+        b = result.get("baseline", {}).get("by_kind", {}).get(kind)
+        other = f"{b['ndcg10']:.3f} / {b['mrr']:.3f}" if b else "–"
+        lines.append(f"| {kind} | {s['n']} | {s['ndcg10']:.3f} / {s['mrr']:.3f} | {other} |")
+    return "\n".join(lines)
+
+
 def table(result: dict[str, Any]) -> str:
     """The summary as a Markdown table (what docs/search.md shows)."""
     lines = ["| queries | system | P@5 | nDCG@10 | MRR | ideal P@5 |", "| --- | --- | --- | --- | --- | --- |"]
@@ -193,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--index-dir", type=Path, help="an existing index of the corpora (default: build one in a temp dir)")
     ap.add_argument("--no-baseline", action="store_true", help="skip the textbook Whoosh + jieba setup")
     ap.add_argument("--per-query", action="store_true", help="print every query's figures")
+    ap.add_argument("--by-kind", action="store_true", help="print nDCG@10 and MRR by kind of query")
     ap.add_argument("--json", action="store_true", help="print the whole result as JSON")
     ap.add_argument("--min-p5", type=float, default=0.0, help="exit 1 when this product's P@5 (all queries) is lower")
     ap.add_argument("--min-ndcg", type=float, default=0.0, help="the same for nDCG@10")
@@ -213,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
                 extra = f"   baseline P@5 {b['p5']:.2f} nDCG {b['ndcg10']:.2f} MRR {b['mrr']:.2f}" if b else ""
                 print(f"[{r['split']:7s}] {r['q']:24s} P@5 {r['p5']:.2f} nDCG {r['ndcg10']:.2f} MRR {r['mrr']:.2f}{extra}")
         print(table(result))
+        if args.by_kind:
+            print()
+            print(kind_table(result))
     s = result["ours"]["all"]
     failed = [f"{name} {got:.3f} < {floor:.3f}" for name, got, floor in
               (("P@5", s["p5"], args.min_p5), ("nDCG@10", s["ndcg10"], args.min_ndcg), ("MRR", s["mrr"], args.min_mrr))
