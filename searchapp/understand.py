@@ -37,7 +37,8 @@ from .facets import FacetTable, Filters
 
 _YEAR = re.compile(r"^((?:19|20)\d\d)年?(?:度)?(?:\s*[-–—~～至到]\s*((?:19|20)\d\d)年?(?:度)?)?$")
 _CJK = re.compile(r"^[\u4e00-\u9fff]{2,12}$")
-MAX_PROBES = 24  # exact-phrase checks one "did you mean" may make
+MAX_PROBES = 24  # exact-phrase checks one "did you mean" may make for replacements
+MAX_EXTRA_PROBES = 10  # and then for a character removed or added
 
 
 @dataclass
@@ -294,17 +295,53 @@ def _sound(ch: str) -> str:
     return got[0] if got else ch
 
 
+def _candidates(before: str, right: str | None, reader, exclude: str | None = None, limit: int = 8) -> list[str]:
+    """Characters that may stand after ``before`` (and before ``right``): first those continuing
+    a word of the index written just before (创先争 → 创先争优: a real word beats a frequent
+    bigram), then those c such that before[-1]+c and c+right are both bigrams of the index, the
+    most frequent joins first."""
+    left = before[-1]
+    cands: list[tuple[float, str]] = []
+    for k in (3, 2):
+        if len(before) < k:
+            continue
+        try:
+            for m, t in enumerate(reader.expand_prefix("content", before[-k:])):
+                if m >= 200:
+                    break
+                t = t.decode("utf-8") if isinstance(t, bytes) else t
+                if len(t) > k and t[k] != exclude and (right is None or _has(reader, "grams", t[k] + right)):
+                    cands.append((float("inf"), t[k]))
+        except Exception:  # an odd lexicon entry must not break the search
+            pass
+    try:
+        terms = list(reader.expand_prefix("grams", left))
+    except Exception:
+        terms = []
+    for t in terms:
+        t = t.decode("utf-8") if isinstance(t, bytes) else t
+        if len(t) != 2 or t[1] == exclude or not ("\u4e00" <= t[1] <= "\u9fff"):
+            continue
+        df = reader.doc_frequency("grams", t)
+        if right is not None:
+            if not _has(reader, "grams", t[1] + right):
+                continue
+            df *= reader.doc_frequency("grams", t[1] + right)  # both joins common, not just one
+        cands.append((df, t[1]))
+    ranked = {ch: df for df, ch in reversed(cands)}  # a character's first (best) source wins
+    return [ch for ch, _df in sorted(ranked.items(), key=lambda x: -x[1])[:limit]]
+
+
 def fix_item(text: str, reader, count: Callable[[str], int]) -> str | None:
-    """The best one-character substitution of ``text`` that occurs verbatim in the index, or None.
+    """The best one-character fix of ``text`` that occurs verbatim in the index, or None.
 
     Only for an item the index does not hold verbatim.  The typo sits where the
     longest found prefix and the longest found suffix end (医疗卫生体质改革: 医疗卫生体 is
-    found, 医疗卫生体质 is not, so 质 is replaced); substitutes for position j are the
-    characters that continue an indexed word written before j, then those c such that
-    text[j-1]+c and c+text[j+1] are both bigrams of the index, most frequent first.  A
-    variant must be found verbatim and read as words; of several, a homophone of the typed
-    character wins (pinyin input: 药务 → 药物, not 任务), then the one jieba cuts into fewest
-    words, then the one in most reports.
+    found, 医疗卫生体质 is not, so 质 is replaced).  A character is replaced first
+    (:func:`_candidates` proposes substitutes); only when no replacement works, one is
+    removed or one is added.  A variant must be found verbatim and read as words; of
+    several, a homophone of the typed character wins (pinyin input: 药务 → 药物, not 任务),
+    then the one jieba cuts into fewest words, then the one in most reports.
     """
     text = gram_text(text)
     n = len(text)
@@ -312,16 +349,16 @@ def fix_item(text: str, reader, count: Callable[[str], int]) -> str | None:
         return None
     probes = [0]
 
-    def found(s: str) -> bool:
+    def hits(variant: str) -> int:
         probes[0] += 1
-        return count(s) > 0
+        return count(variant)
 
     def longest(is_prefix: bool) -> int:
         lo, hi = 2, n - 1  # a single character is taken as found (its check scans a whole prefix range)
         best = 1
         while lo <= hi:
             mid = (lo + hi) // 2
-            if found(text[:mid] if is_prefix else text[n - mid:]):
+            if hits(text[:mid] if is_prefix else text[n - mid:]) > 0:
                 best, lo = mid, mid + 1
             else:
                 hi = mid - 1
@@ -330,50 +367,31 @@ def fix_item(text: str, reader, count: Callable[[str], int]) -> str | None:
     p = longest(True)
     s = longest(False)
     positions = [j for j in dict.fromkeys((p, p - 1, n - s - 1, n - s)) if 1 <= j < n]
-    best: tuple[tuple[int, int, int], str] | None = None
-    for j in positions:
-        left = text[j - 1]
-        right = text[j + 1] if j + 1 < n else None
-        try:
-            terms = list(reader.expand_prefix("grams", left))
-        except Exception:
-            continue
-        cands = []
-        # first the characters that continue a word of the index written just before j
-        # (创先争 → 创先争优): a real word beats a frequent bigram
-        for k in (3, 2):
-            if j - k < 0:
-                continue
-            try:
-                for m, t in enumerate(reader.expand_prefix("content", text[j - k:j])):
-                    if m >= 200:
-                        break
-                    t = t.decode("utf-8") if isinstance(t, bytes) else t
-                    if len(t) > k and t[k] != text[j] and (right is None or _has(reader, "grams", t[k] + right)):
-                        cands.append((float("inf"), t[k]))
-            except Exception:
-                pass
-        for t in terms:
-            t = t.decode("utf-8") if isinstance(t, bytes) else t
-            if len(t) != 2 or t[1] == text[j] or not ("\u4e00" <= t[1] <= "\u9fff"):
-                continue
-            df = reader.doc_frequency("grams", t)
-            if right is not None:
-                if not _has(reader, "grams", t[1] + right):
-                    continue
-                df *= reader.doc_frequency("grams", t[1] + right)  # both joins common, not just one
-            cands.append((df, t[1]))
-        ranked_chars = {ch: df for df, ch in reversed(cands)}  # a character's first (best) source wins
-        for ch, _df in sorted(ranked_chars.items(), key=lambda x: -x[1])[:8]:
-            if probes[0] >= MAX_PROBES:
-                break
-            variant = text[:j] + ch + text[j + 1:]
-            c = count(variant)
-            probes[0] += 1
-            if c > 0 and reads_as_words(variant, reader):
-                # a homophone first (pinyin input makes most typos: 体质/体制, 药务/药物), then
-                # fewer words (a whole term), then more reports
-                rank = (int(_sound(ch) == _sound(text[j])), -len(cut(variant)), c)
-                if best is None or rank > best[0]:
-                    best = (rank, variant)
+    best: tuple[tuple[int, int, int, int], str] | None = None
+
+    def consider(variant: str, homophone: bool, budget: int = MAX_PROBES, keeps_all: bool = True) -> None:
+        nonlocal best
+        if probes[0] >= budget or len(variant) < 2:
+            return
+        c = hits(variant)
+        if c > 0 and reads_as_words(variant, reader):
+            # a homophone first (pinyin input makes most typos: 体质/体制, 药务/药物), then a
+            # variant keeping every typed character (a shorter string always has more reports:
+            # 高质量展 is 高质量发展 before it is 高质量), then fewer words, then more reports
+            rank = (int(homophone), int(keeps_all), -len(cut(variant)), c)
+            if best is None or rank > best[0]:
+                best = (rank, variant)
+
+    for j in positions:  # one character replaced
+        for ch in _candidates(text[:j], text[j + 1] if j + 1 < n else None, reader, exclude=text[j]):
+            consider(text[:j] + ch + text[j + 1:], _sound(ch) == _sound(text[j]))
+    if best is None:  # one character too many (医疗卫生体制制改革), or one missing (医疗卫生体改革)
+        budget = probes[0] + MAX_EXTRA_PROBES
+        for j in dict.fromkeys((p, p - 1, n - s - 1)):
+            if 0 <= j < n:
+                consider(text[:j] + text[j + 1:], False, budget, keeps_all=False)
+        for j in dict.fromkeys((p, n - s)):
+            if 1 <= j <= n:
+                for ch in _candidates(text[:j], text[j] if j < n else None, reader, limit=4):
+                    consider(text[:j] + ch + text[j:], False, budget)
     return best[1] if best else None

@@ -147,6 +147,9 @@ def test_did_you_mean_catches_one_character_typo_in_long_terms(engine):
     assert res.suggestion == "医疗卫生体制改革"
     assert engine.search(res.suggestion).total > 0
     assert engine.search("基本药务").suggestion == "基本药物"
+    # a character missing or one too many
+    assert engine.search("医疗卫生体改革").suggestion == "医疗卫生体制改革"
+    assert engine.search("基本药物物制度").suggestion == "基本药物制度"
 
 
 def test_did_you_mean_never_returns_a_non_term(engine):
