@@ -1,6 +1,6 @@
 """Relevance ranking: which matches come first, decided in one place after matching.
 
-Matching (``searchapp.query`` → Whoosh query → ``searchapp.fastquery`` or Whoosh)
+Matching (``searchapp.query`` → Whoosh query → ``indexer.engine.fastquery`` or Whoosh)
 gives every matching report and its BM25F score.  BM25F alone does not know
 what users mean, so the order is decided here, in tiers, each tier broken by
 the next:
