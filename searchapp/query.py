@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from whoosh import query as Q
 
 from indexer.analysis import bigrams, gram_text, to_simplified, words
-
 from indexer.engine.phrase import GramPhrase
+
 from .synonyms import expand
 
 MAX_QUERY_CHARS = 256

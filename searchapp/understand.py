@@ -269,7 +269,7 @@ class DidYouMean:
 def _has(reader, fieldname: str, term: str) -> bool:
     try:
         return (fieldname, term) in reader
-    except Exception:  # an odd lexicon entry must not break the search
+    except (ValueError, UnicodeError, OSError):  # an odd lexicon entry must not break the search
         return False
 
 
@@ -312,11 +312,11 @@ def _candidates(before: str, right: str | None, reader, exclude: str | None = No
                 t = t.decode("utf-8") if isinstance(t, bytes) else t
                 if len(t) > k and t[k] != exclude and (right is None or _has(reader, "grams", t[k] + right)):
                     cands.append((float("inf"), t[k]))
-        except Exception:  # an odd lexicon entry must not break the search
+        except (ValueError, UnicodeError, OSError):  # an odd lexicon entry: no word candidates
             pass
     try:
         terms = list(reader.expand_prefix("grams", left))
-    except Exception:
+    except (ValueError, UnicodeError, OSError):  # an odd lexicon entry: no bigram candidates
         terms = []
     for t in terms:
         t = t.decode("utf-8") if isinstance(t, bytes) else t
