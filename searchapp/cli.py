@@ -218,6 +218,11 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 0
     for m in res.messages:
         print(m)
+    if res.suggestion:
+        print(f"您是不是要找：{res.suggestion}")
+    for r in res.refine:  # places and years read in the query, with the option that narrows to them
+        opts = " ".join(f"--{k} {v}" for k, v in r["params"].items() if k in ("region", "year"))
+        print(r["label"] + (f"（{opts}）" if opts else ""))
     print(f"{res.total} reports")
     for n, h in enumerate(res.hits, start=1):
         region = " › ".join(h.region) or "未知"
