@@ -45,6 +45,7 @@ from indexer.engine.schema import UNKNOWN
 
 from . import query as qmod
 from . import facets as facets_mod
+from . import ranking, understand
 from .facets import FacetTable, Filters
 from indexer.engine.fastquery import Evaluator, PostingCache, Unsupported, top_order
 from .highlight import highlight, snippet
@@ -59,8 +60,7 @@ SORTS = {"relevance": "相关度", "year": "年份（新→旧）", "year_asc": 
 RESULT_CACHE_SIZE = 256  # search results kept per index generation (pagination, facet clicks, back button)
 POSTING_CACHE_MB = 256  # decoded postings kept between queries (segments never change, so across generations)
 QUERY_DEADLINE_S = 0.5  # query evaluation stops here and answers with what it has (partial, said so)
-SUGGESTION_PROBES = 300  # "did you mean" tries at most this many variants in all (a count: the same answer every time)
-SUGGESTION_BUDGET_S = 0.5  # and stops after this long whatever the count (a safety net against a slow probe)
+SUGGESTION_BUDGET_S = 0.5  # "did you mean" stops after this long (a safety net: its answers are cached per generation)
 IDLE_SEARCHERS = 8  # searchers kept open per generation for the next requests
 PARTIAL_MESSAGE = "查询过于复杂，在限定时间内只完成了部分检索，结果可能不完整。请减少检索词或使用更长的词语。"
 CAPPED_MESSAGE = "单个汉字的搭配过多，只使用了其中最常见的部分。"
@@ -101,6 +101,7 @@ class SearchResult:
     messages: list[str] = field(default_factory=list)
     needles: list[str] = field(default_factory=list)
     suggestion: str | None = None  # "did you mean": a near variant of the query that has results
+    refine: list[dict[str, Any]] = field(default_factory=list)  # one-click filters for places/years typed
 
     @property
     def pages(self) -> int:
@@ -109,7 +110,8 @@ class SearchResult:
     def as_json(self) -> dict[str, Any]:
         return {"query": self.query, "total": self.total, "page": self.page, "per_page": self.per_page,
                 "pages": self.pages, "sort": self.sort, "hits": [h.as_json() for h in self.hits],
-                "facets": self.facets, "messages": self.messages, "did_you_mean": self.suggestion}
+                "facets": self.facets, "messages": self.messages, "did_you_mean": self.suggestion,
+                "refine": self.refine}
 
 
 @dataclass
@@ -153,6 +155,10 @@ def clamp_int(value: Any, default: int, lo: int, hi: int) -> int:
     except (TypeError, ValueError):
         return default
     return max(lo, min(hi, n))
+
+
+class _OutOfTime(Exception):
+    """The suggestion budget ran out (internal to ``_did_you_mean``)."""
 
 
 class _Reader:
@@ -278,6 +284,7 @@ class SearchEngine:
         self._gen: Generation | None = None
         self._reload = threading.Lock()  # one thread opens a new generation; the others keep answering
         self._postings = PostingCache(POSTING_CACHE_MB << 20)
+        self._did_you_mean_cache = understand.DidYouMean()
 
     # -- state -----------------------------------------------------------------------------
     def available(self) -> bool:
@@ -355,26 +362,30 @@ class SearchEngine:
 
     # -- search ----------------------------------------------------------------------------
     def search(self, q: str | None = "", filters: Filters | None = None, sort: str = "relevance",
-               page: int = 1, per_page: int = DEFAULT_PER_PAGE, _max_per_page: int = MAX_PER_PAGE) -> SearchResult:
+               page: int = 1, per_page: int = DEFAULT_PER_PAGE, _max_per_page: int = MAX_PER_PAGE,
+               did_you_mean: bool = True) -> SearchResult:
         """Run a query with filters; counts, hits and messages are always consistent.
 
-        Evaluation stops at the engine's deadline: the answer is then partial and
-        says so (a partial answer is not cached, the next try may complete it).
+        ``did_you_mean=False`` (exports) never looks for a spelling fix.  Evaluation stops
+        at the engine's deadline: the answer is then partial and says so (a partial
+        answer is not cached, the next try may complete it).
         """
         deadline = time.monotonic() + self.deadline_s
         filters = filters or Filters()
-        key = (q or "", tuple(filters.pairs()), sort, str(page), str(per_page), _max_per_page)
+        key = (q or "", tuple(filters.pairs()), sort, str(page), str(per_page), _max_per_page, did_you_mean)
         with self._borrow() as (gen, r):
             hit = gen.cached(key)
             if hit is not None:
                 return hit
-            result, complete = self._search(gen, r, q, filters, sort, page, per_page, _max_per_page, deadline)
+            result, complete = self._search(gen, r, q, filters, sort, page, per_page, _max_per_page, deadline,
+                                            did_you_mean)
         if complete:
             gen.remember(key, result)
         return result
 
     def _search(self, gen: Generation, r: _Reader, q: str | None, filters: Filters, sort: str, page: int,
-                per_page: int, _max_per_page: int, deadline: float) -> tuple[SearchResult, bool]:
+                per_page: int, _max_per_page: int, deadline: float,
+                did_you_mean: bool = True) -> tuple[SearchResult, bool]:
         pq = qmod.parse(q)
         sort = sort if sort in SORTS else "relevance"
         if pq.empty and sort == "relevance":
@@ -386,14 +397,25 @@ class SearchEngine:
             messages.append(f"查询过长，只使用了前 {qmod.MAX_QUERY_CHARS} 个字符。")
         if (q or "").strip() and pq.empty and not pq.exclude:
             messages.append("查询中没有可搜索的词，显示全部文档。")
-        wq = qmod.to_whoosh(pq)
-        fq = filters.to_query()
         needles = qmod.highlight_needles(pq)
         s, table = r.searcher, gen.table
-        # One evaluation of the query (no filter): the filters and every facet's
-        # "all other filters" view are masks over its matches, and the page is the
-        # best few of the filtered matches.
-        docs, scores, complete = self._match(gen, r, wq, deadline, messages)
+        filters = understand.canonical_filters(filters, table)  # region=云南 → 云南省
+        # One evaluation of the query (no filter), ranked (``searchapp.ranking``): the
+        # filters and every facet's "all other filters" view are masks over its
+        # matches, and the page is the best few of the filtered matches.
+        cut: list[bool] = []
+
+        def match(wq: Q.Query) -> tuple[np.ndarray, np.ndarray]:
+            docs, scores, complete = self._match(gen, r, wq, deadline, messages)
+            if not complete:
+                cut.append(True)
+            return docs, scores
+
+        ranked = ranking.rank(pq, table, match, lambda n: s.stored_fields(n).get("content") or "")
+        complete = not cut
+        docs, scores = ranked.docs, ranked.scores
+        if ranked.expansion_added:
+            messages.append(pq.expansion_note(ranked.expansion_added) or "")
         full = table.filter_mask(filters)
         keep = full[docs] if full is not None else None
         fdocs = docs[keep] if keep is not None else docs
@@ -403,10 +425,16 @@ class SearchEngine:
         total, facets, level = fc.total, fc.counts, fc.region_level
         result = SearchResult(query=q or "", filters=filters, total=total, hits=[], facets=facets,
                               page=page, per_page=per_page, sort=sort, region_level=level,
-                              messages=messages, needles=needles)
+                              messages=messages, needles=needles,
+                              refine=understand.suggestions(ranked.understanding, filters, ranked.meta_counts,
+                                                            len(docs)) if total else [])
+        # "did you mean": only when the query itself finds nothing (not when filters alone
+        # empty the result) or a multi-word item is nowhere in the index as typed; not
+        # for an answer cut short by the deadline
+        if (did_you_mean and complete and not pq.empty
+                and (not len(docs) or any(n == 0 for _it, n in ranked.verbatim))):
+            result.suggestion = self._did_you_mean(gen, r, pq, time.monotonic() + SUGGESTION_BUDGET_S)
         if total == 0:
-            if not pq.empty and complete:
-                result.suggestion = self._did_you_mean(s, pq, fq, deadline=time.monotonic() + SUGGESTION_BUDGET_S)
             return result, complete
         if (page - 1) * per_page >= total:
             messages.append(f"页码超出范围：共 {result.pages} 页。")
@@ -510,7 +538,7 @@ class SearchEngine:
 
     def all_hits(self, q: str | None, filters: Filters | None, sort: str, cap: int) -> SearchResult:
         """The whole result set up to ``cap`` reports (for export), in display order."""
-        return self.search(q, filters, sort, 1, cap, _max_per_page=cap)
+        return self.search(q, filters, sort, 1, cap, _max_per_page=cap, did_you_mean=False)
 
     @staticmethod
     def _hit(gen: Generation, stored: dict[str, Any], needles: list[str]) -> Hit:
@@ -523,57 +551,28 @@ class SearchEngine:
             published=stored.get("published"),
         )
 
-    @staticmethod
-    def _probe(s, wq: Q.Query, fq, deadline: float | None):
-        """Whoosh's first match of ``wq`` under filter ``fq``, or None when ``deadline`` passes first."""
-        collector = s.collector(limit=1, filter=fq)
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            collector = TimeLimitCollector(collector, left, use_alarm=False)
-        try:
-            s.search_with_collector(wq, collector)
-        except TimeLimit:
-            return None
-        return collector.results()
+    def _did_you_mean(self, gen: Generation, r: _Reader, pq: qmod.ParsedQuery,
+                      deadline: float | None = None) -> str | None:
+        """The query with one item's typo fixed (``understand.fix_item``), or None.
 
-    def _did_you_mean(self, s, pq: qmod.ParsedQuery, fq, deadline: float | None = None) -> str | None:
-        """A variant of the query, one character of one item changed, that has results.
-
-        Candidates come from the bigram lexicon (a typo 基本药务 → 基本药物 keeps the
-        character before the typo, so the bigrams starting with it propose the fix),
-        most frequent first; each is checked by running it.
+        Each check is an exact phrase evaluated without filters; answers are cached
+        per index generation, so a repeated query costs a dictionary lookup.
         """
-        reader = s.reader()
-        tried = 0
-        for it in pq.positive_items():
-            text = gram_text(it.text)
-            if len(text) < 2 or len(text) > 12:
-                continue
-            for j in range(1, len(text)):
-                try:
-                    terms = list(reader.expand_prefix("grams", text[j - 1]))
-                except Exception:  # an odd lexicon entry must not break the search
-                    continue
-                cands = []
-                for t in terms:
-                    t = t.decode("utf-8") if isinstance(t, bytes) else t
-                    if len(t) == 2 and t[1] != text[j]:
-                        cands.append((reader.doc_frequency("grams", t), t[1]))
-                for _df, ch in sorted(cands, reverse=True)[:40]:
-                    if deadline is not None and time.monotonic() > deadline:
-                        return None  # the request's budget is spent: no suggestion rather than a stall
-                    variant_text = text[:j] + ch + text[j + 1:]
-                    tried += 1
-                    probe = self._probe(s, qmod.to_whoosh(qmod.parse(f'"{variant_text}"', use_synonyms=False)),
-                                        fq, deadline)
-                    if probe is None:
-                        return None  # the budget ran out inside the probe
-                    if not probe.is_empty():
-                        return qmod.replace_item(pq, it, variant_text)
-                    if tried >= SUGGESTION_PROBES:
-                        return None
+        reader = r.searcher.reader()
+
+        def count(text: str) -> int:  # reports holding ``text`` verbatim (the bigram phrase alone, no scoring words)
+            if deadline is not None and time.monotonic() > deadline:
+                raise _OutOfTime  # not cached as "no fix": the next request may finish the search
+            wq = qmod.exact_query(qmod.Item(text, phrase=True), use_synonyms=False)
+            return len(self._match(gen, r, wq, deadline)[0]) if wq is not None else 0
+
+        try:
+            for it in pq.positive_items():
+                fixed = self._did_you_mean_cache.fix(gen.signature, gram_text(it.text), reader, count)
+                if fixed:
+                    return qmod.replace_item(pq, it, fixed)
+        except _OutOfTime:
+            return None
         return None
 
     # -- example sentences -----------------------------------------------------------------
@@ -595,6 +594,7 @@ class SearchEngine:
         res.messages.extend(filters.notes)
         with self._borrow() as (gen, r):
             s, table = r.searcher, gen.table
+            filters = res.filters = understand.canonical_filters(filters, table)  # region=云南 → 云南省
             matched, scores, _complete = self._match(gen, r, wq, deadline, res.messages)
             docs = matched
             full = table.filter_mask(filters)
@@ -629,6 +629,9 @@ class SearchEngine:
                                          doc_ids=[stored["id"]])
         examples = list(found.values())
         res.total = len(examples)
+        added = [other.split() for _typed, other in pq.expansions]
+        if any(all(w in e.text for w in words) for e in examples for words in added):
+            res.messages.append(pq.expansion_note() or "")  # only when an expanded form gave a sentence
         start = (page - 1) * per_page
         if examples and start >= len(examples):
             res.messages.append(f"页码超出范围：共 {res.pages} 页。")
