@@ -124,7 +124,7 @@ def test_place_or_year_written_against_the_topic(engine):
     # a place inside one word of jieba's is not split off (中山大学 is not 中山市)
     from searchapp.understand import analyse
     pq = qmod.parse("中山大学")
-    assert not analyse(pq, engine._table).places
+    assert not analyse(pq, engine._generation().table).places
 
 
 def test_suggestion_is_a_link_on_the_page(client):
