@@ -44,6 +44,7 @@ from .ingest import Skipped, iter_input_files, read_file
 from .meta import extract_meta
 from .models import Document
 from .fastwrite import BulkWriter
+from .provenance import page_provenance
 from .runs import remove_stale as remove_stale_runs
 from .schema import build_schema, to_fields
 
@@ -191,6 +192,7 @@ def documents_from_file(path: Path) -> tuple[list[Document], list[Skipped]]:
             skipped.append(Skipped(page.path, f"cleaning failed: {type(exc).__name__}: {exc}"))
             continue
         articles = [a for a in articles if a.text and a.text.strip()]
+        prov = page_provenance(page)
         if not articles:
             skipped.append(Skipped(page.path, "no report text found after cleaning"))
             continue
@@ -200,7 +202,8 @@ def documents_from_file(path: Path) -> tuple[list[Document], list[Skipped]]:
             except Exception as exc:
                 skipped.append(Skipped(page.path, f"metadata failed: {type(exc).__name__}: {exc}"))
                 continue
-            docs.append(Document(id=doc_id(page.path, n), path=page.path, article=article, meta=meta))
+            docs.append(Document(id=doc_id(page.path, n), path=page.path, article=article, meta=meta,
+                                 url=prov.url, retrieved=prov.retrieved))
     return docs, skipped
 
 
