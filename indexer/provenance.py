@@ -37,7 +37,7 @@ _CANONICAL = re.compile(r"<link\b[^>]*\brel\s*=\s*[\"']?canonical\b[^>]*>", re.I
 _OG_URL = re.compile(r"<meta\b[^>]*\bproperty\s*=\s*[\"']?og:url\b[^>]*>", re.IGNORECASE)
 _HREF = re.compile(r"\bhref\s*=\s*[\"']?" + _URL, re.IGNORECASE)
 _CONTENT = re.compile(r"\bcontent\s*=\s*[\"']?" + _URL, re.IGNORECASE)
-_TEXT_URL_LINE = re.compile(r"^\s*(?:本文|原文|文章|网页|来源)?(?:地址|链接|网址)\s*[:：]\s*" + _URL, re.MULTILINE)
+_TEXT_URL_LINE = re.compile(r"^\s*(?:(?:本文|原文|文章|网页|来源)(?:地址|链接|网址)|网址)\s*[:：]\s*" + _URL, re.MULTILINE)
 _ISO_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})")
 
 
