@@ -7,9 +7,12 @@ A writer pastes what this gives, so it must be a whole sentence:
   sentence, and cutting it at ``；`` would give fragments.
 * A line break inside a sentence is not an end.  Cleaning joins most such
   breaks; what is left is joined here when the evidence is strong: the line
-  ends with a comma-like mark, the next line starts with one, or a word runs
-  across the break (jieba finds a word such as 劳动生产率 spanning it).  A line
-  that merely lacks its final 。 stays a paragraph of its own.
+  ends with a comma-like mark, the next line starts with one or with a
+  one-character clause (``现|象，就会``), a number runs on (``74.4|万亿元``), or a
+  word runs across the break (jieba finds a word such as 劳动生产率 spanning
+  it).  A line that merely lacks its final 。 stays a paragraph of its own.
+  ``python -m searchapp.sentence_eval`` measures both decisions on hand-labelled
+  lines from the corpora (``tests/data/sentence_units.json``).
 * A heading is not a sentence.  ``三、存在问题`` or ``（二）加强队伍建设`` (an
   enumerator and a short text without inner punctuation, or any short line
   without punctuation) is marked as a heading; when a heading matches the
@@ -52,6 +55,9 @@ _TRAILING = "。.：:；;！!？?，, \u3000"
 _TERMINAL_END = re.compile(r"[。！？!?；;：:…][”’」』）)\]]*$")
 _OPEN_END = re.compile(r"[，,、（(“「《—-]$")
 _CONT_START = re.compile(r"^[，,、。；;：:！!？?）)”」》%％]")
+_ONE_CHAR_CLAUSE = re.compile(r"^[\u4e00-\u9fff][，,、。；;]")  # "象，就会…": no sentence starts so
+_NUMBER_END = re.compile(r"[0-9０-９.．A-Za-z]$")
+_NUMBER_GOES_ON = re.compile(r"^[0-9０-９.．A-Za-z%％万亿千百元个]")
 
 
 @dataclass(frozen=True)
@@ -123,8 +129,10 @@ def _continues(prev: str, nxt: str) -> bool:
         return True  # no sentence starts with a comma or a closing bracket
     if heading_level(prev, True) is not None or any(rx.match(nxt) for rx in _ENUM):
         return False
-    if _OPEN_END.search(prev):
+    if _OPEN_END.search(prev) or _ONE_CHAR_CLAUSE.match(nxt):
         return True
+    if _NUMBER_END.search(prev) and _NUMBER_GOES_ON.match(nxt) and len(prev) > MAX_PLAIN_HEADING_CHARS:
+        return True  # 74.4|万亿元, PM|2.5: a number or a code cut in two
     return _word_spans_break(prev, nxt)
 
 
