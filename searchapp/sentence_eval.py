@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .sentences import _continues, heading_level
+from .sentences import continues_sentence, heading_level
 
 DEFAULT = Path(__file__).resolve().parents[1] / "tests" / "data" / "sentence_units.json"
 
@@ -62,7 +62,7 @@ def evaluate(path: Path = DEFAULT) -> dict[str, Score]:
         out["heading"].add(heading_level(h["text"], h["alone"]) is not None, h["heading"])
         out["heading_before"].add(False, h["heading"])
     for b in data["breaks"]:
-        out["join"].add(_continues(b["prev"], b["next"]), b["join"])
+        out["join"].add(continues_sentence(b["prev"], b["next"]), b["join"])
         out["join_before"].add(False, b["join"])
     return out
 

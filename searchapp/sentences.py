@@ -121,7 +121,7 @@ def _word_spans_break(left: str, right: str) -> bool:
     return False
 
 
-def _continues(prev: str, nxt: str) -> bool:
+def continues_sentence(prev: str, nxt: str) -> bool:
     """Whether the line break between ``prev`` and ``nxt`` falls inside a sentence."""
     if _TERMINAL_END.search(prev) or not nxt:
         return False
@@ -143,7 +143,7 @@ def join_broken_lines(text: str) -> list[str]:
         line = raw.strip()
         if not line:
             continue
-        if out and _continues(out[-1], line):
+        if out and continues_sentence(out[-1], line):
             sep = " " if out[-1][-1:].isascii() and out[-1][-1:].isalnum() and line[:1].isascii() \
                 and line[:1].isalnum() else ""
             out[-1] = out[-1] + sep + line
