@@ -49,6 +49,8 @@ _ENUMERATORS = [
     r"[A-Za-z]\s*[、.．](?![A-Za-z])",
 ]
 _ENUM = [re.compile(r"^\s*" + e + r"\s*") for e in _ENUMERATORS]
+_ENUM_ANY = re.compile(r"^\s*(?:" + "|".join(f"(?P<l{i}>{e})" for i, e in enumerate(_ENUMERATORS)) + r")\s*")
+_LONGEST_HEADING = MAX_HEADING_CHARS + 10 + 12  # rest + a long enumerator (第十二部分) + final marks
 PLAIN_LEVEL = 1  # an unnumbered heading line counts as a top-level section
 _INNER = re.compile(r"[，,；;：:。！？!?]")
 _TRAILING = "。.：:；;！!？?，, \u3000"
@@ -78,13 +80,14 @@ def heading_level(sentence: str, alone: bool) -> int | None:
 
     ``alone``: the sentence is its paragraph's only one (a line of its own).
     """
+    if len(sentence) > _LONGEST_HEADING:
+        return None
     core = sentence.strip().rstrip(_TRAILING)
     if not core or _OPEN_END.search(sentence.strip()):
         return None  # a line ending in a comma goes on: it is never a heading
-    for level, rx in enumerate(_ENUM):
-        m = rx.match(core)
-        if not m:
-            continue
+    m = _ENUM_ANY.match(core)
+    if m:
+        level = int((m.lastgroup or "l0")[1:])
         rest = core[m.end():]
         if len(rest) <= MAX_HEADING_CHARS and not _INNER.search(rest):
             return level
@@ -127,7 +130,7 @@ def continues_sentence(prev: str, nxt: str) -> bool:
         return False
     if _CONT_START.match(nxt):
         return True  # no sentence starts with a comma or a closing bracket
-    if heading_level(prev, True) is not None or any(rx.match(nxt) for rx in _ENUM):
+    if heading_level(prev, True) is not None or _ENUM_ANY.match(nxt):
         return False
     if _OPEN_END.search(prev) or _ONE_CHAR_CLAUSE.match(nxt):
         return True
@@ -182,6 +185,8 @@ def split_sentences(text: str) -> list[str]:
 
 def matches(sentence: str, groups: list[list[str]]) -> bool:
     """Whether the sentence contains, for every AND group, one of its strings (white space ignored)."""
+    if all(any(alt in sentence for alt in alts) for alts in groups if alts):
+        return True  # as written (the strings are normalised already): no need to normalise the sentence
     g = gram_text(sentence)
     return all(any(alt in g for alt in alts) for alts in groups if alts)
 
@@ -229,12 +234,17 @@ def find_examples(text: str, groups: list[list[str]], title: str = "") -> tuple[
     with nothing under them), ``in_title`` (only the report's title has it), ``scattered``
     (the report matched through the words of the query, spread over several sentences).
     """
-    sents = sentences_of(text)
+    if not matches(text, groups):  # no sentence can hold what the whole text lacks: skip the segmenting
+        return [], "in_title" if title and matches(title, groups) else "scattered"
+    paras = paragraphs(text)
+    sents = [s for para in paras for s in para]
+    # a sentence can only match inside a paragraph that matches (one normalisation per paragraph)
+    candidates = {s.n for para in paras if matches("".join(x.text for x in para), groups) for s in para}
     found: list[Found] = []
     covered: set[int] = set()
     reasons: set[str] = set()
     for i, s in enumerate(sents):
-        if i in covered or not matches(s.text, groups):
+        if i in covered or i not in candidates or not matches(s.text, groups):
             continue
         if s.heading:
             body = body_under(sents, i)
