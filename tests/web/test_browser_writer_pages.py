@@ -153,3 +153,23 @@ def test_document_match_navigation_without_script(browser, server):
     page.locator("#m2 a.mnav.prev").click()
     assert page.url.endswith("#m1")
     ctx.close()
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_document_provenance_is_shown(browser, server, shots, size):
+    ctx, page = new_page(browser, server, size)
+    hits = page.request.get(server + "/api/search?q=" + "医疗保障" + "&per_page=50").json()["hits"]
+    doc = None
+    for h in hits:
+        d = page.request.get(server + f"/api/docs/{h['id']}").json()
+        if d.get("url"):
+            doc = d
+            break
+    assert doc is not None, "the corpora's records carry source URLs"
+    page.goto(server + f"/doc/{doc['id']}?q=" + "医疗保障")
+    link = page.locator("#source-url")
+    assert link.is_visible() and link.get_attribute("href") == doc["url"]
+    assert "path" not in doc and "/shared/" not in page.content()
+    page.screenshot(path=str(shots / f"doc-provenance-{size}.png"), full_page=False)
+    assert no_horizontal_scroll(page)
+    ctx.close()
