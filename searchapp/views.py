@@ -13,6 +13,7 @@ from urllib.parse import quote, unquote, urlencode
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
+from . import query as qmod
 from .csvcell import safe_row
 from .engine import DEFAULT_PER_PAGE, EXPORT_CAP, SORTS
 from .facets import FACET_LABELS, FACET_NAMES, MAX_VALUES_PER_FACET, Filters, ordered, year_chart_svg
@@ -219,8 +220,10 @@ def document(doc_id: str):
     it = iter(marked)
     rows = [[(s, next(it)) for s in para] for para in paras]
     dup_titles = eng.titles(doc["duplicates"]) if doc["duplicates"] else {}
+    # the match bar only for a query that has something to find (not for "-疫情" alone)
     return render_template("doc.html", doc=doc, q=q, dup_titles=dup_titles, paragraphs=rows,
-                           matches=matches, similar=eng.similar(doc_id))
+                           matches=matches, show_matches=bool(qmod.parse(q).positive_items()) if q else False,
+                           similar=eng.similar(doc_id))
 
 
 def download(doc_id: str):

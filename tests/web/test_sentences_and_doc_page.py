@@ -250,3 +250,9 @@ def test_page_marks_the_item_not_its_synonym_inside_other_words():
     assert page_needles(text, pq) == ["家庭医生签约"]
     # without the item as typed, its words are what there is to mark
     assert set(page_needles("签约服务和医生培训。", parse("签约医生"))) == {"签约", "医生"}
+
+
+def test_exclusion_only_query_shows_no_match_bar(client):
+    did = doc_id_with(client, "签约医生", "海东市")
+    html = client.get(f"/doc/{did}", query_string={"q": "-疫情"}).get_data(as_text=True)
+    assert 'id="matchnav"' not in html and "<mark" not in html
