@@ -175,8 +175,9 @@ def export():
     w = csv.writer(buf)
     w.writerow(["id", "title", "region", "year", "topics", "doc_type", "source", "published", "duplicates", "url"])
     for d in rows:
-        w.writerow([d["id"], d["title"], " › ".join(d["region"]), d["year"] or "", "、".join(d["topics"]),
-                    d["doc_type"], d["source"] or "", d["published"] or "", " ".join(d["duplicates"]), d["url"]])
+        w.writerow(safe_row([d["id"], d["title"], " › ".join(d["region"]), d["year"] or "", "、".join(d["topics"]),
+                             d["doc_type"], d["source"] or "", d["published"] or "", " ".join(d["duplicates"]),
+                             d["url"]]))
     return Response("\ufeff" + buf.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=reports.csv"})
 
