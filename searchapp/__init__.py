@@ -16,6 +16,7 @@ from indexer.settings import Settings
 from indexer.settings import current as current_settings
 from indexer.engine.integrity import IndexDamaged, IndexHealth, Problem
 
+from . import understand
 from .engine import SearchEngine, engine_of
 
 __all__ = ["create_app", "engine_of"]
@@ -54,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None, settings: Settings | N
         app.config.update(test_config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["engine"] = SearchEngine(Path(app.config["INDEX_DIR"]))
+    understand.warm()  # the gazetteer and pypinyin load here, not inside the first request's deadline
 
     from . import admin, api, views
 

@@ -286,6 +286,13 @@ def reads_as_words(text: str, reader) -> bool:
     return all(len(w) == 1 or _has(reader, "content", w.lower()) for w in ws)
 
 
+def warm() -> None:
+    """Load what query understanding needs (the gazetteer, pypinyin: up to a few seconds) before the
+    first request, so no request stalls on a one-time import that no query deadline can interrupt."""
+    regions.gazetteer()
+    _sound("体")
+
+
 @functools.lru_cache(maxsize=8192)
 def _sound(ch: str) -> str:
     """A character's pinyin without tone (pypinyin, loaded on first use)."""
