@@ -64,13 +64,18 @@ class _ProgressOutput:
 
 
 def _print_summary(summary, index_dir: Path) -> None:
+    """Documents and files on lines of their own: one line never mixes the two units."""
     verb = "rebuilt" if summary.mode == "rebuild" else "indexed into"
-    print(f"{verb} {index_dir}: {summary.added} added, {summary.updated} updated, "
-          f"{summary.removed} removed, {summary.unchanged} unchanged files, {len(summary.skipped)} skipped; "
-          f"{summary.documents} documents in the index ({summary.seconds:.1f}s)")
-    print(f"  files: {summary.files_added} new, {summary.files_updated} changed, {summary.files_removed} gone, "
-          f"{summary.unchanged} unchanged of {summary.files} looked at; workers: {summary.workers}"
+    print(f"{verb} {index_dir}: {summary.documents} documents in the index ({summary.seconds:.1f}s)"
           + ("" if summary.committed else "; nothing changed, index left as it was"))
+    restored = (f" ({summary.restored} back because the original they copied went)"
+                if summary.restored else "")
+    print(f"  documents: {summary.added} added{restored}, {summary.updated} updated, "
+          f"{len(summary.removed_ids)} removed")
+    print(f"  files:     {summary.files_added} new, {summary.files_updated} changed, {summary.files_removed} gone, "
+          f"{summary.unchanged} unchanged ({summary.files} looked at); workers: {summary.workers}")
+    copies = f", {summary.duplicates_skipped} of them exact copies" if summary.duplicates_skipped else ""
+    print(f"  skipped:   {len(summary.skipped)} files or records{copies}")
     for s in summary.skipped:
         print(f"  skipped {s.path}: {s.reason}")
 

@@ -52,6 +52,7 @@ Phase = Callable[[str], None]
 
 PAUSE_ENV = "REPORTSEARCH_TEST_PAUSE"  # test hook: "before_commit:2,in_commit:2,after_commit:2,per_file:0.1"
 MAX_SKIPPED_IN_RUNS = 200
+MAX_IDS_IN_RUNS = 200  # document ids per list (added, updated, removed) kept in runs.json
 REHASH_ENV = "REPORTSEARCH_REHASH"  # "1": hash every input file, trusting no recorded size and times
 # A file whose modification or change time is less than this before the moment its stat was
 # taken is "racy" (git's term): a later write within the same timestamp tick would leave its
@@ -88,6 +89,13 @@ class RunSummary:
     error: str | None = None
     committed: bool = False  # whether the run wrote a new index generation
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    # Which documents the run wrote and removed (the admin's run history links them):
+    # added: from new files (or back because the original they copied went); updated: written
+    # for changed files; removed: deleted and not written again.
+    restored: int = 0  # of the added: records of unchanged files back because the original they copied went
+    added_ids: list[str] = field(default_factory=list)
+    updated_ids: list[str] = field(default_factory=list)
+    removed_ids: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -104,6 +112,8 @@ class RunSummary:
             "workers": self.workers, "started": round(self.started, 3), "finished": round(self.finished, 3),
             "status": self.status, "error": self.error, "committed": self.committed,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "added_ids": self.added_ids, "updated_ids": self.updated_ids, "removed_ids": self.removed_ids,
+            "documents_removed": len(self.removed_ids), "restored": self.restored,
         }
 
 
@@ -374,6 +384,10 @@ def _for_runs(summary: RunSummary) -> dict:
     if len(d["skipped"]) > MAX_SKIPPED_IN_RUNS:
         d["skipped_total"] = len(d["skipped"])
         d["skipped"] = d["skipped"][:MAX_SKIPPED_IN_RUNS]
+    for name in ("added_ids", "updated_ids", "removed_ids"):
+        if len(d[name]) > MAX_IDS_IN_RUNS:
+            d[name.replace("_ids", "_total")] = len(d[name])
+            d[name] = d[name][:MAX_IDS_IN_RUNS]
     return d
 
 
@@ -477,6 +491,7 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
     scanned: dict[str, tuple[StatKey, str]] = {}
     racy: dict[str, str] = {}  # hashed, but too recently written for their stat to vouch for the hash
     real_dirs: dict[str, str] = {}
+    scan_pos: dict[str, int] = {}  # file → its place in the walk: jobs are done in this order
     for path, problem in iter_input_files(paths):
         if problem:
             summary.skipped.append(Skipped(str(path), problem))
@@ -490,6 +505,7 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
         if key in seen:  # the same file reached through two arguments
             continue
         seen.add(key)
+        scan_pos[key] = len(scan_pos)
         try:
             if st is None:
                 st = os.stat(key)
@@ -516,6 +532,18 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
     gone = {f for f in indexed if f not in seen and (_under(f, dirs) or f in missing_args)
             and not Path(f).exists()}
     summary.files_removed = len(gone)
+    # Records skipped as exact copies of a document in a file that changed or went: their files
+    # are read again (their other documents are kept as they are), so the copy comes back when its
+    # original goes, as in a fresh build.
+    copies = {} if fresh else store.load_manifest_copies(folder)
+    restore = _files_to_restore(copies, changed_files | gone, {k for k, _ in jobs}, indexed, seen)
+    for f, h, changed in restore:
+        if changed:  # outside this run's paths and edited meanwhile: an ordinary changed file
+            changed_files.add(f)
+        jobs.append((f, h))
+    if restore:
+        jobs.sort(key=lambda j: scan_pos.get(j[0], len(scan_pos)))
+    restored = {f for f, _, changed in restore if not changed}
 
     def manifest_stats(manifest: dict[str, str]) -> dict[str, StatKey]:
         """The stat records to keep: this run's where its hash is the manifest's, earlier ones elsewhere."""
@@ -531,7 +559,7 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
         summary.documents = doc_count(ix)
         new_stats = manifest_stats(indexed)
         if new_stats != recorded:  # files hashed again (touched, racy, or an older manifest): remember their stat
-            store.save_manifest(folder, gen, indexed, new_stats)
+            store.save_manifest(folder, gen, indexed, new_stats, copies)
         return  # nothing changed: no writer, no commit, no regrouping
 
     remove_stale_runs(str(ix.storage.folder))  # a writer that died in an earlier run left its runs
@@ -551,8 +579,10 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
         dedup, rebuilt = load_dedup_state(ix, folder) if not fresh else (DedupState.empty(), False)
         if rebuilt and len(dedup):  # the (rare) run that had to read every stored text: say so in runs.json
             summary.timings["dedup_rebuild"] = time.perf_counter() - t_dedup
+        old_ids = dedup.ids_of_files(replaced)  # for the run record: which documents went
         split = dedup.remove_files(replaced)
-        run_keys: dict[str, str] = {}  # text_key → id of this run's documents (earlier ones: dedup.find_key)
+        run_keys: dict[str, tuple[str, str]] = {}  # text_key → (id, file) of this run's documents (earlier: dedup)
+        new_copies: dict[str, set[str]] = {}  # file → files holding the originals of its skipped copies
         manifest = {f: h for f, h in indexed.items() if f not in replaced}
         new_rows: list[tuple] = []  # (id, file, text_key, year, signature) for the dedup state
 
@@ -571,28 +601,35 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
             n_added = 0
             for pd in res.docs:
                 d = pd.doc
-                copy_of = run_keys.get(pd.text_key) or dedup.find_key(pd.text_key)
+                if res.key in restored and dedup.has_id(d.id):  # read again for its copies: kept as it is
+                    pool.discard(pd)
+                    continue
+                copy_of = run_keys.get(pd.text_key) or dedup.find_key_file(pd.text_key)
                 if copy_of is not None:  # exact copies across files are indexed once
                     pool.discard(pd)  # (deleted from the worker's segment if it wrote it)
                     summary.duplicates_skipped += 1
-                    summary.skipped.append(Skipped(d.path, f"exact copy of document {copy_of}"))
+                    summary.skipped.append(Skipped(d.path, f"exact copy of document {copy_of[0]}"))
+                    if copy_of[1] != res.key:
+                        new_copies.setdefault(res.key, set()).add(copy_of[1])
                     continue
-                run_keys[pd.text_key] = d.id
+                run_keys[pd.text_key] = (d.id, res.key)
                 new_years[d.id] = d.meta.year
                 new_rows.append((d.id, res.key, pd.text_key, d.meta.year, pd.signature))
                 n_added += 1
                 if d.meta.year:
                     if pd.written is None:  # in-process: this writer writes it
                         writer.add_prepared(pd.prepared)
-                    _count(summary, res.key, changed_files)
+                    _count(summary, res.key, changed_files, d.id)
                 else:
                     held.append((d, res.key, res.hash, pd.text_key))
-            if n_added:
+            if n_added or res.key in new_copies:  # a file of copies only is remembered too
                 manifest[res.key] = res.hash
                 if res.key in changed_files:
                     summary.files_updated += 1
-                else:
+                elif res.key not in restored:  # a restored file is an unchanged one
                     summary.files_added += 1
+                else:
+                    summary.restored += n_added
             elif res.key in changed_files:
                 summary.files_updated += 1
             reporter.step(i, len(jobs), res.key)
@@ -614,7 +651,7 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
         for d, f, h, k in held:
             d.duplicates = groups.get(d.id, [])
             writer.add_document(**to_fields(d, file=f, file_hash=h, text_key=k))
-            _count(summary, f, changed_files)
+            _count(summary, f, changed_files, d.id)
 
         reporter.phase("committing")
         _pause("before_commit")
@@ -628,6 +665,8 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
 
             writer._commit_toc = slow_commit_toc
         writer.commit(mergetype=merge_small_segments)
+        written = set(summary.added_ids) | set(summary.updated_ids)
+        summary.removed_ids = [x for x in old_ids if x not in written]
     except BaseException:
         pool.close(cancel=True)
         try:
@@ -646,15 +685,45 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
     if fresh or rebuilt or recovered or dedup.groups_changed or not (folder / store.GROUPS_FILE).exists():
         store.save_groups(folder, dedup.groups())
     dedup.save(folder / store.DEDUP_FILE, new_gen)
-    store.save_manifest(folder, new_gen, manifest, manifest_stats(manifest))
+    done = {k for k, _ in jobs}
+    kept_copies = {f: o for f, o in copies.items() if f not in done and f not in replaced}
+    kept_copies.update((f, sorted(o)) for f, o in new_copies.items())
+    store.save_manifest(folder, new_gen, manifest, manifest_stats(manifest), kept_copies)
     summary.documents = doc_count(ix)
 
 
-def _count(summary: RunSummary, file: str, changed_files: set[str]) -> None:
+def _count(summary: RunSummary, file: str, changed_files: set[str], doc_id: str) -> None:
+    """Count a written document: from a changed file it is an update (even when its id is new:
+    an edited file that had been skipped as an exact copy), otherwise it is added."""
     if file in changed_files:
         summary.updated += 1
+        summary.updated_ids.append(doc_id)
     else:
         summary.added += 1
+        summary.added_ids.append(doc_id)
+
+
+def _files_to_restore(copies: dict[str, list[str]], replaced: set[str], jobs: set[str],
+                      indexed: dict[str, str], seen: set[str]) -> list[tuple[str, str, bool]]:
+    """Files to read again because a record of theirs was skipped as a copy of a document that goes.
+
+    ``copies`` is the manifest's file → files holding the originals; ``replaced``
+    the files whose documents this run deletes.  Returns ``(file, hash,
+    changed)``; ``changed`` is True for a file outside this run's paths whose
+    content differs from its recorded hash (then it is simply a changed file).
+    """
+    out: list[tuple[str, str, bool]] = []
+    for f in sorted(copies):
+        if f in replaced or f in jobs or f not in indexed or not replaced.intersection(copies[f]):
+            continue
+        h = indexed[f]
+        if f not in seen:  # not among this run's paths: it must still exist to be read again
+            try:
+                h = file_hash(Path(f))
+            except OSError:
+                continue
+        out.append((f, h, h != indexed[f]))
+    return out
 
 
 def _share_years(targets: dict[str, Document], groups: dict[str, list[str]], existing: dict[str, int | None],
