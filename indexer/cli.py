@@ -87,7 +87,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     try:
         summary = index_paths(args.paths, args.index_dir, progress=out.progress, phase=out.phase,
                               rebuild=args.rebuild, workers=args.workers, wait=args.wait,
-                              rehash=True if args.rehash else None)
+                              rehash=True if args.rehash else None, follow_links=args.follow_links)
     except IndexBusy as exc:
         out.close()
         print(f"error: {exc}", file=sys.stderr)
@@ -225,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     pi.add_argument("--rehash", action="store_true",
                     help="read and hash every file, even one whose size and times match the last run's record "
                          "(also: REPORTSEARCH_REHASH=1)")
+    pi.add_argument("--follow-links", action="store_true",
+                    help="index symbolic links in the folders that point inside the same folder "
+                         "(links leading out of it are never followed)")
     pi.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                     help="if another run is indexing, wait up to this long instead of exiting (status 3)")
     pi.add_argument("--json", action="store_true", help="print the summary as JSON")

@@ -25,6 +25,7 @@ class Page:
     raw: str
     kind: PageKind
     hints: dict[str, Any] = field(default_factory=dict)
+    cut: bool = False  # longer than the page limit: only its beginning was read (indexer.ingest.cap_page)
 
 
 @dataclass

@@ -26,6 +26,7 @@ groups), the deletions and the one commit stay in this process.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import stat as stat_mod
@@ -40,7 +41,7 @@ from . import store
 from .analysis import gram_text
 from .clean import clean_page
 from .dedup import DedupState, signature
-from .ingest import Skipped, iter_input_files, read_file
+from .ingest import MAX_DOC_CHARS_ENV, Skipped, iter_input_files, limits, read_file, split_article
 from .meta import extract_meta
 from .models import Document
 from .fastwrite import BulkWriter
@@ -177,7 +178,7 @@ def rehash_forced() -> bool:
     return os.environ.get(REHASH_ENV, "").strip().lower() not in ("", "0", "false", "no", "off")
 
 
-def doc_id(page_path: str, n: int) -> str:
+def doc_id(page_path: str, n: int | str) -> str:
     """A stable id from where the article is (file, row, position on the page)."""
     return hashlib.sha1(f"{page_path}\x00{n}".encode("utf-8")).hexdigest()[:16]
 
@@ -194,6 +195,7 @@ def documents_from_file(path: Path) -> tuple[list[Document], list[Skipped]]:
     """
     pages, skipped = read_file(path)
     docs: list[Document] = []
+    max_doc = limits().doc_chars
     for page in pages:
         try:
             articles = clean_page(page)
@@ -205,12 +207,20 @@ def documents_from_file(path: Path) -> tuple[list[Document], list[Skipped]]:
             skipped.append(Skipped(page.path, "no report text found after cleaning"))
             continue
         for n, article in enumerate(articles):
+            if page.cut:  # only the page's beginning was read: say the text is incomplete
+                article.truncated = True
             try:
                 meta = extract_meta(article, page.hints)
             except Exception as exc:
                 skipped.append(Skipped(page.path, f"metadata failed: {type(exc).__name__}: {exc}"))
                 continue
-            docs.append(Document(id=doc_id(page.path, n), path=page.path, article=article, meta=meta))
+            parts = split_article(article, max_doc)  # a part after the first: its own id, the report's metadata
+            for k, part in enumerate(parts):
+                docs.append(Document(id=doc_id(page.path, n if k == 0 else f"{n}.{k + 1}"), path=page.path,
+                                     article=part, meta=meta if k == 0 else copy.deepcopy(meta)))
+            if len(parts) > 1:
+                skipped.append(Skipped(page.path, f"long report ({len(article.text):,} characters) indexed as "
+                                                  f"{len(parts)} parts (limit {MAX_DOC_CHARS_ENV}={max_doc:,})"))
     return docs, skipped
 
 
@@ -395,7 +405,7 @@ def _for_runs(summary: RunSummary) -> dict:
 
 def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Progress | None = None, *,
                 rebuild: bool = False, workers: int | None = None, wait: float = 0.0,
-                phase: Phase | None = None, rehash: bool | None = None) -> RunSummary:
+                phase: Phase | None = None, rehash: bool | None = None, follow_links: bool = False) -> RunSummary:
     """Index files and folders incrementally into ``index_dir`` (created if needed).
 
     With no ``paths``, the files and folders earlier runs indexed are indexed
@@ -405,6 +415,8 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
     run to finish before :class:`IndexBusy` is raised.  ``rehash`` (default:
     ``$REPORTSEARCH_REHASH``) hashes every file even when its size and times
     match the manifest's record (for file systems whose timestamps cannot be trusted).
+    ``follow_links`` indexes symbolic links in a folder that stay inside it
+    (links out of it are never followed; see :func:`indexer.ingest.iter_input_files`).
     """
     rehash = rehash_forced() if rehash is None else rehash
     index_dir = Path(index_dir)
@@ -428,14 +440,15 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
         if rebuild:
             gen_dir = store.new_generation_dir(index_dir)
             ix = whoosh_index.create_in(str(gen_dir), build_schema())
-            _run(ix, gen_dir, plist, summary, reporter, workers, fresh=True, old_roots=[], rehash=True)
+            _run(ix, gen_dir, plist, summary, reporter, workers, fresh=True, old_roots=[], rehash=True,
+                 follow_links=follow_links)
             reporter.phase("swapping")
             store.swap_current(index_dir, gen_dir)
         else:
             ix = store.open_or_create(index_dir)
             live = Path(ix.storage.folder)
             _run(ix, live, plist, summary, reporter, workers, fresh=False,
-                 old_roots=store.load_roots(index_dir), rehash=rehash)
+                 old_roots=store.load_roots(index_dir), rehash=rehash, follow_links=follow_links)
     except BaseException as exc:
         summary.status = "failed"
         summary.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -460,7 +473,8 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
 
 
 def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Reporter,
-         workers: int | None, *, fresh: bool, old_roots: list[str], rehash: bool = False) -> None:
+         workers: int | None, *, fresh: bool, old_roots: list[str], rehash: bool = False,
+         follow_links: bool = False) -> None:
     """One run against an open index ``ix`` living in ``folder``."""
     from .workers import FilePool
 
@@ -492,9 +506,12 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
     racy: dict[str, str] = {}  # hashed, but too recently written for their stat to vouch for the hash
     real_dirs: dict[str, str] = {}
     scan_pos: dict[str, int] = {}  # file → its place in the walk: jobs are done in this order
-    for path, problem in iter_input_files(paths):
+    unfollowed: set[str] = set()  # targets of links not followed: removed if an earlier run indexed them
+    for path, problem in iter_input_files(paths, follow_links=follow_links):
         if problem:
             summary.skipped.append(Skipped(str(path), problem))
+            if os.path.islink(path):
+                unfollowed.add(os.path.realpath(path))
             continue
         summary.files += 1
         before = _now_ns()  # before the stat: see stat_settled
@@ -531,6 +548,7 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
         jobs.append((key, h))
     gone = {f for f in indexed if f not in seen and (_under(f, dirs) or f in missing_args)
             and not Path(f).exists()}
+    gone |= {f for f in unfollowed if f in indexed and f not in seen}  # indexed through a link before
     summary.files_removed = len(gone)
     # Records skipped as exact copies of a document in a file that changed or went: their files
     # are read again (their other documents are kept as they are), so the copy comes back when its

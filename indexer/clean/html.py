@@ -44,6 +44,7 @@ from typing import Iterable
 from lxml import etree
 from lxml import html as lxml_html
 
+from .deep import flatten_deep
 from .normalize import cjk_count, normalize_text, split_lines
 from .pageinfo import find_credit, find_published, find_site, find_truncated
 
@@ -70,7 +71,7 @@ _TITLE_SEP = re.compile(r"\s*(?:[-_|–—]|\s-\s)\s*")
 
 def parse(html: str) -> etree._Element | None:
     """Parse HTML leniently; None when nothing parseable is left."""
-    html = _XML_DECL.sub("", normalize_text(html))
+    html = flatten_deep(_XML_DECL.sub("", normalize_text(html)))  # libxml2 drops what is nested too deep
     if not html.strip():
         return None
     parser = lxml_html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, recover=True, huge_tree=True)

@@ -14,12 +14,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import NATIONAL
+from reportgen import page_text
 
 from indexer import store
 from indexer.pipeline import index_paths
-
-from conftest import NATIONAL
-from reportgen import page_text
 
 
 def national_lines(first: int, last: int) -> list[str]:

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import re
 
+from reportgen import make_pages, page_text
 from werkzeug.security import generate_password_hash
 
 from indexer import store
 from indexer.pipeline import index_paths
 from searchapp import create_app
-
-from reportgen import make_pages, page_text
 
 PASSWORD = "运行记录-horse-battery-7"
 
