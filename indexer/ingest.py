@@ -38,8 +38,8 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 # characters (1.9 GB of indexing memory, 3.6 s to serve its page).
 MAX_PAGE_CHARS_ENV = "REPORTSEARCH_MAX_PAGE_CHARS"
 MAX_DOC_CHARS_ENV = "REPORTSEARCH_MAX_DOC_CHARS"
-DEFAULT_MAX_PAGE_CHARS = 4_000_000  # a page's (or record's) decoded text read; the rest is reported, not read
-DEFAULT_MAX_DOC_CHARS = 400_000  # one document's clean text; a longer report is split into numbered parts
+DEFAULT_MAX_PAGE_CHARS = 2_000_000  # a page's (or record's) decoded text read; the rest is reported, not read
+DEFAULT_MAX_DOC_CHARS = 200_000  # one document's clean text; a longer report is split into numbered parts
 
 
 @dataclass(frozen=True)
