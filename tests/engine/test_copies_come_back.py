@@ -150,3 +150,19 @@ def test_run_record_lists_documents(tmp_path):
     assert len(last["removed_ids"]) == 1 and last["removed_ids"][0] in s1.added_ids
     assert last["removed_ids"][0] not in s2.updated_ids
     json.dumps(runs)  # plain JSON
+
+
+def test_copy_returns_with_worker_processes(tmp_path):
+    """The same with worker processes: the restored file's kept documents are dropped from the worker's segment."""
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "a.jsonl").write_text("".join(national_lines(1, 2)), encoding="utf-8")
+    (d / "b.jsonl").write_text("".join(national_lines(2, 4)), encoding="utf-8")
+    ix = tmp_path / "i"
+    index_paths([d], ix, workers=2)
+    (d / "a.jsonl").unlink()
+    (d / "c.jsonl").write_text("".join(national_lines(5, 6)), encoding="utf-8")  # two jobs: two workers
+    s = index_paths([d], ix, workers=2)
+    assert s.workers == 2 and s.restored == 1 and s.documents == 5
+    assert contents(ix) == fresh(d, tmp_path)
+    assert len(contents(ix)) == len(set(contents(ix))) == 5
