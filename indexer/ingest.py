@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .models import Article, Page
+from .models import Article, Page, PageKind
 
 PAGE_SUFFIXES = {".html", ".htm", ".shtml", ".xhtml", ".txt"}
 RECORD_SUFFIXES = {".jsonl", ".csv"}
@@ -315,14 +315,14 @@ def read_records(path: Path, text: str) -> tuple[list[Page], list[Skipped]]:
     else:
         header: list[str] | None = None
         n = 1
-        for line, fields, problem in _csv_rows(text):
+        for first_line, fields, problem in _csv_rows(text):
             if header is None:
                 header = [h.strip() for h in fields]
                 continue
             if not fields:  # an empty line is no record (as csv.DictReader, so row numbers stay as they were)
                 continue
             n += 1  # row 1 is the header: row numbers count records, lines count lines
-            where = f"row {n} (line {line})"
+            where = f"row {n} (line {first_line})"
             if problem:
                 skipped.append(Skipped(f"{path}#{n}", f"{where}: {problem}"))
             if len(fields) > len(header):  # extra fields: the text column held unquoted commas
@@ -392,7 +392,7 @@ def read_file(path: Path) -> tuple[list[Page], list[Skipped]]:
     if suffix in RECORD_SUFFIXES:
         pages, skipped = read_records(path, text)
     else:
-        kind = "html" if suffix != ".txt" or looks_like_html(text) else "text"
+        kind: PageKind = "html" if suffix != ".txt" or looks_like_html(text) else "text"
         pages, skipped = [Page(path=str(path), raw=text, kind=kind)], []
     del text
     for page in pages:
