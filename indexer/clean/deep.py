@@ -8,8 +8,9 @@ found".  No real page needs more than a few dozen levels, so the tags below
 :data:`MAX_DEPTH` are removed and their text kept in place: the report reads as
 it did, only the markup deeper than the limit is gone.
 
-The pass is a single scan over the tags with a stack (no recursion), run only
-when a cheap count says the page could be that deep at all.
+The pass is a single scan over the tags with a stack (no recursion).  It costs
+about a tenth of cleaning a page, so ``indexer.clean.html.parse`` runs it only
+when libxml2 reports that it hit its depth limit.
 """
 from __future__ import annotations
 

@@ -71,12 +71,15 @@ _TITLE_SEP = re.compile(r"\s*(?:[-_|–—]|\s-\s)\s*")
 
 def parse(html: str) -> etree._Element | None:
     """Parse HTML leniently; None when nothing parseable is left."""
-    html = flatten_deep(_XML_DECL.sub("", normalize_text(html)))  # libxml2 drops what is nested too deep
+    html = _XML_DECL.sub("", normalize_text(html))
     if not html.strip():
         return None
     parser = lxml_html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, recover=True, huge_tree=True)
     try:
-        return lxml_html.document_fromstring(html, parser=parser)
+        doc = lxml_html.document_fromstring(html, parser=parser)
+        if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):  # nested too deep: libxml2 dropped
+            doc = lxml_html.document_fromstring(flatten_deep(html), parser=parser)  # what was below; flatten, again
+        return doc
     except (etree.ParserError, ValueError, etree.XMLSyntaxError):
         return None
 
