@@ -530,10 +530,6 @@ class DedupState:
             return None
         return _dec(self._ids[slot]), _dec(self._files[self._fidx[slot]])
 
-    def has_id(self, doc_id: str) -> bool:
-        """Whether a live document has this id."""
-        return self._slot_of(doc_id) is not None
-
     def ids_of_files(self, files: set[str]) -> list[str]:
         """Ids of the live documents that came from ``files`` (row order)."""
         if not files or not self._n_slots or not self._files.size:

@@ -598,6 +598,7 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
         if rebuilt and len(dedup):  # the (rare) run that had to read every stored text: say so in runs.json
             summary.timings["dedup_rebuild"] = time.perf_counter() - t_dedup
         old_ids = dedup.ids_of_files(replaced)  # for the run record: which documents went
+        kept = set(dedup.ids_of_files(restored))  # documents of files read again only for their copies
         split = dedup.remove_files(replaced)
         run_keys: dict[str, tuple[str, str]] = {}  # text_key → (id, file) of this run's documents (earlier: dedup)
         new_copies: dict[str, set[str]] = {}  # file → files holding the originals of its skipped copies
@@ -619,7 +620,7 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
             n_added = 0
             for pd in res.docs:
                 d = pd.doc
-                if res.key in restored and dedup.has_id(d.id):  # read again for its copies: kept as it is
+                if d.id in kept:  # its file was read again for its copies: the document stays as it is
                     pool.discard(pd)
                     continue
                 copy_of = run_keys.get(pd.text_key) or dedup.find_key_file(pd.text_key)
