@@ -75,7 +75,7 @@ def _print_summary(summary, index_dir: Path) -> None:
     print(f"  files:     {summary.files_added} new, {summary.files_updated} changed, {summary.files_removed} gone, "
           f"{summary.unchanged} unchanged ({summary.files} looked at); workers: {summary.workers}")
     copies = f", {summary.duplicates_skipped} of them exact copies" if summary.duplicates_skipped else ""
-    print(f"  skipped:   {len(summary.skipped)} files or records{copies}")
+    print(f"  skipped:   {len(summary.skipped)} (files, records or parts of them, each with its reason){copies}")
     for s in summary.skipped:
         print(f"  skipped {s.path}: {s.reason}")
 

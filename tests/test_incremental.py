@@ -189,7 +189,7 @@ def test_cli_index_options_and_summary(tmp_path, src, capsys):
     cap = capsys.readouterr()
     assert "documents: 0 added, 0 updated, 0 removed" in cap.out  # documents and files never on one line
     assert "files:     0 new, 0 changed, 0 gone, 6 unchanged (6 looked at)" in cap.out
-    assert "skipped:   1 files or records" in cap.out
+    assert "skipped:   1 (files, records or parts of them" in cap.out
     assert "notes.doc: unsupported file type .doc" in cap.out
     assert "nothing changed" in cap.out
     assert main(["index", "--index-dir", str(tmp_path / "fresh")]) == 2  # nothing to repeat
