@@ -16,7 +16,6 @@ import codecs
 import csv
 import io
 import json
-import os
 import re
 import sys
 import threading
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .models import Article, Page, PageKind
+from .settings import PREFIX
+from .settings import current as current_settings
 
 PAGE_SUFFIXES = {".html", ".htm", ".shtml", ".xhtml", ".txt"}
 RECORD_SUFFIXES = {".jsonl", ".csv"}
@@ -33,35 +34,6 @@ SUPPORTED_SUFFIXES = PAGE_SUFFIXES | RECORD_SUFFIXES
 # Largest single input file we accept; a scraped page is tens of kilobytes,
 # a record file of a whole corpus can be large, so the cap is generous.
 MAX_FILE_BYTES = 512 * 1024 * 1024
-
-# Size limits on what one page or record gives (docs/admin.md, "Limits").  The longest real work
-# reports are under 100,000 characters; a 50 MB page used to become one document of 20 million
-# characters (1.9 GB of indexing memory, 3.6 s to serve its page).
-MAX_PAGE_CHARS_ENV = "REPORTSEARCH_MAX_PAGE_CHARS"
-MAX_DOC_CHARS_ENV = "REPORTSEARCH_MAX_DOC_CHARS"
-DEFAULT_MAX_PAGE_CHARS = 2_000_000  # a page's (or record's) decoded text read; the rest is reported, not read
-DEFAULT_MAX_DOC_CHARS = 200_000  # one document's clean text; a longer report is split into numbered parts
-
-
-@dataclass(frozen=True)
-class Limits:
-    """How much of one page is read, and how long one document may be."""
-
-    page_chars: int = DEFAULT_MAX_PAGE_CHARS
-    doc_chars: int = DEFAULT_MAX_DOC_CHARS
-
-
-def limits() -> Limits:
-    """The size limits, from ``REPORTSEARCH_MAX_PAGE_CHARS`` / ``REPORTSEARCH_MAX_DOC_CHARS`` (bad values: defaults)."""
-
-    def read(name: str, default: int, low: int) -> int:
-        try:
-            return max(low, int(os.environ.get(name, default)))
-        except ValueError:
-            return default
-
-    doc = read(MAX_DOC_CHARS_ENV, DEFAULT_MAX_DOC_CHARS, 1000)
-    return Limits(page_chars=max(doc, read(MAX_PAGE_CHARS_ENV, DEFAULT_MAX_PAGE_CHARS, 1000)), doc_chars=doc)
 
 # Field names seen in record files, mapped to the names the pipeline uses.
 _TEXT_KEYS = ("full_text", "content", "text", "body", "正文", "内容")
@@ -84,6 +56,23 @@ _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]{0,100}encoding\s*=\s*["']([A-Za-z0-9_
 _CANDIDATE_ENCODINGS = ["utf_8", "gb18030", "big5hkscs"]
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+MAX_PAGE_CHARS_ENV = PREFIX + "MAX_PAGE_CHARS"  # named in the messages a cut page or a split report gives
+MAX_DOC_CHARS_ENV = PREFIX + "MAX_DOC_CHARS"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much of one page is read, and how long one document may be (docs/admin.md, "Limits")."""
+
+    page_chars: int
+    doc_chars: int
+
+
+def limits() -> Limits:
+    """The size limits of the current settings; the page limit is at least the document limit."""
+    s = current_settings()
+    return Limits(page_chars=max(s.max_page_chars, s.max_doc_chars), doc_chars=s.max_doc_chars)
 
 
 @dataclass

@@ -34,14 +34,13 @@ from flask import (Blueprint, Flask, current_app, flash, get_flashed_messages, j
 from markupsafe import Markup, escape
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from indexer import store
+from indexer.engine import store
+from indexer.engine.schema import UNKNOWN, decode_facet_record
 
 from .uploads import ALLOWED_EXTENSIONS, Limits, save_uploads
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-PASSWORD_ENV = "REPORTSEARCH_ADMIN_PASSWORD"
-SECRET_ENV = "REPORTSEARCH_SECRET_KEY"
 SECRET_FILE = "secret_key"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -64,16 +63,16 @@ def configure(app: Flask) -> None:
     cfg.setdefault("INDEX_WORKERS", None)
     cfg.setdefault("SESSION_COOKIE_HTTPONLY", True)
     cfg.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    pw = os.environ.get(PASSWORD_ENV)
+    settings = app.extensions["settings"]
+    pw = settings.admin_password
     if pw:
         cfg["ADMIN_PASSWORD_HASH"] = generate_password_hash(pw)
     elif cfg.get("ADMIN_PASSWORD"):  # a plain password in a test config
         cfg["ADMIN_PASSWORD_HASH"] = generate_password_hash(cfg["ADMIN_PASSWORD"])
     cfg.pop("ADMIN_PASSWORD", None)
     if not cfg.get("SECRET_KEY"):
-        env = os.environ.get(SECRET_ENV)
-        if env:
-            cfg["SECRET_KEY"] = env
+        if settings.secret_key:
+            cfg["SECRET_KEY"] = settings.secret_key
         elif cfg.get("ADMIN_PASSWORD_HASH"):
             cfg["SECRET_KEY"] = load_or_create_secret(Path(app.instance_path))
     app.extensions["admin_limiter"] = LoginLimiter(int(cfg["ADMIN_LOGIN_ATTEMPTS"]), float(cfg["ADMIN_LOGIN_WINDOW"]))
@@ -361,8 +360,6 @@ def progress_state() -> dict[str, Any]:
 
 def index_stats() -> dict[str, Any]:
     """Documents, per-year and per-province counts, size on disk and last update of the live index."""
-    import json
-
     ix_dir = _index_dir()
     if not store.index_exists(ix_dir):
         return {"available": False, "documents": 0, "years": [], "provinces": [], "size_bytes": 0,
@@ -383,15 +380,13 @@ def index_stats() -> dict[str, Any]:
                 for n in range(r.doc_count_all()):
                     if r.is_deleted(n):
                         continue
-                    try:
-                        d = json.loads(col[n] or b"{}")
-                    except ValueError:
+                    rec = decode_facet_record(col[n] or b"{}")  # no record: counted as unknown
+                    if rec is None:
                         continue
-                    years[str(d.get("y")) if d.get("y") else "未知"] += 1
-                    region = d.get("r") or []
-                    provinces[region[0] if region else "未知"] += 1
+                    years[str(rec.year) if rec.year else UNKNOWN] += 1
+                    provinces[rec.region[0] if rec.region else UNKNOWN] += 1
         stats = {"available": True, "documents": docs,
-                 "years": sorted(years.items(), key=lambda kv: (kv[0] == "未知", kv[0])),
+                 "years": sorted(years.items(), key=lambda kv: (kv[0] == UNKNOWN, kv[0])),
                  "provinces": sorted(provinces.items(), key=lambda kv: (-kv[1], kv[0])),
                  "generation": key[1], "layout": "pointer" if store.current_generation_name(ix_dir) else "plain"}
         cache.clear()

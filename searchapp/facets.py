@@ -24,7 +24,6 @@ matching document numbers (near-duplicate copies deduplicated per value).
 """
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ import numpy as np
 from markupsafe import Markup, escape
 from whoosh import query as Q
 
-from indexer.schema import UNKNOWN
+from indexer.engine.schema import UNKNOWN, FacetRecord, decode_facet_record
 
 FACET_NAMES = ("region", "year", "topic", "doc_type")
 MULTI_SELECT = ("year", "topic", "doc_type")  # OR within the facet
@@ -119,27 +118,6 @@ class Filters:
         return out
 
 
-@dataclass
-class FacetRecord:
-    id: str
-    region: list[str]
-    year: int | None
-    topics: list[str]
-    doc_type: str
-    title: str = ""
-
-
-def _parse_record(raw: bytes | None) -> FacetRecord | None:
-    if not raw:
-        return None
-    try:
-        d = json.loads(raw)
-    except ValueError:
-        return None
-    return FacetRecord(d.get("i", ""), list(d.get("r") or []), d.get("y"), list(d.get("t") or []),
-                       d.get("d") or UNKNOWN, d.get("n") or "")
-
-
 class _SegmentFacets:
     """One segment's facet records and codes (segment-local numbering and vocabularies).
 
@@ -151,7 +129,7 @@ class _SegmentFacets:
     def __init__(self, reader):
         n = reader.doc_count_all()
         col = reader.column_reader("facets") if reader.has_column("facets") else None
-        self.records: list[FacetRecord | None] = [_parse_record(col[i]) if col is not None else None
+        self.records: list[FacetRecord | None] = [decode_facet_record(col[i]) if col is not None else None
                                                   for i in range(n)]
         self.names: dict[str, list[str]] = {k: [] for k in FACET_NAMES}
         vocab: dict[str, dict[str, int]] = {k: {} for k in FACET_NAMES}

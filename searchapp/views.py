@@ -21,7 +21,7 @@ bp = Blueprint("ui", __name__)
 
 
 def _engine():
-    from . import engine_of
+    from .engine import engine_of
 
     return engine_of(current_app)
 

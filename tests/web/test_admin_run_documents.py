@@ -6,7 +6,7 @@ import re
 from reportgen import make_pages, page_text
 from werkzeug.security import generate_password_hash
 
-from indexer import store
+from indexer.engine import store
 from indexer.pipeline import index_paths
 from searchapp import create_app
 
