@@ -36,6 +36,8 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "SEGMENTER": ("segmenter", "fast (jieba-rs, token-identical) or jieba"),
     "ADMIN_PASSWORD": ("admin_password", "plain password that turns the web admin on"),
     "SECRET_KEY": ("secret_key", "signs the admin session cookie"),
+    "DATA_DIR": ("data_dir", "runtime state: run history, uploads, secret key, admin state (default <index>-data)"),
+    "COOKIE_SECURE": ("cookie_secure", "1: the admin cookie is Secure also over plain HTTP (behind a TLS proxy)"),
     "TEST_PAUSE": ("test_pause", "test hook: before_commit:S,in_commit:S,after_commit:S,per_file:S"),
     "MAX_PAGE_CHARS": ("max_page_chars", "characters of one page's or record's text read; the rest is reported"),
     "MAX_DOC_CHARS": ("max_doc_chars", "characters of one document; a longer report is split into parts"),
@@ -67,6 +69,8 @@ class Settings:
     segmenter: str = "fast"
     admin_password: str | None = None
     secret_key: str | None = None
+    data_dir: Path | None = None  # None: <index_dir>-data beside the index (indexer.engine.store.data_dir)
+    cookie_secure: bool = False
     test_pause: Mapping[str, float] = field(default_factory=dict)
     max_page_chars: int = DEFAULT_MAX_PAGE_CHARS
     max_doc_chars: int = DEFAULT_MAX_DOC_CHARS
@@ -92,6 +96,8 @@ class Settings:
             "segmenter": "jieba" if (get("SEGMENTER") or "fast").strip().lower() == "jieba" else "fast",
             "admin_password": get("ADMIN_PASSWORD") or None,
             "secret_key": get("SECRET_KEY") or None,
+            "data_dir": Path(get("DATA_DIR") or "") if get("DATA_DIR") else None,
+            "cookie_secure": (get("COOKIE_SECURE") or "").strip().lower() not in _FALSE,
             "test_pause": _pauses(get("TEST_PAUSE") or ""),
             "max_page_chars": max(MIN_CHARS_LIMIT, _number(get("MAX_PAGE_CHARS"), int, DEFAULT_MAX_PAGE_CHARS)),
             "max_doc_chars": max(MIN_CHARS_LIMIT, _number(get("MAX_DOC_CHARS"), int, DEFAULT_MAX_DOC_CHARS)),
