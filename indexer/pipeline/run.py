@@ -379,6 +379,7 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
     except BaseException as exc:
         summary.status = "failed"
         summary.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        summary.added_ids, summary.updated_ids, summary.removed_ids = [], [], []  # nothing was committed
         summary.seconds = time.perf_counter() - t0
         summary.finished = time.time()
         try:
