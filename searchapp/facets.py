@@ -24,6 +24,7 @@ matching document numbers (near-duplicate copies deduplicated per value).
 """
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -42,11 +43,30 @@ _FIELD = {"region": "region", "year": "year_key", "topic": "topics", "doc_type":
 MAX_VALUES_PER_FACET = 20
 
 
-def _int_or_none(v: str | None) -> int | None:
-    try:
-        return int(str(v).strip()) if v not in (None, "") else None
-    except ValueError:
+YEAR_MIN, YEAR_MAX = 1900, 2100  # a year range bound outside is clamped to these (the year field is unsigned)
+
+
+_YEAR_TEXT = re.compile(r"[+-]?[0-9]{1,30}")  # longer digit strings are not read as numbers
+
+
+def _year_bound(name: str, v: object, notes: list[str]) -> int | None:
+    """A ``year_from``/``year_to`` value: an integer year clamped to YEAR_MIN..YEAR_MAX; anything
+    else is ignored.  Either way ``notes`` says what was done, so no bad value reaches a query."""
+    if v is None or isinstance(v, bool):
         return None
+    text = str(v).strip()
+    if not text:
+        return None
+    label = "起始年份" if name == "year_from" else "截止年份"
+    if not _YEAR_TEXT.fullmatch(text):
+        notes.append(f"{label}“{text[:20]}”不是年份，已忽略。")
+        return None
+    n = int(text)
+    if n < YEAR_MIN or n > YEAR_MAX:
+        c = min(max(n, YEAR_MIN), YEAR_MAX)
+        notes.append(f"{label} {n} 超出范围（{YEAR_MIN}–{YEAR_MAX}），按 {c} 处理。")
+        return c
+    return n
 
 
 @dataclass
@@ -59,6 +79,7 @@ class Filters:
     doc_type: list[str] = field(default_factory=list)
     year_from: int | None = None
     year_to: int | None = None
+    notes: list[str] = field(default_factory=list, compare=False)  # what reading the request changed, for the page
 
     @classmethod
     def from_args(cls, args: Mapping) -> "Filters":
@@ -78,11 +99,20 @@ class Filters:
                         out.append(part)
             return out
 
-        return cls(
+        return cls(  # the year range is checked in __post_init__
             region=getlist("region"), year=getlist("year"), topic=getlist("topic"),
-            doc_type=getlist("doc_type"),
-            year_from=_int_or_none(args.get("year_from")), year_to=_int_or_none(args.get("year_to")),
+            doc_type=getlist("doc_type"), year_from=args.get("year_from"), year_to=args.get("year_to"),
         )
+
+    def __post_init__(self) -> None:
+        """Validate the year range however the filters were made: a bound that is not a
+        year is dropped, one out of range clamped, a reversed range swapped (each noted)."""
+        lo = _year_bound("year_from", self.year_from, self.notes)
+        hi = _year_bound("year_to", self.year_to, self.notes)
+        if lo is not None and hi is not None and lo > hi:
+            lo, hi = hi, lo
+            self.notes.append(f"起始年份晚于截止年份，已按 {lo}–{hi} 检索。")
+        self.year_from, self.year_to = lo, hi
 
     def active(self) -> bool:
         return bool(self.region or self.year or self.topic or self.doc_type

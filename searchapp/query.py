@@ -29,6 +29,7 @@ from indexer.engine.phrase import GramPhrase
 from .synonyms import expand
 
 MAX_QUERY_CHARS = 256
+MAX_ITEMS = 32  # items (words, phrases, exclusions) a query may use: the cost budget's cap on terms
 _QUOTES = str.maketrans({"“": '"', "”": '"', "「": '"', "」": '"', "『": '"', "』": '"', "＂": '"'})
 # A quote mark inside a word ends the word: text pasted from a report ('得“中国环流三') is
 # the word before the quote and the quoted part after it, not one token with a quote in it
@@ -56,6 +57,7 @@ class ParsedQuery:
     expansions: list[tuple[str, str]] = field(default_factory=list)  # (form typed, form added)
     unexpanded: list[tuple[str, str]] = field(default_factory=list)  # quoted: (form typed, form NOT added)
     use_synonyms: bool = True
+    dropped: int = 0  # items beyond MAX_ITEMS, left out
 
     @property
     def empty(self) -> bool:
@@ -79,6 +81,8 @@ class ParsedQuery:
             if self.unexpanded:
                 note += "（未扩展同义词/简称：" + "；".join(f"{a} → {b}" for a, b in self.unexpanded) + "）"
             out.append(note)
+        if self.dropped:
+            out.append(f"检索词过多，只使用了前 {MAX_ITEMS} 个（另有 {self.dropped} 个未使用）。")
         return out
 
     def expansion_note(self, added: int | None = None) -> str | None:
@@ -141,6 +145,10 @@ def parse(text: str | None, use_synonyms: bool = True) -> ParsedQuery:
         if typed and typed != item.text:
             item.typed = typed
         if not item.text or not re.search(r"\w", item.text):
+            continue
+        if len(pq.exclude) + sum(len(g) for g in pq.groups) >= MAX_ITEMS:
+            pq.dropped += 1
+            negate = pending_or = False
             continue
         if negate:
             pq.exclude.append(item)

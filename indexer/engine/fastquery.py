@@ -16,7 +16,18 @@ scores using array operations:
   intersection, then positions p, p+1, … checked for all candidates at once,
   scored as the intersection (the bigrams' scores added pairwise, as
   ``make_binary_tree`` nests them);
-* ``Every``: every document.
+* ``Every``: every document;
+* ``Prefix`` (a single character on the bigram field): the union of the
+  bigrams that start with it, scored as Whoosh scores a constant-score prefix
+  (each bigram's BM25F, added).  The bigrams and their term records come from
+  one walk of each segment's sorted term index, so no term is looked up twice;
+  at most :data:`MAX_PREFIX_TERMS` bigrams are used (the most frequent), and the
+  result is cached per generation like a posting list.
+
+A query may carry a deadline (:meth:`Evaluator.evaluate_within`): compound
+nodes and prefixes stop taking further parts once it has passed, and the
+caller is told the result is partial.  An ``And`` stops as soon as its running
+intersection is empty (nothing later can add to it).
 
 Anything else raises :class:`Unsupported` and the caller falls back to
 Whoosh's own search, so an unusual query is slower, never wrong.  Deleted
@@ -29,6 +40,7 @@ compares documents, scores and ranking with Whoosh on real queries.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from itertools import pairwise
@@ -37,10 +49,14 @@ from math import log
 import numpy as np
 from whoosh import query as Q
 from whoosh import scoring
+from whoosh.reading import TermNotFound
 
 from .lengths import field_lengths
 from .phrase import GramPhrase
-from .postings import TermPostings, prefetch, read_terms
+from .postings import TermPostings, prefetch, read_many, read_terms
+
+MAX_PREFIX_TERMS = 4096  # bigrams a single character expands to, at most (the most frequent kept)
+PREFIX_BATCH = 512  # bigrams read and scored per step (the deadline is checked between steps)
 
 _EMPTY_IDS = np.zeros(0, dtype=np.int64)
 _EMPTY_SC = np.zeros(0, dtype=np.float64)
@@ -82,6 +98,15 @@ class PostingCache:
                     _k, (_v, m) = self._items.popitem(last=False)
                     self._bytes -= m
         return value
+
+    def peek(self, key: tuple) -> object | None:
+        """The cached value for ``key``, or None (nothing is made)."""
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None:
+                return None
+            self._items.move_to_end(key)
+            return hit[0]
 
     def clear(self) -> None:
         with self._lock:
@@ -143,11 +168,33 @@ class Evaluator:
 
     def evaluate(self, q: Q.Query) -> tuple[np.ndarray, np.ndarray]:
         """(global document numbers ascending, their scores) of every document ``q`` matches."""
-        self._local.infos = self.prefetch(q)
+        docs, scores, _complete = self.evaluate_within(q, None)
+        return docs, scores
+
+    def evaluate_within(self, q: Q.Query, deadline: float | None) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Like :meth:`evaluate`, stopping at ``deadline`` (``time.monotonic()``); the flag
+        is False when parts of the query were left out (the result is then partial:
+        an ``And`` that stopped early matches more, an ``Or`` fewer)."""
+        loc = self._local
+        loc.deadline, loc.cut, loc.capped = deadline, False, False
+        loc.infos = self.prefetch(q)
         try:
-            return self._eval(q)
+            docs, scores = self._eval(q)
+            return docs, scores, not loc.cut
         finally:
-            self._local.infos = None
+            loc.infos = None
+            loc.deadline = None
+
+    def capped_prefixes(self) -> bool:
+        """Whether the last evaluation in this thread cut a single character's bigrams (``MAX_PREFIX_TERMS``)."""
+        return bool(getattr(self._local, "capped", False))
+
+    def _late(self) -> bool:
+        d = getattr(self._local, "deadline", None)
+        if d is not None and time.monotonic() > d:
+            self._local.cut = True
+            return True
+        return False
 
     def prefetch(self, q: Q.Query) -> dict:
         """Look up every uncached term of ``q`` in every segment at once, reading ahead
@@ -160,6 +207,11 @@ class Evaluator:
                 keys.append((fieldname, tb))
         keys = list(dict.fromkeys(keys))
         infos = prefetch(self.leaves, keys)
+        self._remember_idf(keys, infos)
+        return infos
+
+    def _remember_idf(self, keys: list[tuple[str, bytes]], infos: dict) -> None:
+        """Put the idf of terms settled in every segment by ``infos`` in Whoosh's idf cache."""
         s = self.searcher
         cache = getattr(s, "_idf_cache", None)
         if (cache is not None and type(self.weighting).idf is scoring.WeightingModel.idf
@@ -173,7 +225,6 @@ class Evaluator:
                     continue  # not settled everywhere: Whoosh looks it up
                 df = sum(g.doc_frequency() for g in got if g is not None)
                 cache[(fieldname, tb)] = log(s.doc_count_all() / (df + 1)) + 1  # WeightingModel.idf
-        return infos
 
     def _terms_of(self, q: Q.Query):
         """(field, text, with positions) of every term leaf of ``q`` (what ``_eval`` reads)."""
@@ -198,10 +249,19 @@ class Evaluator:
             subs = q.subqueries
             if not subs:
                 return _EMPTY_IDS, _EMPTY_SC
-            parts = [self._eval(s) for s in subs]
             if type(q) is Q.Or:
+                parts = []
+                for k, sub in enumerate(subs):
+                    if k and self._late():
+                        break
+                    parts.append(self._eval(sub))
                 return _union_all(parts, self.ndocs)
-            return _intersect_all(parts, self.ndocs)
+            ids, sc = self._eval(subs[0])
+            for sub in subs[1:]:
+                if not len(ids) or self._late():
+                    break  # empty: nothing later can add to it; late: partial (matches more)
+                ids, sc = _intersect_all([(ids, sc), self._eval(sub)], self.ndocs)
+            return ids, sc
         if type(q) is Q.AndMaybe:
             if q.boost != 1.0:
                 raise Unsupported("boosted AndMaybe")
@@ -218,6 +278,8 @@ class Evaluator:
             b_ids, _ = self._eval(q.b)
             keep = ~_mask(b_ids, self.ndocs)[a[0]]
             return a[0][keep], a[1][keep]
+        if type(q) is Q.Prefix:
+            return self._prefix(q)
         if type(q) is Q.Every and q.fieldname in (None, "", "*"):
             ids = np.arange(self.ndocs, dtype=np.int64)
             return ids, np.full(len(ids), float(q.boost), dtype=np.float64)
@@ -257,6 +319,78 @@ class Evaluator:
         if boost != 1.0:
             sc = sc * boost
         return tp.ids, sc
+
+    def _prefix(self, q: Q.Prefix) -> tuple[np.ndarray, np.ndarray]:
+        """Every bigram starting with ``q.text``, ORed; scored as Whoosh scores a Prefix.
+
+        Whoosh's ``MultiTerm.matcher`` asks for constant scores, but its terms then
+        fall back to the searcher's weighting: each bigram's BM25F is added, as
+        an ``Or`` of the terms adds them.
+        """
+        fieldname = q.fieldname
+        if q.boost != 1.0:
+            raise Unsupported("boosted prefix")
+        pb = self._bytes(fieldname, q.text)
+        if pb is None or not pb:
+            return _EMPTY_IDS, _EMPTY_SC
+        ckey = (self.key, "x", fieldname, pb)
+        hit = self.cache.peek(ckey)
+        if isinstance(hit, tuple):
+            ids, sc, capped = hit
+            self._local.capped = self._local.capped or capped
+            return ids, sc
+        # one ordered walk of each segment's term index gives the bigrams and their records
+        infos: dict[tuple[int, str, bytes], object] = {}
+        df: dict[bytes, int] = {}
+        for li, (reader, _off) in enumerate(self.leaves):
+            try:
+                for tb, ti in reader.iter_prefix(fieldname, pb):
+                    infos[(li, fieldname, tb)] = ti
+                    df[tb] = df.get(tb, 0) + ti.doc_frequency()
+            except (KeyError, TermNotFound):  # a segment without terms in this field
+                continue
+        outer_cut, self._local.cut = self._local.cut, False  # whether *this* prefix was cut decides caching
+        terms = sorted(df)
+        capped = len(terms) > MAX_PREFIX_TERMS
+        if capped:
+            keep = set(sorted(terms, key=lambda t: (-df[t], t))[:MAX_PREFIX_TERMS])
+            terms = [t for t in terms if t in keep]
+            self._local.capped = True
+        for li in range(len(self.leaves)):
+            for tb in terms:
+                infos.setdefault((li, fieldname, tb), None)
+        if not terms:
+            return _EMPTY_IDS, _EMPTY_SC
+        if not self.schema[fieldname].scorable:
+            raise Unsupported("prefix on a field without lengths")
+        s = self.searcher
+        if type(self.weighting).idf is scoring.WeightingModel.idf and s.get_parent() is s:
+            n = s.doc_count_all()  # WeightingModel.idf from the document frequencies the walk found
+            idf = np.asarray([log(n / (df[tb] + 1)) + 1 for tb in terms], dtype=np.float64)
+        else:
+            idf = np.asarray([self._stats_for(fieldname, tb).idf for tb in terms], dtype=np.float64)
+        stats = [self._stats_for(fieldname, terms[0])]  # avgfl, B and K1 are the field's
+        sc_all = np.zeros(self.ndocs, dtype=np.float64)
+        hit = np.zeros(self.ndocs, dtype=bool)
+        lengths = self.lengths(fieldname)
+        for k in range(0, len(terms), PREFIX_BATCH):
+            if k and self._late():
+                break
+            ids, tf, t = read_many(self.leaves, fieldname, terms[k:k + PREFIX_BATCH], infos)
+            if not len(ids):
+                continue
+            st = stats[0]  # avgfl, B and K1 are the field's; idf is the term's
+            fl = lengths[ids]
+            # bm25 per posting, the same operations as _score; a document's bigrams then added
+            sc = idf[k + t] * ((tf * (st.K1 + 1)) / (tf + st.K1 * ((1 - st.B) + st.B * fl / st.avgfl)))
+            np.add.at(sc_all, ids, sc)
+            hit[ids] = True
+        ids = np.flatnonzero(hit)
+        sc = sc_all[ids]
+        if not self._local.cut:
+            self.cache.get(ckey, lambda: (ids, sc, capped), lambda v: int(v[0].nbytes + v[1].nbytes) + 64)
+        self._local.cut = self._local.cut or outer_cut
+        return ids, sc
 
     def _position_estimates(self, fieldname: str, tbs: list[bytes]) -> list[float] | None:
         """Each bigram's total weight over all segments, from this query's lookups (``prefetch``).

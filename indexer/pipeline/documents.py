@@ -17,6 +17,7 @@ from ..clean import clean_page
 from ..ingest import MAX_DOC_CHARS_ENV, Skipped, limits, read_file, split_article
 from ..meta import extract_meta
 from ..models import Document
+from ..provenance import page_provenance
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ def documents_from_file(path: Path) -> tuple[list[Document], list[Skipped]]:
             skipped.append(Skipped(page.path, f"cleaning failed: {type(exc).__name__}: {exc}"))
             continue
         articles = [a for a in articles if a.text and a.text.strip()]
+        prov = page_provenance(page)
         if not articles:
             tried = " (nor by the readability, trafilatura and jusText fallbacks)" if page.kind == "html" else ""
             skipped.append(Skipped(page.path, f"no report text found after cleaning{tried}"))
@@ -73,7 +75,8 @@ def documents_from_file(path: Path) -> tuple[list[Document], list[Skipped]]:
             parts = split_article(article, max_doc)  # a part after the first: its own id, the report's metadata
             for k, part in enumerate(parts):
                 docs.append(Document(id=doc_id(page.path, n if k == 0 else f"{n}.{k + 1}"), path=page.path,
-                                     article=part, meta=meta if k == 0 else copy.deepcopy(meta)))
+                                     article=part, meta=meta if k == 0 else copy.deepcopy(meta),
+                                     url=prov.url, retrieved=prov.retrieved))
             if len(parts) > 1:
                 skipped.append(Skipped(page.path, f"long report ({len(article.text):,} characters) indexed as "
                                                   f"{len(parts)} parts (limit {MAX_DOC_CHARS_ENV}={max_doc:,})"))

@@ -132,12 +132,69 @@ def test_same_documents_scores_and_order_as_whoosh(which, full_index, whoosh_wri
         assert total > (1000 if which == "pipeline" else 200)
 
 
+@pytest.mark.parametrize("which", ["pipeline", "whoosh"])
+def test_single_characters_as_bigram_prefixes_equal_whoosh(which, full_index, whoosh_written, monkeypatch):
+    """A single character (every bigram starting with it, read in one batch) gives Whoosh's
+    documents and scores, alone, in the queries the parser builds, and from the cache.
+
+    Whoosh scores a prefix by its bigrams' BM25F added (its default Or) except on indexes
+    under 5,000 documents or past 1,024 bigrams, where it preloads unscored matches (score
+    1.0); the numpy evaluation always adds, so the comparison uses Whoosh's default Or."""
+    monkeypatch.setattr(Q.Or, "matcher_type", Q.Or.DEFAULT_MATCHER)
+    ix = store.open_index(full_index) if which == "pipeline" else whoosh_index.open_dir(str(whoosh_written))
+    with ix.searcher(weighting=CachedBM25F()) as s:
+        ev = Evaluator(s, PostingCache())
+        total = 0
+        for ch in "卫的发乡年":
+            total += _assert_same_as_whoosh(s, ev, Q.Prefix("grams", ch))
+            total += _assert_same_as_whoosh(s, ev, Q.Prefix("grams", ch))  # cached
+        for q in ("卫", "发 展", "医 OR 教", "卫生 的", '"卫"'):
+            total += _assert_same_as_whoosh(s, ev, qmod.to_whoosh(qmod.parse(q)))
+        assert _assert_same_as_whoosh(s, ev, Q.Prefix("grams", "\U0001f600")) == 0  # no such bigram
+        assert total > 100
+
+
+def test_many_terms_read_in_one_batch_equal_one_by_one(full_index, whoosh_written):
+    from indexer.engine.postings import read_many
+
+    for ix in (store.open_index(full_index), whoosh_index.open_dir(str(whoosh_written))):
+        with ix.searcher() as s:
+            leaves = [(ls.reader(), off) for ls, off in s.leaf_searchers()]
+            terms = list(s.reader().expand_prefix("grams", "发"))[:300]
+            infos = {}
+            for li, (r, _o) in enumerate(leaves):
+                for tb in terms:
+                    infos[(li, "grams", tb)] = r._terms.term_info("grams", tb) if ("grams", tb) in r else None
+            ids, weights, owner = read_many(leaves, "grams", terms, infos)
+            got = sorted(zip(owner.tolist(), ids.tolist(), weights.tolist()))
+            want = sorted((t, i, w) for t, tb in enumerate(terms)
+                          for i, w in zip(read_terms(leaves, "grams", tb).ids.tolist(),
+                                          read_terms(leaves, "grams", tb).weights.tolist()))
+            assert got == want and len(want) > 300
+
+
+def test_a_deadline_gives_a_partial_answer_and_says_so(full_index):
+    ix = store.open_index(full_index)
+    with ix.searcher(weighting=CachedBM25F()) as s:
+        ev = Evaluator(s, PostingCache())
+        q = Q.And([Q.Term("content", "卫生"), Q.Term("content", "发展"), Q.Term("content", "教育")])
+        full_docs, _sc, complete = ev.evaluate_within(q, None)
+        assert complete
+        docs, _sc, complete = ev.evaluate_within(q, 0.0)  # already past: only the first part is taken
+        assert not complete and set(full_docs.tolist()) < set(docs.tolist())  # an And cut short matches more
+        q = Q.Or([Q.Prefix("grams", "卫"), Q.Prefix("grams", "发")])
+        full_docs, _sc, complete = ev.evaluate_within(q, None)
+        docs, _sc, complete = ev.evaluate_within(q, 0.0)
+        assert not complete and 0 < len(docs) and set(docs.tolist()) < set(full_docs.tolist())  # an Or fewer
+        assert ev.evaluate_within(q, None)[2]  # the cut answer was not cached as the whole one
+
+
 def test_unsupported_nodes_are_reported_not_guessed(full_index):
     ix = store.open_index(full_index)
     with ix.searcher(weighting=CachedBM25F()) as s:
         ev = Evaluator(s)
         with pytest.raises(Unsupported):
-            ev.evaluate(Q.Prefix("grams", "卫"))
+            ev.evaluate(Q.Wildcard("grams", "卫*"))
         with pytest.raises(Unsupported):
             ev.evaluate(Q.Or([Q.Term("content", "卫生"), Q.Term("content", "教育")], scale=0.9))
         with pytest.raises(Unsupported):
@@ -205,10 +262,10 @@ def test_engine_gives_the_same_page_and_facets_as_whooshs_matcher(full_index, mo
     try:
         got = [fast.search(q, f, sort=srt, per_page=20) for q, f in queries for srt in ("relevance", "year")]
 
-        def refuse(self, q):
+        def refuse(self, q, deadline):
             raise Unsupported("test: use Whoosh")
 
-        monkeypatch.setattr(engine_mod.Evaluator, "evaluate", refuse)
+        monkeypatch.setattr(engine_mod.Evaluator, "evaluate_within", refuse)
         want = [slow.search(q, f, sort=srt, per_page=20) for q, f in queries for srt in ("relevance", "year")]
         assert sum(r.total for r in want) > 100
         for a, b in zip(got, want):

@@ -28,7 +28,7 @@ def test_cached_results_equal_fresh_ones(engine):
     for q, f in [("卫生", Filters()), ('"卫生服务"', Filters(region=["云南省"])), ("医疗 服务", Filters(year=["2010"]))]:
         first = engine.search(q, f, per_page=7)
         again = engine.search(q, f, per_page=7)  # from the cache
-        engine._cache.clear()
+        engine.forget_results()
         fresh = engine.search(q, f, per_page=7)
         for r in (again, fresh):
             assert r.as_json() == first.as_json()

@@ -17,10 +17,10 @@ def test_unsupported_uses_whoosh_with_the_same_answer(full_index, monkeypatch):
     try:
         want = fast.search("卫生 教育", per_page=20)
 
-        def unsupported(self, q):
+        def unsupported(self, q, deadline):
             raise Unsupported("test: a shape the evaluator does not implement")
 
-        monkeypatch.setattr(engine_mod.Evaluator, "evaluate", unsupported)
+        monkeypatch.setattr(engine_mod.Evaluator, "evaluate_within", unsupported)
         got = slow.search("卫生 教育", per_page=20)
         assert got.total == want.total > 0
         assert [h.id for h in got.hits] == [h.id for h in want.hits]
@@ -32,10 +32,10 @@ def test_unsupported_uses_whoosh_with_the_same_answer(full_index, monkeypatch):
 def test_any_other_exception_surfaces(full_index, monkeypatch):
     eng = engine_mod.SearchEngine(full_index)
     try:
-        def broken(self, q):
+        def broken(self, q, deadline):
             raise RuntimeError("a bug in the evaluator")
 
-        monkeypatch.setattr(engine_mod.Evaluator, "evaluate", broken)
+        monkeypatch.setattr(engine_mod.Evaluator, "evaluate_within", broken)
         with pytest.raises(RuntimeError, match="a bug in the evaluator"):
             eng.search("基本药物 制度", per_page=10)
     finally:

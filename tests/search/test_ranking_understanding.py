@@ -124,7 +124,7 @@ def test_place_or_year_written_against_the_topic(engine):
     # a place inside one word of jieba's is not split off (中山大学 is not 中山市)
     from searchapp.understand import analyse
     pq = qmod.parse("中山大学")
-    assert not analyse(pq, engine._table).places
+    assert not analyse(pq, engine._generation().table).places
 
 
 def test_suggestion_is_a_link_on_the_page(client):
@@ -153,7 +153,9 @@ def test_did_you_mean_catches_one_character_typo_in_long_terms(engine):
 
 
 def test_did_you_mean_never_returns_a_non_term(engine):
-    reader = engine._current().reader()
+    engine.search("卫生")
+    with engine._borrow() as (_gen, r):
+        reader = r.searcher.reader()
     for q in ("贵州 健康扶贫", "贵的 健康扶贫", "健康付贫", "卫生间督", "zzzzqx", "家庭医生前约", "的的的的"):
         sug = engine.search(q).suggestion
         if sug is None:
