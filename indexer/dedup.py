@@ -516,6 +516,29 @@ class DedupState:
         A binary search in the base's sorted keys plus a small dict of the rows
         added since: no table of every key is built.
         """
+        slot = self._find_key_slot(key)
+        return None if slot is None else _dec(self._ids[slot])
+
+    def find_key_file(self, key: str) -> tuple[str, str] | None:
+        """``(id, file)`` of a document whose text key is ``key``, or None.
+
+        The file is what a skipped exact copy depends on: when that file changes
+        or goes, the copy must be read again (``indexer.pipeline``).
+        """
+        slot = self._find_key_slot(key)
+        if slot is None:
+            return None
+        return _dec(self._ids[slot]), _dec(self._files[self._fidx[slot]])
+
+    def ids_of_files(self, files: set[str]) -> list[str]:
+        """Ids of the live documents that came from ``files`` (row order)."""
+        if not files or not self._n_slots or not self._files.size:
+            return []
+        fmask = np.isin(self._files, _enc(sorted(files)))
+        rows = np.flatnonzero(np.isin(self._fidx, np.flatnonzero(fmask)) & self._alive)
+        return [_dec(b) for b in self._ids[rows].tolist()]
+
+    def _find_key_slot(self, key: str) -> int | None:
         kb = key.encode("utf-8", _TEXT_ERRORS)
         if self._extra_keys is None:
             self._extra_keys = {}
@@ -524,7 +547,7 @@ class DedupState:
                     self._extra_keys[k] = slot
         slot = self._extra_keys.get(kb)
         if slot is not None and self._alive[slot]:
-            return _dec(self._ids[slot])
+            return slot
         if self._n_base:
             if self._sorted_base_keys is None:
                 if self._key_order is None:
@@ -535,7 +558,7 @@ class DedupState:
             for p in range(lo, hi):
                 s = int(self._key_order[p])
                 if self._alive[s] and self._keys[s] == kb:
-                    return _dec(self._ids[s])
+                    return s
         return None
 
     def year_of(self) -> dict[str, int | None]:

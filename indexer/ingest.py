@@ -19,11 +19,13 @@ import json
 import re
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .models import Page
+from .models import Article, Page, PageKind
+from .settings import PREFIX
+from .settings import current as current_settings
 
 PAGE_SUFFIXES = {".html", ".htm", ".shtml", ".xhtml", ".txt"}
 RECORD_SUFFIXES = {".jsonl", ".csv"}
@@ -56,6 +58,23 @@ _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]{0,100}encoding\s*=\s*["']([A-Za-z0-9_
 _CANDIDATE_ENCODINGS = ["utf_8", "gb18030", "big5hkscs"]
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+MAX_PAGE_CHARS_ENV = PREFIX + "MAX_PAGE_CHARS"  # named in the messages a cut page or a split report gives
+MAX_DOC_CHARS_ENV = PREFIX + "MAX_DOC_CHARS"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much of one page is read, and how long one document may be (docs/admin.md, "Limits")."""
+
+    page_chars: int
+    doc_chars: int
+
+
+def limits() -> Limits:
+    """The size limits of the current settings; the page limit is at least the document limit."""
+    s = current_settings()
+    return Limits(page_chars=max(s.max_page_chars, s.max_doc_chars), doc_chars=s.max_doc_chars)
 
 
 @dataclass
@@ -237,20 +256,36 @@ def looks_like_html(text: str) -> bool:
     return bool(re.search(r"<(html|body|div|p|table|article|span|br|head)\b", head))
 
 
-def iter_input_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str | None]]:
+def iter_input_files(paths: Iterable[str | Path], follow_links: bool = False) -> Iterator[tuple[Path, str | None]]:
     """Walk files and folders (recursively, sorted for a stable order).
 
     Yields ``(path, problem)``; ``problem`` is None for a supported file and a
     reason otherwise, so that the caller can report every skipped input.
+
+    Symbolic links inside a folder are not followed: a link to ``/etc/passwd``
+    dropped into a scraped folder must not make that file searchable.  With
+    ``follow_links`` a link to a file that stays inside the folder given (after
+    resolving every link) is indexed; one leading outside it never is.  Links to
+    folders are never walked (their files, when inside the folder, are reached
+    through their real path).  A file or folder named as an argument is used
+    as given, link or not: naming it is the choice.
     """
     for raw in paths:
         p = Path(raw)
         if not p.exists():
-            yield p, "not found"
+            yield p, "broken symbolic link" if p.is_symlink() else "not found"
             continue
         if p.is_dir():
+            root = p.resolve()
             for child in sorted(p.rglob("*")):
-                if child.is_dir() or any(part.startswith(".") for part in child.relative_to(p).parts):
+                if any(part.startswith(".") for part in child.relative_to(p).parts):
+                    continue
+                if child.is_symlink() or _through_link(child, p):
+                    problem = _link_problem(child, root, follow_links)
+                    if problem:
+                        yield child, problem
+                        continue
+                if child.is_dir():
                     continue
                 if child.suffix.lower() in SUPPORTED_SUFFIXES:
                     yield child, None
@@ -260,6 +295,34 @@ def iter_input_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str | 
             yield p, None
         else:
             yield p, f"unsupported file type {p.suffix or '(none)'}"
+
+
+def _through_link(child: Path, top: Path) -> bool:
+    """Whether a folder between ``top`` and ``child`` is a symbolic link (rglob does not enter them; be sure)."""
+    parent = child.parent
+    while parent != top and top in parent.parents:
+        if parent.is_symlink():
+            return True
+        parent = parent.parent
+    return False
+
+
+def _link_problem(link: Path, root: Path, follow_links: bool) -> str | None:
+    """Why a symbolic link in a walked folder is not indexed, or None when it may be."""
+    try:
+        target = link.resolve(strict=True)
+    except (OSError, RuntimeError):  # dangling, or a loop
+        return "broken symbolic link (not followed)"
+    inside = target == root or root in target.parents
+    if target.is_dir():
+        if inside:
+            return None if follow_links else "symbolic link to a folder (not followed)"
+        return "symbolic link to a folder outside the indexed folder (not followed)"
+    if not inside:
+        return "symbolic link to a file outside the indexed folder (not followed)"
+    if not follow_links:
+        return "symbolic link (not followed; --follow-links indexes links that stay inside the folder)"
+    return None
 
 
 def _pick(record: dict[str, Any], keys: Iterable[str]) -> Any:
@@ -297,11 +360,13 @@ def read_records(path: Path, text: str) -> tuple[list[Page], list[Skipped]]:
     pages: list[Page] = []
     skipped: list[Skipped] = []
     if path.suffix.lower() == ".jsonl":
-        for n, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
+        # Records end at "\n" only: str.splitlines() also breaks at U+2028, U+0085, \x1c… which
+        # JSON strings may hold raw, so valid records were cut apart and line numbers shifted.
+        for n, line in enumerate(text.split("\n"), start=1):
+            if not line.strip(" \t\r"):
                 continue
             try:
-                obj = json.loads(line)
+                obj = json.loads(line, strict=False)  # raw control characters in strings are kept, not fatal
             except json.JSONDecodeError as exc:
                 skipped.append(Skipped(f"{path}#{n}", f"invalid JSON on line {n}: {exc.msg}"))
                 continue
@@ -314,17 +379,59 @@ def read_records(path: Path, text: str) -> tuple[list[Page], list[Skipped]]:
             else:
                 pages.append(page)
     else:
-        try:
-            reader = csv.DictReader(io.StringIO(text, newline=""))
-            for n, row in enumerate(reader, start=2):  # row 1 is the header
-                page = record_to_page(f"{path}#{n}", row)
-                if page is None:
-                    skipped.append(Skipped(f"{path}#{n}", f"row {n} has no text column ({'/'.join(_TEXT_KEYS)})"))
-                else:
-                    pages.append(page)
-        except csv.Error as exc:
-            skipped.append(Skipped(str(path), f"malformed CSV: {exc}"))
+        header: list[str] | None = None
+        n = 1
+        for first_line, fields, problem in _csv_rows(text):
+            if header is None:
+                header = [h.strip() for h in fields]
+                continue
+            if not fields:  # an empty line is no record (as csv.DictReader, so row numbers stay as they were)
+                continue
+            n += 1  # row 1 is the header: row numbers count records, lines count lines
+            where = f"row {n} (line {first_line})"
+            if problem:
+                skipped.append(Skipped(f"{path}#{n}", f"{where}: {problem}"))
+            if len(fields) > len(header):  # extra fields: the text column held unquoted commas
+                fields = fields[:len(header) - 1] + [",".join(fields[len(header) - 1:])]
+            row = dict(zip(header, fields))
+            page = record_to_page(f"{path}#{n}", row)
+            if page is None:
+                has_column = bool({h.lower() for h in header} & {k.lower() for k in _TEXT_KEYS})
+                reason = "its text column is empty" if has_column else f"no text column ({'/'.join(_TEXT_KEYS)})"
+                skipped.append(Skipped(f"{path}#{n}", f"{where}: {reason}"))
+            else:
+                pages.append(page)
+        if header is None:
+            skipped.append(Skipped(str(path), "malformed CSV: no header row"))
     return pages, skipped
+
+
+def _csv_rows(text: str) -> Iterator[tuple[int, list[str], str | None]]:
+    """``(first line, fields, problem)`` of each CSV record, reading past broken quoting.
+
+    The csv module in strict mode raises where quoting is broken (an unclosed
+    quote runs to the end of the file, or closes at some later quote followed by
+    text); lenient mode instead swallows every following row into one field, so
+    rows vanished and the rest were misnumbered.  Here a record that fails
+    strictly is read again from its first line with quotes taken literally, up
+    to the end of that line (``problem`` says so), and strict reading resumes
+    on the next line.  Records that parse are exactly what the csv module gives.
+    """
+    lines = io.StringIO(text, newline="").readlines()  # the line breaks the csv module itself uses
+    start = 0
+    while start < len(lines):
+        reader = csv.reader(lines[start:], strict=True)
+        consumed = 0
+        try:
+            for fields in reader:
+                yield start + consumed + 1, fields, None
+                consumed = reader.line_num
+            return
+        except csv.Error as exc:
+            bad = start + consumed  # the failing record's first line (0-based)
+            fields = next(csv.reader([lines[bad]], quoting=csv.QUOTE_NONE, strict=False), [])
+            yield bad + 1, fields, f"broken quoting ({exc}): this line was read with its quotes as plain text"
+            start = bad + 1
 
 
 def read_file(path: Path) -> tuple[list[Page], list[Skipped]]:
@@ -347,10 +454,63 @@ def read_file(path: Path) -> tuple[list[Page], list[Skipped]]:
     if not text.strip():
         return [], [Skipped(str(path), "empty file")]
     suffix = path.suffix.lower()
+    lim = limits()
     if suffix in RECORD_SUFFIXES:
         pages, skipped = read_records(path, text)
         for page in pages:  # where in a record file the bad bytes were is not tracked: flag every row
             page.undecodable_bytes = bad_bytes
-        return pages, skipped
-    kind = "html" if suffix != ".txt" or looks_like_html(text) else "text"
-    return [Page(path=str(path), raw=text, kind=kind, undecodable_bytes=bad_bytes)], []
+    else:
+        kind: PageKind = "html" if suffix != ".txt" or looks_like_html(text) else "text"
+        pages, skipped = [Page(path=str(path), raw=text, kind=kind, undecodable_bytes=bad_bytes)], []
+    del text
+    for page in pages:
+        note = cap_page(page, lim.page_chars)
+        if note:
+            skipped.append(note)
+    return pages, skipped
+
+
+def cap_page(page: Page, max_chars: int) -> Skipped | None:
+    """Cut a page (or record text) longer than ``max_chars`` characters; the note to report, or None.
+
+    The cut falls at the last tag start (HTML) or line break (text) before the
+    limit, so no tag or line is read half.  The page is marked ``cut``: its
+    documents are flagged as truncated, and the note says how much was not read.
+    """
+    n = len(page.raw)
+    if n <= max_chars:
+        return None
+    at = page.raw.rfind("<" if page.kind == "html" else "\n", max_chars // 2, max_chars)
+    at = at if at > 0 else max_chars
+    page.raw = page.raw[:at]
+    page.cut = True
+    return Skipped(page.path, f"too large: {n:,} characters; the first {at:,} were read, the rest was not indexed "
+                              f"(limit {MAX_PAGE_CHARS_ENV}={max_chars:,})")
+
+
+def split_article(article: Article, max_chars: int) -> list[Article]:
+    """An article longer than ``max_chars`` as numbered parts of at most that many characters.
+
+    Why: one document of millions of characters costs its whole postings in
+    memory at once and a page that takes seconds to serve; parts stay findable
+    and each reads like a chapter.  Cuts fall at paragraph (line) breaks when
+    there is one in the second half of a part; a part title reads
+    "标题（第k部分，共n部分）".  A shorter article is returned as it is.
+    """
+    text = article.text
+    if len(text) <= max_chars:
+        return [article]
+    chunks: list[str] = []
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + max_chars)
+        if end < len(text):
+            nl = text.rfind("\n", start + max_chars // 2, end)
+            end = nl + 1 if nl > 0 else end
+        chunks.append(text[start:end].strip("\n"))
+        start = end
+    chunks = [c for c in chunks if c.strip()]
+    total = len(chunks)
+    base = article.title or ""
+    return [replace(article, text=c, title=f"{base}（第{k}部分，共{total}部分）" if base else f"第{k}部分，共{total}部分")
+            for k, c in enumerate(chunks, start=1)]

@@ -26,6 +26,7 @@ class Page:
     kind: PageKind
     hints: dict[str, Any] = field(default_factory=dict)
     undecodable_bytes: int = 0  # places with invalid bytes the decoder replaced with U+FFFD (rare damage, as a browser shows it)
+    cut: bool = False  # longer than the page limit: only its beginning was read (indexer.ingest.cap_page)
 
 
 @dataclass

@@ -39,12 +39,19 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "DATA_DIR": ("data_dir", "runtime state: run history, uploads, secret key, admin state (default <index>-data)"),
     "COOKIE_SECURE": ("cookie_secure", "1: the admin cookie is Secure also over plain HTTP (behind a TLS proxy)"),
     "TEST_PAUSE": ("test_pause", "test hook: before_commit:S,in_commit:S,after_commit:S,per_file:S"),
+    "MAX_PAGE_CHARS": ("max_page_chars", "characters of one page's or record's text read; the rest is reported"),
+    "MAX_DOC_CHARS": ("max_doc_chars", "characters of one document; a longer report is split into parts"),
 }
 
 DEFAULT_SEGMENT_MB = 160  # a flush needs about 1.6× this at its peak
 DEFAULT_WORKER_SEGMENT_MB = 160.0  # each worker's buffered postings per run (workers finish in turns)
 DEFAULT_RUNS_PER_SEGMENT = 16
 DEFAULT_LIMITMB = 512  # Whoosh: 128; measured: 300 reports 60 s → 41 s (fewer spilled runs to merge)
+# A 50 MB page used to become one document of 18 million characters (4.67 GB of indexing memory);
+# the longest real report in the shared corpora has 57,590 characters (docs/admin.md, "Limits").
+DEFAULT_MAX_PAGE_CHARS = 2_000_000
+DEFAULT_MAX_DOC_CHARS = 200_000
+MIN_CHARS_LIMIT = 1000
 _FALSE = ("", "0", "false", "no", "off")
 
 
@@ -65,6 +72,8 @@ class Settings:
     data_dir: Path | None = None  # None: <index_dir>-data beside the index (indexer.engine.store.data_dir)
     cookie_secure: bool = False
     test_pause: Mapping[str, float] = field(default_factory=dict)
+    max_page_chars: int = DEFAULT_MAX_PAGE_CHARS
+    max_doc_chars: int = DEFAULT_MAX_DOC_CHARS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -90,6 +99,8 @@ class Settings:
             "data_dir": Path(get("DATA_DIR") or "") if get("DATA_DIR") else None,
             "cookie_secure": (get("COOKIE_SECURE") or "").strip().lower() not in _FALSE,
             "test_pause": _pauses(get("TEST_PAUSE") or ""),
+            "max_page_chars": max(MIN_CHARS_LIMIT, _number(get("MAX_PAGE_CHARS"), int, DEFAULT_MAX_PAGE_CHARS)),
+            "max_doc_chars": max(MIN_CHARS_LIMIT, _number(get("MAX_DOC_CHARS"), int, DEFAULT_MAX_DOC_CHARS)),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "index_dir" in overrides and overrides["index_dir"] is not None:

@@ -69,13 +69,18 @@ class _ProgressOutput:
 
 
 def _print_summary(summary, index_dir: Path) -> None:
+    """Documents and files on lines of their own: one line never mixes the two units."""
     verb = "rebuilt" if summary.mode == "rebuild" else "indexed into"
-    print(f"{verb} {index_dir}: {summary.added} added, {summary.updated} updated, "
-          f"{summary.removed} removed, {summary.unchanged} unchanged files, {len(summary.skipped)} skipped; "
-          f"{summary.documents} documents in the index ({summary.seconds:.1f}s)")
-    print(f"  files: {summary.files_added} new, {summary.files_updated} changed, {summary.files_removed} gone, "
-          f"{summary.unchanged} unchanged of {summary.files} looked at; workers: {summary.workers}"
+    print(f"{verb} {index_dir}: {summary.documents} documents in the index ({summary.seconds:.1f}s)"
           + ("" if summary.committed else "; nothing changed, index left as it was"))
+    restored = (f" ({summary.restored} back because the original they copied went)"
+                if summary.restored else "")
+    print(f"  documents: {summary.added} added{restored}, {summary.updated} updated, "
+          f"{len(summary.removed_ids)} removed")
+    print(f"  files:     {summary.files_added} new, {summary.files_updated} changed, {summary.files_removed} gone, "
+          f"{summary.unchanged} unchanged ({summary.files} looked at); workers: {summary.workers}")
+    copies = f", {summary.duplicates_skipped} of them exact copies" if summary.duplicates_skipped else ""
+    print(f"  skipped:   {len(summary.skipped)} (files, records or parts of them, each with its reason){copies}")
     for s in summary.skipped:
         print(f"  skipped {s.path}: {s.reason}")
 
@@ -127,7 +132,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     try:
         summary = index_paths(args.paths, args.index_dir, progress=out.progress, phase=out.phase,
                               rebuild=args.rebuild, workers=args.workers, wait=args.wait,
-                              rehash=True if args.rehash else None, settings=args.settings)
+                              rehash=True if args.rehash else None, settings=args.settings,
+                              follow_links=args.follow_links)
     except IndexBusy as exc:
         out.close()
         print(f"error: {exc}", file=sys.stderr)
@@ -275,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     pi.add_argument("--rehash", action="store_true",
                     help="read and hash every file, even one whose size and times match the last run's record "
                          "(also: REPORTSEARCH_REHASH=1)")
+    pi.add_argument("--follow-links", action="store_true",
+                    help="index symbolic links in the folders that point inside the same folder "
+                         "(links leading out of it are never followed)")
     pi.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                     help="if another run is indexing, wait up to this long instead of exiting (status 3)")
     pi.add_argument("--json", action="store_true", help="print the summary as JSON")

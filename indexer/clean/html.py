@@ -46,6 +46,7 @@ from typing import Iterable
 from lxml import etree
 from lxml import html as lxml_html
 
+from .deep import flatten_deep
 from .normalize import cjk_count, normalize_text, split_lines
 from .pageinfo import find_credit, find_published, find_site, find_truncated
 
@@ -77,7 +78,10 @@ def parse(html: str) -> etree._Element | None:
         return None
     parser = lxml_html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, recover=True, huge_tree=True)
     try:
-        return lxml_html.document_fromstring(html, parser=parser)
+        doc = lxml_html.document_fromstring(html, parser=parser)
+        if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):  # nested too deep: libxml2 dropped
+            doc = lxml_html.document_fromstring(flatten_deep(html), parser=parser)  # what was below; flatten, again
+        return doc
     except (etree.ParserError, ValueError, etree.XMLSyntaxError):
         return None
 

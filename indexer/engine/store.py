@@ -27,7 +27,9 @@ Per-index sidecars, in the live folder beside the Whoosh files:
   [size, mtime_ns, ctime_ns, inode]}}``, the compact file → hash table the unchanged-file
   check reads (instead of every stored document), and the stat each hash was computed
   under (a file whose stat is unchanged is not read again); valid only when ``G`` is the
-  Whoosh generation on disk (``stat`` is optional: older manifests have none);
+  Whoosh generation on disk (``stat`` is optional: older manifests have none); ``copies``:
+  ``{file: [files]}``, the files holding the originals of a file's records that were skipped as
+  exact copies (read again when one of those files changes or goes);
 * ``roots.json``: the files and folders runs have indexed into this index
   (``reportsearch index`` without a path re-indexes them);
 * ``checksums.json``: size and CRC-32 of every file of the committed generation
@@ -518,15 +520,36 @@ def load_manifest_stats(folder: str | Path) -> tuple[int | None, dict[str, str],
 
 
 def save_manifest(folder: str | Path, generation: int, files: dict[str, str],
-                  stats: dict[str, tuple[int, int, int, int]] | None = None) -> None:
+                  stats: dict[str, tuple[int, int, int, int]] | None = None,
+                  copies: dict[str, list[str]] | None = None) -> None:
     """Write ``manifest.json`` atomically; ``stats`` (file → stat record) only for files in ``files``.
 
     ``files`` keeps its old shape (file → hash), so an older version of this
-    program still reads the manifest (it ignores the stat records).
+    program still reads the manifest (it ignores the stat records).  ``copies``
+    (file → the files holding the originals of its records skipped as exact
+    copies) says which files must be read again when one of those files
+    changes or goes, so that a copy's record comes back (see
+    :func:`load_manifest_copies`).
     """
     data: dict[str, Any] = {"generation": generation, "files": files, "stat_fields": MANIFEST_STAT_FIELDS,
-                            "stat": {f: list(s) for f, s in (stats or {}).items() if f in files}}
+                            "stat": {f: list(s) for f, s in (stats or {}).items() if f in files},
+                            "copies": {f: sorted(set(o)) for f, o in (copies or {}).items() if f in files and o}}
     write_json_atomic(Path(folder) / MANIFEST_FILE, data)
+
+
+def load_manifest_copies(folder: str | Path) -> dict[str, list[str]]:
+    """file → files holding the originals of its skipped exact copies, from ``manifest.json``.
+
+    Read whatever generation the manifest describes: after a run killed
+    between its commit and its sidecars, the previous run's record is still
+    the best knowledge of which copies were skipped (an older manifest without
+    the table gives ``{}``).
+    """
+    data = read_json(Path(folder) / MANIFEST_FILE, None)
+    raw = data.get("copies") if isinstance(data, dict) else None
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k): [str(x) for x in v] for k, v in raw.items() if isinstance(v, list)}
 
 
 def load_roots(index_dir: str | Path) -> list[str]:

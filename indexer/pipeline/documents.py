@@ -7,13 +7,14 @@ keys made here are what the index stores: a document's id comes from where it is
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 from pathlib import Path
 
 from ..analysis import gram_text
 from ..clean import clean_page
-from ..ingest import Skipped, read_file
+from ..ingest import MAX_DOC_CHARS_ENV, Skipped, limits, read_file, split_article
 from ..meta import extract_meta
 from ..models import Document
 from ..provenance import page_provenance
@@ -30,7 +31,7 @@ def file_hash(path: Path) -> str:
     return h.hexdigest()
 
 
-def doc_id(page_path: str, n: int) -> str:
+def doc_id(page_path: str, n: int | str) -> str:
     """A stable id from where the article is (file, row, position on the page)."""
     return hashlib.sha1(f"{page_path}\x00{n}".encode()).hexdigest()[:16]
 
@@ -47,6 +48,7 @@ def documents_from_file(path: Path) -> tuple[list[Document], list[Skipped]]:
     """
     pages, skipped = read_file(path)
     docs: list[Document] = []
+    max_doc = limits().doc_chars
     for page in pages:
         try:
             articles = clean_page(page)
@@ -62,12 +64,20 @@ def documents_from_file(path: Path) -> tuple[list[Document], list[Skipped]]:
             continue
         for n, article in enumerate(articles):
             article.undecodable_bytes = page.undecodable_bytes
+            if page.cut:  # only the page's beginning was read: say the text is incomplete
+                article.truncated = True
             try:
                 meta = extract_meta(article, page.hints)
             except Exception as exc:  # likewise for the metadata
                 log.debug("metadata of %s failed", page.path, exc_info=True)
                 skipped.append(Skipped(page.path, f"metadata failed: {type(exc).__name__}: {exc}"))
                 continue
-            docs.append(Document(id=doc_id(page.path, n), path=page.path, article=article, meta=meta,
-                                 url=prov.url, retrieved=prov.retrieved))
+            parts = split_article(article, max_doc)  # a part after the first: its own id, the report's metadata
+            for k, part in enumerate(parts):
+                docs.append(Document(id=doc_id(page.path, n if k == 0 else f"{n}.{k + 1}"), path=page.path,
+                                     article=part, meta=meta if k == 0 else copy.deepcopy(meta),
+                                     url=prov.url, retrieved=prov.retrieved))
+            if len(parts) > 1:
+                skipped.append(Skipped(page.path, f"long report ({len(article.text):,} characters) indexed as "
+                                                  f"{len(parts)} parts (limit {MAX_DOC_CHARS_ENV}={max_doc:,})"))
     return docs, skipped

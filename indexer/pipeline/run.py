@@ -53,6 +53,7 @@ Progress = Callable[[int, int, str], None]
 Phase = Callable[[str], None]
 
 MAX_SKIPPED_IN_RUNS = 200
+MAX_IDS_IN_RUNS = 200  # document ids per list (added, updated, removed) kept in runs.json
 # A file whose modification or change time is less than this before the moment its stat was
 # taken is "racy" (git's term): a later write within the same timestamp tick would leave its
 # stat unchanged, so its stat cannot vouch for its hash yet.  2 s covers the coarsest common
@@ -88,6 +89,13 @@ class RunSummary:
     error: str | None = None
     committed: bool = False  # whether the run wrote a new index generation
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    # Which documents the run wrote and removed (the admin's run history links them):
+    # added: from new files (or back because the original they copied went); updated: written
+    # for changed files; removed: deleted and not written again.
+    restored: int = 0  # of the added: records of unchanged files back because the original they copied went
+    added_ids: list[str] = field(default_factory=list)
+    updated_ids: list[str] = field(default_factory=list)
+    removed_ids: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -104,6 +112,8 @@ class RunSummary:
             "workers": self.workers, "started": round(self.started, 3), "finished": round(self.finished, 3),
             "status": self.status, "error": self.error, "committed": self.committed,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "added_ids": self.added_ids, "updated_ids": self.updated_ids, "removed_ids": self.removed_ids,
+            "documents_removed": len(self.removed_ids), "restored": self.restored,
         }
 
 
@@ -304,6 +314,10 @@ def _for_runs(summary: RunSummary) -> dict:
     if len(d["skipped"]) > MAX_SKIPPED_IN_RUNS:
         d["skipped_total"] = len(d["skipped"])
         d["skipped"] = d["skipped"][:MAX_SKIPPED_IN_RUNS]
+    for name in ("added_ids", "updated_ids", "removed_ids"):
+        if len(d[name]) > MAX_IDS_IN_RUNS:
+            d[name.replace("_ids", "_total")] = len(d[name])
+            d[name] = d[name][:MAX_IDS_IN_RUNS]
     return d
 
 
@@ -312,7 +326,7 @@ def _for_runs(summary: RunSummary) -> dict:
 def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Progress | None = None, *,
                 rebuild: bool = False, workers: int | None = None, wait: float = 0.0,
                 phase: Phase | None = None, rehash: bool | None = None,
-                settings: Settings | None = None) -> RunSummary:
+                settings: Settings | None = None, follow_links: bool = False) -> RunSummary:
     """Index files and folders incrementally into ``index_dir`` (created if needed).
 
     With no ``paths``, the files and folders earlier runs indexed are indexed
@@ -323,7 +337,9 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
     ``settings.rehash``) hashes every file even when its size and times
     match the manifest's record (for file systems whose timestamps cannot be trusted).
     ``settings`` (default: :func:`indexer.settings.current`) gives the writers' memory
-    budgets and the test pauses.
+    budgets and the test pauses.  ``follow_links`` indexes symbolic links in a folder
+    that stay inside it (links out of it are never followed; see
+    :func:`indexer.ingest.iter_input_files`).
     """
     settings = settings or current_settings()
     rehash = settings.rehash if rehash is None else rehash
@@ -349,7 +365,8 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
         if rebuild:
             gen_dir = store.new_generation_dir(index_dir)
             ix = whoosh_index.create_in(str(gen_dir), build_schema())
-            _run(ix, gen_dir, plist, summary, reporter, workers, settings, fresh=True, old_roots=[], rehash=True)
+            _run(ix, gen_dir, plist, summary, reporter, workers, settings, fresh=True, old_roots=[], rehash=True,
+                 follow_links=follow_links)
             reporter.phase("swapping")
             store.swap_current(index_dir, gen_dir)
         else:
@@ -358,10 +375,11 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
             ix = store.open_or_create(index_dir)
             live = Path(ix.storage.folder)
             _run(ix, live, plist, summary, reporter, workers, settings, fresh=False,
-                 old_roots=store.load_roots(index_dir), rehash=rehash)
+                 old_roots=store.load_roots(index_dir), rehash=rehash, follow_links=follow_links)
     except BaseException as exc:
         summary.status = "failed"
         summary.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        summary.added_ids, summary.updated_ids, summary.removed_ids = [], [], []  # nothing was committed
         summary.seconds = time.perf_counter() - t0
         summary.finished = time.time()
         try:
@@ -410,6 +428,9 @@ class _Inventory:
     # files whose hash the manifest keeps.  Files not looked at keep their earlier record.
     scanned: dict[str, tuple[StatKey, str]] = field(default_factory=dict)
     racy: dict[str, str] = field(default_factory=dict)  # hashed, but too recently written for their stat to vouch
+    # file → files holding the originals of its records skipped as exact copies (manifest.json)
+    copies: dict[str, list[str]] = field(default_factory=dict)
+    restored: set[str] = field(default_factory=set)  # unchanged files read again: an original of their copies went
 
     def manifest_stats(self, manifest: dict[str, str]) -> dict[str, StatKey]:
         """The stat records to keep: this run's where its hash is the manifest's, earlier ones elsewhere."""
@@ -427,14 +448,19 @@ class _Decisions:
     rebuilt: bool  # the dedup state had to be rebuilt from the stored texts
     split: object  # groups split by the removed files (``DedupState.remove_files``)
     manifest: dict[str, str]  # file → hash after the run
-    run_keys: dict[str, str] = field(default_factory=dict)  # text_key → id of this run's documents
+    old_ids: list[str] = field(default_factory=list)  # documents of the replaced files (for the run record)
+    kept: set[str] = field(default_factory=set)  # documents of the restored files: they stay as they are
+    # text_key → (id, file) of this run's documents (earlier ones: the dedup state)
+    run_keys: dict[str, tuple[str, str]] = field(default_factory=dict)
+    new_copies: dict[str, set[str]] = field(default_factory=dict)  # file → files holding its copies' originals
     new_rows: list[tuple] = field(default_factory=list)  # (id, file, text_key, year, signature) for the dedup state
     new_years: dict[str, int | None] = field(default_factory=dict)  # the run's documents: only their years
     held: list[tuple[Document, str, str, str]] = field(default_factory=list)  # no year yet: a copy may state it
 
 
 def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Reporter,
-         workers: int | None, settings: Settings, *, fresh: bool, old_roots: list[str], rehash: bool = False) -> None:
+         workers: int | None, settings: Settings, *, fresh: bool, old_roots: list[str], rehash: bool = False,
+         follow_links: bool = False) -> None:
     """One run against an open index ``ix`` living in ``folder``: one function per phase.
 
     scanning (:func:`_scan`) → nothing changed? (:func:`_record_unchanged`) → preparing
@@ -446,7 +472,8 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
     from .workers import FilePool
 
     reporter.phase("scanning")
-    inv = _scan(ix, folder, paths, summary, fresh=fresh, old_roots=old_roots, rehash=rehash)
+    inv = _scan(ix, folder, paths, summary, fresh=fresh, old_roots=old_roots, rehash=rehash,
+                follow_links=follow_links)
     if inv.roots != sorted(set(old_roots)) or fresh:
         store.save_roots(folder, inv.roots)  # before the commit: an extra root is harmless, a lost one is not
     if not inv.jobs and not inv.gone and not inv.recovered and not fresh:
@@ -470,6 +497,8 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
         _group(inv, dec, writer, summary)
         reporter.phase("committing")
         _commit(writer, pauses)
+        written = set(summary.added_ids) | set(summary.updated_ids)
+        summary.removed_ids = [x for x in dec.old_ids if x not in written]
     except BaseException:
         pool.close(cancel=True)
         try:
@@ -484,7 +513,7 @@ def _run(ix, folder: Path, paths: list[Path], summary: RunSummary, reporter: _Re
 
 
 def _scan(ix, folder: Path, paths: list[Path], summary: RunSummary, *, fresh: bool, old_roots: list[str],
-          rehash: bool) -> _Inventory:
+          rehash: bool, follow_links: bool = False) -> _Inventory:
     """Scanning: list the input files, reuse recorded hashes where the stat vouches, hash the rest."""
     gen = store.generation_of(ix)
     recorded: dict[str, StatKey] = {}  # file → the stat its manifest hash was computed under
@@ -507,9 +536,13 @@ def _scan(ix, folder: Path, paths: list[Path], summary: RunSummary, *, fresh: bo
     seen, jobs, changed_files, scanned, racy = inv.seen, inv.jobs, inv.changed_files, inv.scanned, inv.racy
 
     real_dirs: dict[str, str] = {}
-    for path, problem in iter_input_files(paths):
+    scan_pos: dict[str, int] = {}  # file → its place in the walk: jobs are done in this order
+    unfollowed: set[str] = set()  # targets of links not followed: removed if an earlier run indexed them
+    for path, problem in iter_input_files(paths, follow_links=follow_links):
         if problem:
             summary.skipped.append(Skipped(str(path), problem))
+            if os.path.islink(path):
+                unfollowed.add(os.path.realpath(path))
             continue
         summary.files += 1
         before = _now_ns()  # before the stat: see stat_settled
@@ -520,6 +553,7 @@ def _scan(ix, folder: Path, paths: list[Path], summary: RunSummary, *, fresh: bo
         if key in seen:  # the same file reached through two arguments
             continue
         seen.add(key)
+        scan_pos[key] = len(scan_pos)
         try:
             if st is None:
                 st = os.stat(key)
@@ -545,8 +579,44 @@ def _scan(ix, folder: Path, paths: list[Path], summary: RunSummary, *, fresh: bo
         jobs.append((key, h))
     inv.gone = {f for f in indexed if f not in seen and (_under(f, dirs) or f in missing_args)
                 and not Path(f).exists()}
+    inv.gone |= {f for f in unfollowed if f in indexed and f not in seen}  # indexed through a link before
     summary.files_removed = len(inv.gone)
+    # Records skipped as exact copies of a document in a file that changed or went: their files
+    # are read again (their other documents are kept as they are), so the copy comes back when its
+    # original goes, as in a fresh build.
+    inv.copies = {} if fresh else store.load_manifest_copies(folder)
+    restore = _files_to_restore(inv.copies, changed_files | inv.gone, {k for k, _ in jobs}, indexed, seen)
+    for f, h, changed in restore:
+        if changed:  # outside this run's paths and edited meanwhile: an ordinary changed file
+            changed_files.add(f)
+        jobs.append((f, h))
+    if restore:
+        jobs.sort(key=lambda j: scan_pos.get(j[0], len(scan_pos)))
+    inv.restored = {f for f, _, changed in restore if not changed}
     return inv
+
+
+def _files_to_restore(copies: dict[str, list[str]], replaced: set[str], jobs: set[str],
+                      indexed: dict[str, str], seen: set[str]) -> list[tuple[str, str, bool]]:
+    """Files to read again because a record of theirs was skipped as a copy of a document that goes.
+
+    ``copies`` is the manifest's file → files holding the originals; ``replaced``
+    the files whose documents this run deletes.  Returns ``(file, hash,
+    changed)``; ``changed`` is True for a file outside this run's paths whose
+    content differs from its recorded hash (then it is simply a changed file).
+    """
+    out: list[tuple[str, str, bool]] = []
+    for f in sorted(copies):
+        if f in replaced or f in jobs or f not in indexed or not replaced.intersection(copies[f]):
+            continue
+        h = indexed[f]
+        if f not in seen:  # not among this run's paths: it must still exist to be read again
+            try:
+                h = file_hash(Path(f))
+            except OSError:
+                continue
+        out.append((f, h, h != indexed[f]))
+    return out
 
 
 def _record_unchanged(ix, folder: Path, inv: _Inventory, summary: RunSummary) -> None:
@@ -555,7 +625,7 @@ def _record_unchanged(ix, folder: Path, inv: _Inventory, summary: RunSummary) ->
     summary.documents = doc_count(ix)
     new_stats = inv.manifest_stats(inv.indexed)
     if new_stats != inv.recorded:  # files hashed again (touched, racy, or an older manifest): remember their stat
-        store.save_manifest(folder, inv.gen, inv.indexed, new_stats)
+        store.save_manifest(folder, inv.gen, inv.indexed, new_stats, inv.copies)
 
 
 def _prepare(ix, folder: Path, inv: _Inventory, pool, writer: BulkWriter, summary: RunSummary, *,
@@ -570,9 +640,11 @@ def _prepare(ix, folder: Path, inv: _Inventory, pool, writer: BulkWriter, summar
     dedup, rebuilt = load_dedup_state(ix, folder) if not fresh else (DedupState.empty(), False)
     if rebuilt and len(dedup):  # the (rare) run that had to read every stored text: say so in runs.json
         summary.timings["dedup_rebuild"] = time.perf_counter() - t_dedup
+    old_ids = dedup.ids_of_files(replaced)  # for the run record: which documents went
+    kept = set(dedup.ids_of_files(inv.restored))  # documents of files read again only for their copies
     split = dedup.remove_files(replaced)
     manifest = {f: h for f, h in inv.indexed.items() if f not in replaced}
-    return _Decisions(dedup=dedup, rebuilt=rebuilt, split=split, manifest=manifest)
+    return _Decisions(dedup=dedup, rebuilt=rebuilt, split=split, manifest=manifest, old_ids=old_ids, kept=kept)
 
 
 def _index_files(inv: _Inventory, dec: _Decisions, pool, writer: BulkWriter, summary: RunSummary,
@@ -594,28 +666,35 @@ def _index_files(inv: _Inventory, dec: _Decisions, pool, writer: BulkWriter, sum
         n_added = 0
         for pd in res.docs:
             d = pd.doc
-            copy_of = run_keys.get(pd.text_key) or dedup.find_key(pd.text_key)
+            if d.id in dec.kept:  # its file was read again for its copies: the document stays as it is
+                pool.discard(pd)
+                continue
+            copy_of = run_keys.get(pd.text_key) or dedup.find_key_file(pd.text_key)
             if copy_of is not None:  # exact copies across files are indexed once
                 pool.discard(pd)  # (deleted from the worker's segment if it wrote it)
                 summary.duplicates_skipped += 1
-                summary.skipped.append(Skipped(d.path, f"exact copy of document {copy_of}"))
+                summary.skipped.append(Skipped(d.path, f"exact copy of document {copy_of[0]}"))
+                if copy_of[1] != res.key:
+                    dec.new_copies.setdefault(res.key, set()).add(copy_of[1])
                 continue
-            run_keys[pd.text_key] = d.id
+            run_keys[pd.text_key] = (d.id, res.key)
             dec.new_years[d.id] = d.meta.year
             dec.new_rows.append((d.id, res.key, pd.text_key, d.meta.year, pd.signature))
             n_added += 1
             if d.meta.year:
                 if pd.written is None:  # in-process: this writer writes it
                     writer.add_prepared(pd.prepared)
-                _count(summary, res.key, changed_files)
+                _count(summary, res.key, changed_files, d.id)
             else:
                 dec.held.append((d, res.key, res.hash, pd.text_key))
-        if n_added:
+        if n_added or res.key in dec.new_copies:  # a file of copies only is remembered too
             dec.manifest[res.key] = res.hash
             if res.key in changed_files:
                 summary.files_updated += 1
-            else:
+            elif res.key not in inv.restored:  # a restored file is an unchanged one
                 summary.files_added += 1
+            else:
+                summary.restored += n_added
         elif res.key in changed_files:
             summary.files_updated += 1
         reporter.step(i, len(inv.jobs), res.key)
@@ -640,7 +719,7 @@ def _group(inv: _Inventory, dec: _Decisions, writer: BulkWriter, summary: RunSum
     for d, f, h, k in dec.held:
         d.duplicates = groups.get(d.id, [])
         writer.add_document(**to_fields(d, file=f, file_hash=h, text_key=k))
-        _count(summary, f, inv.changed_files)
+        _count(summary, f, inv.changed_files, d.id)
 
 
 def _pause(pauses: Mapping[str, float], name: str) -> None:
@@ -671,15 +750,23 @@ def _write_sidecars(ix, folder: Path, inv: _Inventory, dec: _Decisions, *, fresh
     if fresh or dec.rebuilt or inv.recovered or dedup.groups_changed or not (folder / store.GROUPS_FILE).exists():
         store.save_groups(folder, dedup.groups())
     dedup.save(folder / store.DEDUP_FILE, new_gen)
-    store.save_manifest(folder, new_gen, dec.manifest, inv.manifest_stats(dec.manifest))
+    done = {k for k, _ in inv.jobs}
+    replaced = inv.changed_files | inv.gone
+    copies = {f: o for f, o in inv.copies.items() if f not in done and f not in replaced}
+    copies.update((f, sorted(o)) for f, o in dec.new_copies.items())
+    store.save_manifest(folder, new_gen, dec.manifest, inv.manifest_stats(dec.manifest), copies)
     integrity.record_checksums(folder)  # last: what `reportsearch check` and the next run compare with
 
 
-def _count(summary: RunSummary, file: str, changed_files: set[str]) -> None:
+def _count(summary: RunSummary, file: str, changed_files: set[str], doc_id: str) -> None:
+    """Count a written document: from a changed file it is an update (even when its id is new:
+    an edited file that had been skipped as an exact copy), otherwise it is added."""
     if file in changed_files:
         summary.updated += 1
+        summary.updated_ids.append(doc_id)
     else:
         summary.added += 1
+        summary.added_ids.append(doc_id)
 
 
 def _share_years(targets: dict[str, Document], groups: dict[str, list[str]], existing: dict[str, int | None],

@@ -187,7 +187,9 @@ def test_cli_index_options_and_summary(tmp_path, src, capsys):
     (src / "notes.doc").write_bytes(b"\xd0\xcf\x11\xe0binary")
     assert main(["index", str(src), "--index-dir", str(ix), "--workers", "1"]) == 0
     cap = capsys.readouterr()
-    assert "0 added, 0 updated, 0 removed, 6 unchanged files, 1 skipped" in cap.out
+    assert "documents: 0 added, 0 updated, 0 removed" in cap.out  # documents and files never on one line
+    assert "files:     0 new, 0 changed, 0 gone, 6 unchanged (6 looked at)" in cap.out
+    assert "skipped:   1 (files, records or parts of them" in cap.out
     assert "notes.doc: unsupported file type .doc" in cap.out
     assert "nothing changed" in cap.out
     assert main(["index", "--index-dir", str(tmp_path / "fresh")]) == 2  # nothing to repeat
