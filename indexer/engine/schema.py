@@ -16,6 +16,7 @@ from whoosh.fields import BOOLEAN, COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, S
 
 from ..analysis import gram_analyzer, gram_text, index_bigrams, index_words, simplified_variant, word_analyzer
 from ..models import Document
+from .fastwrite import GramCodes
 
 UNKNOWN = "未知"  # the visible, filterable bucket for a facet value the text does not give
 TITLE_BOOST = 3.0
@@ -105,10 +106,8 @@ def decode_facet_record(raw: bytes | None) -> FacetRecord | None:
                        d.get("d") or UNKNOWN, d.get("n") or "")
 
 
-def _grams(text: str, codes: bool):
+def _grams(text: str, codes: bool) -> GramCodes | list[str]:
     if codes:
-        from .fastwrite import GramCodes
-
         return GramCodes.of(gram_text(text))
     return index_bigrams(text)
 
