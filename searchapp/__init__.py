@@ -54,13 +54,13 @@ def create_app(test_config: dict[str, Any] | None = None, settings: Settings | N
     app.register_blueprint(admin.bp)
 
     @app.errorhandler(404)
-    def not_found(err):  # noqa: ANN001 - Flask passes the exception
+    def not_found(err: Exception) -> tuple[Any, int]:
         if request.path.startswith("/api/"):
             return jsonify({"error": "not found", "path": request.path}), 404
         return render_template("error.html", code=404, message="没有找到这个页面或文档。"), 404
 
     @app.errorhandler(500)
-    def server_error(err):  # noqa: ANN001
+    def server_error(err: Exception) -> tuple[Any, int]:
         if request.path.startswith("/api/"):
             return jsonify({"error": "internal error"}), 500
         return render_template("error.html", code=500, message="服务器出错了，请稍后再试。"), 500
