@@ -40,6 +40,7 @@ from whoosh import formats
 from whoosh.system import pack_uint
 from whoosh.writing import PostingPool, SegmentWriter
 
+from ..analysis import character_bigrams
 from ..settings import current as current_settings
 from .blocks import close_field_writer, stable_argsort, write_field_exact, write_field_fast, write_hash_tables
 from .format import FAST
@@ -154,11 +155,8 @@ class GramCodes:
         return cls(np.frombuffer(gram_text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
 
     def as_list(self) -> list[str]:
-        """The bigram strings, as ``indexer.analysis.index_bigrams`` gives them."""
-        g = self.points.tobytes().decode("utf-32-le", "surrogatepass")
-        if len(g) <= 1:
-            return [g] if g else []
-        return [g[i:i + 2] for i in range(len(g) - 1)]
+        """The bigram strings, as ``indexer.analysis.bigrams`` gives them."""
+        return character_bigrams(self.points.tobytes().decode("utf-32-le", "surrogatepass"))
 
 
 

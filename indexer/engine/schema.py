@@ -14,7 +14,7 @@ from typing import Any
 from whoosh import columns
 from whoosh.fields import BOOLEAN, COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-from ..analysis import gram_analyzer, gram_text, index_bigrams, index_words, simplified_variant, word_analyzer
+from ..analysis import bigrams, gram_analyzer, gram_text, index_words, simplified_variant, word_analyzer
 from ..models import Document
 from .fastwrite import GramCodes
 
@@ -109,7 +109,7 @@ def decode_facet_record(raw: bytes | None) -> FacetRecord | None:
 def _grams(text: str, codes: bool) -> GramCodes | list[str]:
     if codes:
         return GramCodes.of(gram_text(text))
-    return index_bigrams(text)
+    return bigrams(text)
 
 
 def to_fields(doc: Document, *, file: str, file_hash: str, text_key: str, gram_codes: bool = False) -> dict[str, Any]:
