@@ -302,10 +302,11 @@ class Evaluator:
         # which bigrams need their positions: from the looked-up term statistics when the query's
         # lookups have them (then the others are read without positions), else from the postings
         est = self._position_estimates(fieldname, tbs)
+        costs: list[float]
         if est is None:
             tps = [self.postings(fieldname, tb, positions=True) for tb in tbs]
-            counts: list[float] = [tp.position_count() for tp in tps]
-            need = _position_checks(q.words, counts)
+            costs = [tp.position_count() for tp in tps]
+            need = _position_checks(q.words, costs)
         else:
             costs = est
             need = _position_checks(q.words, costs)
