@@ -20,7 +20,7 @@ re-cut with jieba itself.  ``tests/equivalence/test_rjieba_vs_jieba.py`` checks 
 equality on ../shared.  Without rjieba it falls back to jieba.
 
 At index time the fields are handed to Whoosh pre-tokenized (lists of terms,
-see :func:`index_words` / :func:`index_bigrams`, computed in the indexing
+see :func:`index_words` / :func:`bigrams`, computed in the indexing
 worker processes by ``schema.to_fields``), so the single Whoosh writer does no
 segmentation at all.
 """
@@ -128,9 +128,19 @@ def index_words(text: str) -> list[str]:
     return out
 
 
-def index_bigrams(text: str) -> list[str]:
-    """The terms :func:`gram_analyzer` makes of ``text``, in order (for pre-tokenized indexing)."""
-    g = gram_text(text)
+def bigrams(text: str) -> list[str]:
+    """The character bigrams of ``text`` as the bigram field indexes and queries them, in order.
+
+    The one bigram function of the project: :func:`gram_text` (normalised, no white
+    space), then :func:`character_bigrams`; what :func:`gram_analyzer` yields, so
+    the indexing workers hand Whoosh the same terms its analyzer would make.
+    """
+    return character_bigrams(gram_text(text))
+
+
+def character_bigrams(g: str) -> list[str]:
+    """The overlapping two-character strings of ``g`` (a text already in gram form, without white
+    space); a one-character text is its own only term, an empty one has none."""
     if len(g) <= 1:
         return [g] if g else []
     # The bigrams are cut out of one string "c0c1 c1c2 c2c3 …" built with numpy, by one
@@ -282,11 +292,7 @@ class BigramTokenizer(Tokenizer):
                  mode: str = "", **kwargs: object) -> Iterator[Token]:
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         text = gram_text(value) if tokenize else value
-        if len(text) == 1:
-            grams = [text]
-        else:
-            grams = [text[i:i + 2] for i in range(len(text) - 1)]
-        for i, g in enumerate(grams):
+        for i, g in enumerate(character_bigrams(text)):
             t.text = g
             t.boost = 1.0
             t.stopped = False
@@ -314,7 +320,3 @@ def words(text: str) -> list[str]:
     """The words :func:`word_analyzer` makes of a query string (for highlighting and term queries)."""
     return [t.text for t in word_analyzer()(text)]
 
-
-def bigrams(text: str) -> list[str]:
-    """The bigrams :func:`gram_analyzer` makes of a query string."""
-    return [t.text for t in gram_analyzer()(text)]

@@ -69,7 +69,7 @@ def create_app(test_config: dict[str, Any] | None = None, settings: Settings | N
     app.register_blueprint(admin.bp)
 
     @app.errorhandler(404)
-    def not_found(err):  # noqa: ANN001 - Flask passes the exception
+    def not_found(err: Exception) -> tuple[Any, int]:
         if request.path.startswith("/api/"):
             return jsonify({"error": "not found", "path": request.path}), 404
         return render_template("error.html", code=404, message="没有找到这个页面或文档。"), 404

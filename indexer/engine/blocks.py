@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import zlib
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from hashlib import md5
 from itertools import pairwise
 from pickle import dumps
@@ -54,7 +54,7 @@ def stable_argsort(keys: np.ndarray, bound: int) -> np.ndarray:
     return perm[np.argsort((keys[perm] >> 16).astype(np.uint16), kind="stable")]
 
 
-def write_hash_tables(self) -> None:
+def write_hash_tables(self: Any) -> None:
     """``HashWriter._write_hashes`` of ``self`` (a terms file's hash writer) with each bucket's table
     written in one piece.
 
@@ -84,7 +84,7 @@ def write_hash_tables(self) -> None:
         dbfile.write(table.tobytes())
 
 
-def close_field_writer(fw, write_hashes: Callable[[Any], None] = write_hash_tables) -> None:
+def close_field_writer(fw: Any, write_hashes: Callable[[Any], None] = write_hash_tables) -> None:
     """``W3FieldWriter.close`` with the terms file's hash tables written by ``write_hashes``.
 
     Why a parameter and not Whoosh's method: ``HashWriter._write_hashes`` packs and
@@ -106,7 +106,7 @@ def close_field_writer(fw, write_hashes: Callable[[Any], None] = write_hash_tabl
     fw.is_closed = True
 
 
-def _field_lengths(pdr, fieldname: str, ndocs: int) -> np.ndarray:
+def _field_lengths(pdr: Any, fieldname: str, ndocs: int) -> np.ndarray:
     """Per-document field length as Whoosh's posting writer sees it (the byte-quantised value).
 
     ``pdr`` is a per-document reader, or the lengths a spilling writer keeps
@@ -114,7 +114,8 @@ def _field_lengths(pdr, fieldname: str, ndocs: int) -> np.ndarray:
     those are the raw lengths, which quantise to the same bytes.
     """
     if hasattr(pdr, "lengths_of"):
-        return pdr.lengths_of(fieldname, ndocs)
+        lengths: np.ndarray = pdr.lengths_of(fieldname, ndocs)
+        return lengths
     return perdoc_field_lengths(pdr, fieldname, ndocs, missing=0).astype(np.int64)
 
 
@@ -125,7 +126,8 @@ def _length_bytes(lengths: np.ndarray) -> np.ndarray:
     return np.minimum(np.searchsorted(LENGTH_BYTE_BOUNDS, lengths, side="left"), 255).astype(np.int64)
 
 
-def _info_records(n, last, maxw, minb, maxb) -> bytes:
+def _info_records(n: np.ndarray, last: np.ndarray, maxw: np.ndarray, minb: np.ndarray,
+                  maxb: np.ndarray) -> bytes:
     """Block info tuples ``(n, last id, max weight, 0, min length byte, max length byte)`` as pickles.
 
     Every record is a 39-byte protocol-3 pickle (BININT/BINFLOAT opcodes), built
@@ -140,7 +142,7 @@ def _info_records(n, last, maxw, minb, maxb) -> bytes:
     return rec.tobytes()
 
 
-def write_field_fast(fw, fieldname: str, fieldobj, buf, pdr, ndocs: int, *,
+def write_field_fast(fw: Any, fieldname: str, fieldobj: Any, buf: Any, pdr: Any, ndocs: int, *,
                       protocol: int, compress_min: int) -> None:
     """Write every term of one field: the statistics of all terms computed with numpy at once.
 
@@ -264,12 +266,17 @@ def write_field_fast(fw, fieldname: str, fieldobj, buf, pdr, ndocs: int, *,
         p0 = int(bstart[b])
         b1 = max(int(np.searchsorted(bend, p0 + chunk, side="right")), b + 1)
         p1 = int(bend[b1 - 1])
+        vsrc: Any
+        vsrc_off: np.ndarray | None
         if gaps_mode:
+            assert blob is not None  # gaps and variable-size values are read from the buffer's blob
             vsrc, vsrc_off = _position_values(blob, vstart[p0:p1], vlen[p0:p1], pwidth[p0:p1])
         elif fixed is None:
+            assert blob is not None
             frag, fo = _pickled_values(blob, vstart[p0:p1], vlen[p0:p1])
             vsrc, vsrc_off = frag, np.asarray(fo, dtype=np.int64)
         elif fixed:
+            assert fixed_arr is not None
             vsrc = fixed_arr[p0 * fixed:p1 * fixed]
             vsrc_off = np.arange(p1 - p0 + 1, dtype=np.int64) * fixed
         else:
@@ -300,7 +307,7 @@ def write_field_fast(fw, fieldname: str, fieldobj, buf, pdr, ndocs: int, *,
     fw.finish_field()
 
 
-def add_term_records(tindex, fid: bytes, terms: list[bytes], order: list[int], values,
+def add_term_records(tindex: Any, fid: bytes, terms: list[bytes], order: Sequence[int], values: Any,
                       value_size: int | None = None) -> None:
     """``OrderedHashWriter.add`` for every term, in key order: the same records and MD5 buckets,
     laid out with numpy and written in large pieces instead of four small writes per term.
@@ -406,7 +413,9 @@ def _position_values(gaps: np.ndarray, gstart: np.ndarray, counts: np.ndarray,
     return out, fo
 
 
-def _encode_blocks(bs, be, first, last, kinds, w0, gaps, w32, info: bytes, fixed, vsrc, vsrc_off):
+def _encode_blocks(bs: np.ndarray, be: np.ndarray, first: np.ndarray, last: np.ndarray, kinds: np.ndarray,
+                   w0: np.ndarray, gaps: np.ndarray, w32: np.ndarray, info: bytes, fixed: int | None, vsrc: Any,
+                   vsrc_off: np.ndarray | None) -> tuple[bytes, np.ndarray, np.ndarray]:
     """Posting blocks as ``W3PostingsWriter`` lays them out, for many blocks at once, with numpy.
 
     Per block: the ``W3Bl`` magic before a term's first block, the block length
@@ -459,6 +468,7 @@ def _encode_blocks(bs, be, first, last, kinds, w0, gaps, w32, info: bytes, fixed
         v_len = np.zeros(nblk, dtype=np.int64)
         v_hdr = np.ones(nblk, dtype=np.int64)  # "N"
     else:
+        assert vsrc_off is not None  # values of a non-empty format come with their offsets
         v_len = vsrc_off[be] - vsrc_off[bs]
         if fixed:
             v_hdr = np.where(v_len < 256, 2, 5)  # SHORT_BINBYTES / BINBYTES header
@@ -523,6 +533,7 @@ def _encode_blocks(bs, be, first, last, kinds, w0, gaps, w32, info: bytes, fixed
             # each block's values are one run of vsrc, copied after its header; consecutive
             # blocks' runs are adjacent in vsrc, so all of them are one slice, put in place
             # through a byte mask (no per-byte index arrays)
+            assert vsrc_off is not None
             src0 = vsrc_off[bs]
             src = np.frombuffer(vsrc, dtype=np.uint8) if isinstance(vsrc, (bytes, bytearray)) else vsrc
             if nblk == 1 or bool(np.all(src0[1:] == src0[:-1] + v_len[:-1])):
@@ -586,7 +597,8 @@ def _gather_runs(src: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> np.nd
     shift = np.asarray(starts, dtype=np.int64) - (np.cumsum(lens) - lens)
     idx = np.repeat(shift, lens)
     idx += np.arange(total, dtype=np.int64)
-    return src[idx]
+    out: np.ndarray = src[idx]
+    return out
 
 
 def _run_mask(size: int, starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
@@ -613,7 +625,7 @@ def _run_mask(size: int, starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
     return np.repeat(pattern, runs)
 
 
-def write_field_exact(fw, fieldname: str, fieldobj, buf, pdr, ndocs: int, *,
+def write_field_exact(fw: Any, fieldname: str, fieldobj: Any, buf: Any, pdr: Any, ndocs: int, *,
                        protocol: int, compress_min: int) -> None:
     """Write every term of one field, each with ``W3PostingsWriter``'s blocks, one term at a time.
 

@@ -42,9 +42,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from itertools import pairwise
 from math import log
+from typing import Any, TypeVar
 
 import numpy as np
 from whoosh import query as Q
@@ -58,6 +59,7 @@ from .postings import TermPostings, prefetch, read_many, read_terms
 MAX_PREFIX_TERMS = 4096  # bigrams a single character expands to, at most (the most frequent kept)
 PREFIX_BATCH = 512  # bigrams read and scored per step (the deadline is checked between steps)
 
+T = TypeVar("T")
 _EMPTY_IDS = np.zeros(0, dtype=np.int64)
 _EMPTY_SC = np.zeros(0, dtype=np.float64)
 
@@ -77,15 +79,16 @@ class PostingCache:
     def __init__(self, max_bytes: int = 256 << 20):
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
-        self._items: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
+        self._items: OrderedDict[tuple[Any, ...], tuple[Any, int]] = OrderedDict()
         self._bytes = 0
 
-    def get(self, key: tuple, make: Callable[[], object], size: Callable[[object], int]) -> object:
+    def get(self, key: tuple[Any, ...], make: Callable[[], T], size: Callable[[T], int]) -> T:
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
                 self._items.move_to_end(key)
-                return hit[0]
+                cached: T = hit[0]
+                return cached
         value = make()
         n = size(value)
         if n > self.max_bytes // 4:
@@ -113,7 +116,7 @@ class PostingCache:
             self._items.clear()
             self._bytes = 0
 
-    def __contains__(self, key: tuple) -> bool:
+    def __contains__(self, key: tuple[Any, ...]) -> bool:
         with self._lock:
             return key in self._items
 
@@ -127,7 +130,7 @@ class _TermStats:
 
     __slots__ = ("B", "K1", "avgfl", "idf")
 
-    def __init__(self, top, weighting: scoring.BM25F, fieldname: str, tbytes: bytes):
+    def __init__(self, top: Any, weighting: scoring.BM25F, fieldname: str, tbytes: bytes) -> None:
         self.idf = top.idf(fieldname, tbytes)
         self.avgfl = top.avg_field_length(fieldname) or 1
         self.B = weighting._field_B.get(fieldname, weighting.B)
@@ -137,7 +140,7 @@ class _TermStats:
 class Evaluator:
     """Evaluates Whoosh query trees against one searcher (one index generation), all segments at once."""
 
-    def __init__(self, searcher, cache: PostingCache | None = None):
+    def __init__(self, searcher: Any, cache: PostingCache | None = None) -> None:
         w = searcher.weighting
         if not isinstance(w, scoring.BM25F) or getattr(w, "use_final", False):
             raise Unsupported("only BM25F scoring is evaluated with numpy")
@@ -196,7 +199,7 @@ class Evaluator:
             return True
         return False
 
-    def prefetch(self, q: Q.Query) -> dict:
+    def prefetch(self, q: Q.Query) -> dict[tuple[int, str, bytes], Any]:
         """Look up every uncached term of ``q`` in every segment at once, reading ahead
         (``postings.prefetch``); the document frequencies found give the terms' idf too,
         so Whoosh does not look every term up in every segment a second time."""
@@ -226,7 +229,7 @@ class Evaluator:
                 df = sum(g.doc_frequency() for g in got if g is not None)
                 cache[(fieldname, tb)] = log(s.doc_count_all() / (df + 1)) + 1  # WeightingModel.idf
 
-    def _terms_of(self, q: Q.Query):
+    def _terms_of(self, q: Q.Query) -> Iterator[tuple[str, Any, bool]]:
         """(field, text, with positions) of every term leaf of ``q`` (what ``_eval`` reads)."""
         for leaf in q.leaves():
             if isinstance(leaf, GramPhrase):
@@ -285,11 +288,12 @@ class Evaluator:
             return ids, np.full(len(ids), float(q.boost), dtype=np.float64)
         raise Unsupported(type(q).__name__)
 
-    def _bytes(self, fieldname: str, text) -> bytes | None:
+    def _bytes(self, fieldname: str, text: Any) -> bytes | None:
         if fieldname not in self.schema:
             return None
         try:
-            return self.schema[fieldname].to_bytes(text)
+            tbytes: bytes = self.schema[fieldname].to_bytes(text)
+            return tbytes
         except ValueError:
             return None
 
@@ -306,9 +310,10 @@ class Evaluator:
         st = self._stats_for(fieldname, tbytes)
         tf = tp.weights
         fl = self.lengths(fieldname)[tp.ids]
-        return st.idf * ((tf * (st.K1 + 1)) / (tf + st.K1 * ((1 - st.B) + st.B * fl / st.avgfl)))
+        scores: np.ndarray = st.idf * ((tf * (st.K1 + 1)) / (tf + st.K1 * ((1 - st.B) + st.B * fl / st.avgfl)))
+        return scores
 
-    def _term(self, fieldname: str, text, boost: float) -> tuple[np.ndarray, np.ndarray]:
+    def _term(self, fieldname: str, text: Any, boost: float) -> tuple[np.ndarray, np.ndarray]:
         tbytes = self._bytes(fieldname, text)
         if tbytes is None:
             return _EMPTY_IDS, _EMPTY_SC
@@ -431,6 +436,7 @@ class Evaluator:
         # which bigrams need their positions: from the looked-up term statistics when the query's
         # lookups have them (then the others are read without positions), else from the postings
         est = self._position_estimates(fieldname, tbs)
+        costs: list[float]
         if est is None:
             tps = [self.postings(fieldname, tb, positions=True) for tb in tbs]
             costs = [tp.position_count() for tp in tps]
@@ -469,7 +475,7 @@ class Evaluator:
         return docs, sc
 
 
-def _position_checks(words: list[str], costs: list[float]) -> list[int]:
+def _position_checks(words: list[str], costs: Sequence[float]) -> list[int]:
     """The bigrams whose positions must be checked; the others follow from their neighbours.
 
     The bigram field holds, at every position p of a text, the characters
@@ -486,7 +492,7 @@ def _position_checks(words: list[str], costs: list[float]) -> list[int]:
     if not chain:
         return list(range(n))
     # best[i]: the cheapest valid choice of bigrams 0..i that includes i; from[i]: the one before it
-    best = [0] * n
+    best: list[float] = [0.0] * n
     prev = [-1] * n
     best[0] = costs[0]
     best[1] = costs[0] + costs[1]
@@ -513,8 +519,10 @@ def _intersect_ids(a: np.ndarray, b: np.ndarray, size: int) -> np.ndarray:
     if len(a) * 16 < len(b):  # a few ids against a long list: look them up
         i = np.searchsorted(b, a)
         i[i >= len(b)] = max(len(b) - 1, 0)
-        return a[b[i] == a] if len(b) else a[:0]
-    return a[_mask(b, size)[a]]
+        found: np.ndarray = a[b[i] == a] if len(b) else a[:0]
+        return found
+    inter: np.ndarray = a[_mask(b, size)[a]]
+    return inter
 
 
 # -- set operations on (ids ascending, scores) ------------------------------------------------
@@ -535,7 +543,8 @@ def _contains(sorted_hay: np.ndarray, needles: np.ndarray) -> np.ndarray:
         return np.zeros(len(needles), dtype=bool)
     i = np.searchsorted(sorted_hay, needles)
     i[i >= len(sorted_hay)] = len(sorted_hay) - 1
-    return sorted_hay[i] == needles
+    hit: np.ndarray = sorted_hay[i] == needles
+    return hit
 
 
 def _tree_sum(arrs: list[np.ndarray]) -> np.ndarray:
@@ -543,7 +552,8 @@ def _tree_sum(arrs: list[np.ndarray]) -> np.ndarray:
     if len(arrs) == 1:
         return arrs[0]
     h = len(arrs) // 2
-    return _tree_sum(arrs[:h]) + _tree_sum(arrs[h:])
+    total: np.ndarray = _tree_sum(arrs[:h]) + _tree_sum(arrs[h:])
+    return total
 
 
 def _mask(ids: np.ndarray, size: int) -> np.ndarray:

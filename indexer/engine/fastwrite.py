@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pickle import dumps
 from typing import Any
@@ -40,6 +40,7 @@ from whoosh import formats
 from whoosh.system import pack_uint
 from whoosh.writing import PostingPool, SegmentWriter
 
+from ..analysis import character_bigrams
 from ..settings import current as current_settings
 from .blocks import close_field_writer, stable_argsort, write_field_exact, write_field_fast, write_hash_tables
 from .format import FAST
@@ -59,9 +60,9 @@ class FieldPostings:
     """
 
     terms: list[bytes] | None
-    weights: array  # array("d"), one per term
+    weights: array[float]  # array("d"), one per term
     values: bytes  # the terms' encoded values (or position gaps), concatenated
-    value_lens: array  # array("I"), one per term: bytes, or positions when ``gaps``
+    value_lens: array[int]  # array("I"), one per term: bytes, or positions when ``gaps``
     # bigram fields: the terms as codes (first code point << 21 | second) instead of ``terms``,
     # so that the writer maps them to term ids with numpy, not one dict lookup per posting
     codes: np.ndarray | None = None
@@ -73,17 +74,17 @@ class FieldPostings:
     def term_bytes(self) -> list[bytes]:
         return _codes_to_terms(self.codes) if self.codes is not None else list(self.terms or ())
 
-    def __getstate__(self) -> tuple:
+    def __getstate__(self) -> tuple[Any, ...]:
         # The terms travel from the worker as one NUL-joined bytes object: pickling a list of
         # thousands of small bytes objects cost more than the whole rest of the document.
         if self.codes is not None:
             return (self.codes.tobytes(), -2, self.weights, self.values, self.value_lens, self.gaps)
-        joined = b"\x00".join(self.terms)
+        joined = b"\x00".join(self.terms or ())
         if self.terms and joined.count(b"\x00") == len(self.terms) - 1:
             return (joined, len(self.terms), self.weights, self.values, self.value_lens, self.gaps)
         return (self.terms, -1, self.weights, self.values, self.value_lens, self.gaps)
 
-    def __setstate__(self, state: tuple) -> None:
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
         terms, n, self.weights, self.values, self.value_lens, self.gaps = state
         self.codes = None
         if n == -2:
@@ -92,7 +93,7 @@ class FieldPostings:
             self.terms = terms.split(b"\x00") if n >= 0 else terms
 
 
-def _pickle_gap_lists(values: bytes | bytearray, counts) -> tuple[bytes, array]:
+def _pickle_gap_lists(values: bytes | bytearray, counts: Iterable[int]) -> tuple[bytes, array[int]]:
     """uint32 gap runs → ``formats.Positions.encode`` values (count, then ``pickle.dumps(gaps, 2)``)."""
     g = np.frombuffer(values, dtype="<u4").tolist()
     out, lens, at = [], array("I"), 0
@@ -104,7 +105,7 @@ def _pickle_gap_lists(values: bytes | bytearray, counts) -> tuple[bytes, array]:
     return b"".join(out), lens
 
 
-def _gap_lists(poslists) -> tuple[bytes, array]:
+def _gap_lists(poslists: Iterable[Sequence[int]]) -> tuple[bytes, array[int]]:
     """Position lists → (uint32 gaps concatenated, positions per list), the ``gaps`` value form."""
     flat: list[int] = []
     counts = array("I")
@@ -154,11 +155,8 @@ class GramCodes:
         return cls(np.frombuffer(gram_text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
 
     def as_list(self) -> list[str]:
-        """The bigram strings, as ``indexer.analysis.index_bigrams`` gives them."""
-        g = self.points.tobytes().decode("utf-32-le", "surrogatepass")
-        if len(g) <= 1:
-            return [g] if g else []
-        return [g[i:i + 2] for i in range(len(g) - 1)]
+        """The bigram strings, as ``indexer.analysis.bigrams`` gives them."""
+        return character_bigrams(self.points.tobytes().decode("utf-32-le", "surrogatepass"))
 
 
 
@@ -218,12 +216,12 @@ def _encode_all(words: list[str]) -> list[bytes]:
     return joined.encode("utf-8").split(b"\x00")
 
 
-_MEMO: dict[tuple, tuple[Any, tuple[FieldPostings, int]]] = {}
+_MEMO: dict[tuple[Any, ...], tuple[Any, tuple[FieldPostings, int]]] = {}
 _MEMO_MAX = 8192
 _MEMO_FIELDS = (whoosh_fields.ID, whoosh_fields.KEYWORD, whoosh_fields.BOOLEAN, whoosh_fields.NUMERIC)
 
 
-def _postings_of(fieldobj, value: Any, boost: float) -> tuple[FieldPostings, int]:
+def _postings_of(fieldobj: Any, value: Any, boost: float) -> tuple[FieldPostings, int]:
     """What ``fieldobj.index(value)`` gives, in flat arrays, and the field length Whoosh records
     (the number of tokens, i.e. the sum of the frequencies); fast paths for token lists.
 
@@ -246,7 +244,7 @@ def _postings_of(fieldobj, value: Any, boost: float) -> tuple[FieldPostings, int
     return _postings_uncached(fieldobj, value, boost)
 
 
-def _postings_uncached(fieldobj, value: Any, boost: float) -> tuple[FieldPostings, int]:
+def _postings_uncached(fieldobj: Any, value: Any, boost: float) -> tuple[FieldPostings, int]:
     fmt = fieldobj.format
     ftype = type(fmt)
     if isinstance(value, GramCodes):
@@ -272,9 +270,9 @@ def _postings_uncached(fieldobj, value: Any, boost: float) -> tuple[FieldPosting
             else:
                 p.append(i)
         terms = [t.encode("utf-8") for t in poses]
-        gaps, counts = _gap_lists(poses.values())
+        gaps, gap_counts = _gap_lists(poses.values())
         return FieldPostings(terms, array("d", [len(p) * fmt.field_boost * boost for p in poses.values()]),
-                             gaps, counts, gaps=True), len(value)
+                             gaps, gap_counts, gaps=True), len(value)
     terms, weights, vals = [], array("d"), []
     length = 0
     for tbytes, freq, weight, vbytes in fieldobj.index(value):
@@ -283,12 +281,12 @@ def _postings_uncached(fieldobj, value: Any, boost: float) -> tuple[FieldPosting
         vals.append(vbytes or b"")
         length += freq
     if ftype is formats.Positions:
-        gaps, counts = _gap_lists(fmt.decode_positions(v) for v in vals)
-        return FieldPostings(terms, weights, gaps, counts, gaps=True), length
+        gaps, gap_counts = _gap_lists(fmt.decode_positions(v) for v in vals)
+        return FieldPostings(terms, weights, gaps, gap_counts, gaps=True), length
     return FieldPostings(terms, weights, b"".join(vals), array("I", map(len, vals))), length
 
 
-def prepare(schema, fields: dict[str, Any]) -> Prepared:
+def prepare(schema: Any, fields: dict[str, Any]) -> Prepared:
     """The postings and per-document values of one document, as ``SegmentWriter.add_document`` makes them.
 
     Field order, boosts (``_boost``, ``_<field>_boost``), lengths of scorable
@@ -318,7 +316,7 @@ def prepare(schema, fields: dict[str, Any]) -> Prepared:
     return out
 
 
-class _Vocab(dict):
+class _Vocab(dict[bytes, int]):
     """term → id, ids given in order of first sight: ``list(vocab)`` is the terms by id."""
 
     def __missing__(self, term: bytes) -> int:
@@ -360,7 +358,7 @@ class _FieldBuffer:
             self.key.frombytes((fp.codes | _CODE).tobytes())
         else:
             # one C-level pass; only a term seen for the first time calls back into Python
-            self.key.extend(map(self.vocab.__getitem__, fp.terms))
+            self.key.extend(map(self.vocab.__getitem__, fp.terms or ()))
         self.doc.extend(array("I", [docnum]) * len(fp))
         self.weight.extend(fp.weights)
         self.vlen.extend(fp.value_lens)
@@ -446,16 +444,16 @@ class BulkWriter(SegmentWriter):
     looked its terms up in 63 before.  Both default to :func:`indexer.settings.current`'s.
     """
 
-    def __init__(self, ix, segment_mb: float | None = None, block_format: dict | None = None, *,
+    def __init__(self, ix: Any, segment_mb: float | None = None, block_format: dict[str, Any] | None = None, *,
                  spill: bool = False, runs_per_segment: int | None = None, **kwargs: Any):
         kwargs.setdefault("compound", False)  # big segments: do not copy every file into one at commit
         super().__init__(ix, **kwargs)
         self._limitmb = kwargs.get("limitmb", 128)
-        defaults = current_settings() if not segment_mb or not runs_per_segment else None
+        defaults = current_settings()
         self._budget = int((segment_mb or defaults.segment_mb) * 1024 * 1024)
         self._buffers: dict[str, _FieldBuffer] = {}
         self._buffered = 0
-        self._done: list = []  # segments finished during this run, committed with the last one
+        self._done: list[Any] = []  # segments finished during this run, committed with the last one
         self._ix = ix
         self._block_format = dict(block_format or FAST)
         self.on_segment: Callable[[int], None] | None = None  # told the doc count of each finished segment
@@ -468,8 +466,8 @@ class BulkWriter(SegmentWriter):
         # spill: a full buffer becomes a run on disk, and all runs one segment at the end
         # (indexer.engine.runs); only with the fast block format, whose blocks a run's merge copies
         self._spill = bool(spill) and self._block_format == FAST and getattr(self.storage, "folder", None) is not None
-        self._runs = None
-        self._lengths = None
+        self._runs: RunSet | None = None
+        self._lengths: FieldLengths | None = None
         self._max_runs = runs_per_segment or defaults.runs_per_segment
         if self._spill:
             self._new_runs()
@@ -508,13 +506,13 @@ class BulkWriter(SegmentWriter):
     @property
     def segment_id(self) -> str:
         """The id of the segment being built (the one the next added document goes into)."""
-        return self.newsegment.segment_id()
+        return str(self.newsegment.segment_id())
 
     def is_full(self, factor: float = 1.0) -> bool:
         """Whether the buffered postings have reached ``factor`` times the segment budget."""
         return self._added and self._buffered >= self._budget * factor
 
-    def roll_if_full(self):
+    def roll_if_full(self) -> Any:
         """Finish the segment being built when its buffer is over the budget: the finished segment
         (handed to the caller, which commits it elsewhere), or None.  A spilling writer writes
         the buffer as a run instead (and returns None): its segment is finished at the end."""
@@ -542,7 +540,7 @@ class BulkWriter(SegmentWriter):
         """A spilling writer that has written its runs-per-segment: :meth:`finish_segment` is due."""
         return self._spill and self.runs_spilled >= self._max_runs
 
-    def finish_segment(self):
+    def finish_segment(self) -> Any:
         """Finish the segment being built now (a spilling writer: merge its runs, in bounded memory)
         and start another; the finished segment is handed to the caller."""
         seg = self._roll()
@@ -559,7 +557,7 @@ class BulkWriter(SegmentWriter):
             self._spill_run()
         return True
 
-    def _on_full(self):
+    def _on_full(self) -> Any:
         """A full buffer: the next run, or (rolling writer, or a spilling one at its last run) the
         finished segment, which is also appended to the run's finished segments."""
         if self._spill and self.runs_spilled + 1 < self._max_runs:
@@ -567,11 +565,11 @@ class BulkWriter(SegmentWriter):
             return None
         return self._roll()
 
-    def adopt(self, segments: list) -> None:
+    def adopt(self, segments: list[Any]) -> None:
         """Commit these finished segments (written by another writer of this run) with this writer's own."""
         self._done.extend(segments)
 
-    def finish_segments(self) -> list:
+    def finish_segments(self) -> list[Any]:
         """Finish writing without a commit: the segments this writer wrote and has not handed out
         yet (see :meth:`roll_if_full`), for another writer to adopt.
 
@@ -589,7 +587,7 @@ class BulkWriter(SegmentWriter):
         self.is_closed = True
         return done
 
-    def _roll(self):
+    def _roll(self) -> Any:
         """Finish the segment being built and start a new one (same run, same commit)."""
         seg = self._finalize_segment()
         self._done.append(seg)
@@ -615,6 +613,7 @@ class BulkWriter(SegmentWriter):
 
     def _spill_run(self) -> None:
         """Write the buffered postings as the next run; documents keep their numbers in the segment."""
+        assert self._runs is not None  # only a spilling writer spills
         self._runs.spill(self._buffers, self.schema, self._lengths, self.docnum)
         self._buffers = {}
         self._buffered = 0
@@ -653,18 +652,20 @@ class BulkWriter(SegmentWriter):
         per-document writer without :meth:`add_prepared`, so their lengths are only in
         the per-document files: the last run then reads lengths from those.
         """
+        runs = self._runs
+        assert runs is not None  # only called when runs were spilled
         merged_in = self._pool_to_buffers()
         self.perdocwriter.close()
         pdr = self.per_document_reader() if merged_in else None
         try:
             if any(len(b) for b in self._buffers.values()):
-                self._runs.spill(self._buffers, self.schema, pdr or self._lengths, self.docnum)
-            self._runs.merge_into(self.fieldwriter, self.schema)
+                runs.spill(self._buffers, self.schema, pdr or self._lengths, self.docnum)
+            runs.merge_into(self.fieldwriter, self.schema)
             close_field_writer(self.fieldwriter, write_hash_tables)
         finally:
             if pdr is not None:
                 pdr.close()
-            self._runs.remove()
+            runs.remove()
         self._buffers = {}
         self._buffered = 0
 
@@ -691,7 +692,7 @@ class BulkWriter(SegmentWriter):
                 buf.add(docnum, FieldPostings([btext], array("d", [weight]), vbytes, array("I", [len(vbytes)])))
         return moved
 
-    def commit(self, mergetype=None, optimize=None, merge=None) -> None:
+    def commit(self, mergetype: Any = None, optimize: Any = None, merge: Any = None) -> None:
         self._check_state()
         finalsegments = self._merge_segments(mergetype, optimize, merge)
         finalsegments.extend(self._done)

@@ -12,6 +12,8 @@ matcher does), but the position check is one set intersection per bigram.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from whoosh import matching
 from whoosh import query as Q
 from whoosh.matching import binary
@@ -22,7 +24,7 @@ from whoosh.util import make_binary_tree
 class GramPhrase(Q.Phrase):
     """``Phrase`` with slop 1 (consecutive positions), matched by :class:`ConsecutiveMatcher`."""
 
-    def matcher(self, searcher, context=None):
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
         fieldname = self.fieldname
         if fieldname not in searcher.schema or self.slop != 1:
             return super().matcher(searcher, context)
@@ -49,24 +51,24 @@ class GramPhrase(Q.Phrase):
 class ConsecutiveMatcher(SpanWrappingMatcher):
     """Documents where word i of the phrase occurs at position p + i for some p."""
 
-    def __init__(self, ms):
+    def __init__(self, ms: list[Any]) -> None:
         self.ms = ms
         super().__init__(make_binary_tree(binary.IntersectionMatcher, ms))
 
-    def copy(self):
+    def copy(self) -> ConsecutiveMatcher:
         return self.__class__([m.copy() for m in self.ms])
 
-    def replace(self, minquality=0):
+    def replace(self, minquality: float = 0) -> Any:
         if not self.is_active():
             return matching.NullMatcher()
         return self
 
-    def _get_spans(self):
-        starts = None
+    def _get_spans(self) -> list[Any]:
+        starts: set[int] | None = None
         for i, m in enumerate(self.ms):
             cand = {p - i for p in m.value_as("positions")}
             starts = cand if starts is None else starts & cand
             if not starts:
                 return []
         n = len(self.ms) - 1
-        return [Span(s, s + n) for s in sorted(starts)]
+        return [Span(s, s + n) for s in sorted(starts or ())]

@@ -60,8 +60,9 @@ class TermPostings:
     @property
     def nbytes(self) -> int:
         n = self.ids.nbytes + self.weights.nbytes + 200
-        if self._buf is not None:
-            n += self._buf.nbytes + self._voff.nbytes + self._vcount.nbytes + self._vwidth.nbytes
+        for a in (self._buf, self._voff, self._vcount, self._vwidth):
+            if a is not None:
+                n += a.nbytes
         return n
 
     def position_count(self) -> int:
@@ -76,7 +77,7 @@ class TermPostings:
         where all selected lists share one opcode width (the usual case) the
         operands are one gather.
         """
-        if self._voff is None or self._buf is None or not len(sel):
+        if self._voff is None or self._buf is None or self._vcount is None or self._vwidth is None or not len(sel):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         counts = self._vcount[sel]
         total = int(counts.sum())
@@ -108,13 +109,13 @@ class TermPostings:
 EMPTY = TermPostings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
 
 
-def read_term(reader, fieldname: str, tbytes: bytes, with_positions: bool = False) -> TermPostings:
+def read_term(reader: Any, fieldname: str, tbytes: bytes, with_positions: bool = False) -> TermPostings:
     """All postings of ``fieldname:tbytes`` in one segment reader (deleted documents included)."""
     return read_terms([(reader, 0)], fieldname, tbytes, with_positions)
 
 
-def read_terms(leaves: list[tuple[object, int]], fieldname: str, tbytes: bytes,
-               with_positions: bool = False, infos: dict | None = None) -> TermPostings:
+def read_terms(leaves: list[tuple[Any, int]], fieldname: str, tbytes: bytes,
+               with_positions: bool = False, infos: dict[tuple[int, str, bytes], Any] | None = None) -> TermPostings:
     """A term's postings in every segment, numbered globally (each segment's by its ``offset``).
 
     The fast-layout blocks of all segments are decoded in one batch (the cost of
@@ -125,11 +126,11 @@ def read_terms(leaves: list[tuple[object, int]], fieldname: str, tbytes: bytes,
     """
     raws: list[bytes] = []
     at_raw: list[tuple[int, int]] = []  # (leaf, offset) of each raw posting list
-    slow: list[tuple[int, list, list, list]] = []  # (leaf, ids, weights, position lists)
+    slow: list[tuple[int, list[int], list[float], list[list[int]]]] = []  # (leaf, ids, weights, position lists)
     fmt = None
     for li, (reader, offset) in enumerate(leaves):
         terms = reader._terms
-        known = infos.get((li, fieldname, tbytes), False) if infos else False
+        known: Any = infos.get((li, fieldname, tbytes), False) if infos else False
         if known is None:
             continue  # settled: not in this segment
         if known is not False:
@@ -182,7 +183,7 @@ def read_terms(leaves: list[tuple[object, int]], fieldname: str, tbytes: bytes,
             synth.extend(recs)
             slow_voff.append(offs)
     buf = np.frombuffer(joined + b"".join(synth) if synth else joined, dtype=np.uint8)
-    parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]] = []
+    parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]] = []
     if fast:
         ds = np.concatenate([f[1] for f in fast])
         de = np.concatenate([f[2] for f in fast])
@@ -218,8 +219,8 @@ def read_terms(leaves: list[tuple[object, int]], fieldname: str, tbytes: bytes,
     return out
 
 
-def read_many(leaves: list[tuple[object, int]], fieldname: str, terms: list[bytes],
-              infos: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def read_many(leaves: list[tuple[Any, int]], fieldname: str, terms: list[bytes],
+              infos: dict[tuple[int, str, bytes], Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The postings (no positions) of many terms of one field at once: ids (global), weights,
     and the index in ``terms`` each posting belongs to.
 
@@ -290,7 +291,7 @@ def read_many(leaves: list[tuple[object, int]], fieldname: str, terms: list[byte
     return np.concatenate(out_ids), np.concatenate(out_w), np.concatenate(out_t)
 
 
-def _per_segment(leaves, fieldname: str, tbytes: bytes, with_positions: bool) -> TermPostings:
+def _per_segment(leaves: list[tuple[Any, int]], fieldname: str, tbytes: bytes, with_positions: bool) -> TermPostings:
     """The batch failed a layout check: decode every segment alone (each falls back as needed)."""
     parts = []
     for reader, offset in leaves:
@@ -305,6 +306,7 @@ def _per_segment(leaves, fieldname: str, tbytes: bytes, with_positions: bool) ->
     bufs, voffs, at = [], [], 0
     for tp, _o in parts:
         if with_positions:
+            assert tp._buf is not None and tp._voff is not None  # read with positions
             bufs.append(tp._buf.tobytes())
             voffs.append(tp._voff + at)
             at += len(bufs[-1])
@@ -317,7 +319,7 @@ def _per_segment(leaves, fieldname: str, tbytes: bytes, with_positions: bool) ->
     return out
 
 
-def _one_segment(reader, fieldname: str, tbytes: bytes, with_positions: bool) -> TermPostings:
+def _one_segment(reader: Any, fieldname: str, tbytes: bytes, with_positions: bool) -> TermPostings:
     terms = reader._terms
     try:
         ti = terms.term_info(fieldname, tbytes)
@@ -342,7 +344,7 @@ def _one_segment(reader, fieldname: str, tbytes: bytes, with_positions: bool) ->
     return _slow_only(reader, fieldname, tbytes, with_positions)
 
 
-def _slow_only(reader, fieldname: str, tbytes: bytes, with_positions: bool) -> TermPostings:
+def _slow_only(reader: Any, fieldname: str, tbytes: bytes, with_positions: bool) -> TermPostings:
     terms = reader._terms
     ti = terms.term_info(fieldname, tbytes)
     fmt = reader.schema[fieldname].format
@@ -381,7 +383,7 @@ def _relayout(plists: list[list[int]], at: int) -> tuple[list[bytes], list[int],
     return recs, offs, at
 
 
-def _weights_list(weights, count: int) -> list[float]:
+def _weights_list(weights: Any, count: int) -> list[float]:
     if weights is None:
         return [1.0] * count
     if isinstance(weights, float):
@@ -389,18 +391,18 @@ def _weights_list(weights, count: int) -> list[float]:
     return list(weights)
 
 
-def _decode_values(fmt, values, count: int) -> list[list[int]]:
+def _decode_values(fmt: Any, values: Any, count: int) -> list[list[int]]:
     if values is None:
         return [[] for _ in range(count)]
     return [fmt.decode_positions(v) if v else [] for v in values]
 
 
-def _block_extents(raw: bytes):
+def _block_extents(raw: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """(data start, data end, postings) per block when every block has the fast writer's info record."""
     return _walk_list(raw, 4, len(raw))
 
 
-def _all_block_extents(buf: np.ndarray, lstart: np.ndarray, lend: np.ndarray):
+def _all_block_extents(buf: np.ndarray, lstart: np.ndarray, lend: np.ndarray) -> Any:
     """:func:`_block_extents` of many posting lists at once (list k is ``buf[lstart[k]:lend[k]]``).
 
     Why: a query term is read from every segment, and walking each list's block
@@ -468,7 +470,7 @@ def _all_block_extents(buf: np.ndarray, lstart: np.ndarray, lend: np.ndarray):
 _WALK_ALONE = 12  # lists still walking at which the rest is walked list by list
 
 
-def _walk_list(buf, pos: int, end: int):
+def _walk_list(buf: Any, pos: int, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The blocks of one posting list in ``buf`` (bytes or a uint8 array) from ``pos`` (a block's
     length) to ``end``, one at a time: (data starts, data ends, postings) as arrays, or None
     when a block is not the fast writer's (another info record, a compressed block) or the
@@ -524,7 +526,8 @@ def _read_ints(buf: np.ndarray, offs: np.ndarray, width: np.ndarray | int) -> np
     where four bytes may not be there, each width is read on its own.
     """
     if len(offs) and int(offs.max()) + 5 <= len(buf):
-        return _at(buf, "<i4")[offs + 1].astype(np.int64) & _OPERAND_MASK[width]
+        ints: np.ndarray = _at(buf, "<i4")[offs + 1].astype(np.int64) & _OPERAND_MASK[width]
+        return ints
     width = np.broadcast_to(width, offs.shape)
     out = np.zeros(len(offs), dtype=np.int64)
     for w, dt in ((2, "u1"), (3, "<u2"), (5, "<i4")):
@@ -534,8 +537,9 @@ def _read_ints(buf: np.ndarray, offs: np.ndarray, width: np.ndarray | int) -> np
     return out
 
 
-def _fast_decode(buf: np.ndarray, ds: np.ndarray, de: np.ndarray, n: np.ndarray, *, fmt,
-                 with_positions: bool):
+def _fast_decode(buf: np.ndarray, ds: np.ndarray, de: np.ndarray, n: np.ndarray, *, fmt: Any,
+                 with_positions: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None,
+                                                np.ndarray | None] | None:
     """Ids, weights (and position offsets, counts and widths) of fast-layout blocks; None if a check fails.
 
     Block data is ``80 03 (`` + one integer opcode per id gap (``K``/``M``/``J``,
@@ -576,7 +580,7 @@ def _fast_decode(buf: np.ndarray, ds: np.ndarray, de: np.ndarray, n: np.ndarray,
         return None
     weights = np.ones(total, dtype=np.float64)
     wsize = np.ones(nb, dtype=np.int64)
-    f64 = _at(buf, ">f8") if (g.any() or tup.any()) else None
+    f64 = _at(buf, ">f8")  # a strided view: free to make
     if one.any():
         weights[one[blk]] = np.repeat(f64[ws[one] + 1], n[one])
         wsize[one] = 9
@@ -661,13 +665,13 @@ def _fast_decode(buf: np.ndarray, ds: np.ndarray, de: np.ndarray, n: np.ndarray,
     return ids, weights, first, counts, pwp
 
 
-def _generic_decode(raw: bytes, with_positions: bool) -> tuple[list[int], list[float], list]:
+def _generic_decode(raw: bytes, with_positions: bool) -> tuple[list[int], list[float], list[Any]]:
     """Every block decoded as ``W3LeafMatcher`` does it (unpickle, decompress if needed)."""
     f = io.BytesIO(raw)
     f.seek(4)
     all_ids: list[int] = []
     all_w: list[float] = []
-    values: list = []
+    values: list[Any] = []
     while True:
         blen = int.from_bytes(f.read(4), "big", signed=True)
         last = blen < 0
@@ -701,7 +705,7 @@ _WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", None)
 _RANDOM = getattr(os, "POSIX_FADV_RANDOM", None)
 
 
-def _fd(structfile) -> int | None:
+def _fd(structfile: Any) -> int | None:
     f = getattr(structfile, "file", None)
     try:
         return f.fileno() if f is not None else None
@@ -719,7 +723,7 @@ def _willneed(fd: int | None, pos: int, length: int) -> None:
         pass
 
 
-def _pread(structfile, pos: int, length: int) -> bytes:
+def _pread(structfile: Any, pos: int, length: int) -> bytes:
     """``structfile.get(pos, length)`` without the file object's buffer.
 
     A seek and a small read through Python's buffered file refill its 8 KB buffer
@@ -730,14 +734,16 @@ def _pread(structfile, pos: int, length: int) -> bytes:
     """
     fd = _fd(structfile)
     if fd is None:
-        return structfile.get(pos, length)
+        got: bytes = structfile.get(pos, length)
+        return got
     out = os.pread(fd, length, pos)
     if len(out) < length:  # a short read (end of file, or interrupted): the usual way
-        return structfile.get(pos, length)
+        got = structfile.get(pos, length)
+        return got
     return out
 
 
-def random_access(structfile) -> None:
+def random_access(structfile: Any) -> None:
     """Tell the kernel a segment file is read at random places (``POSIX_FADV_RANDOM``), once per file.
 
     Why: the kernel reads ahead of every cache miss (this machine's disk: up to
@@ -760,7 +766,7 @@ def random_access(structfile) -> None:
         pass
 
 
-def _probe(dbfile, h: int, slotpos: int, tablestart: int, numslots: int) -> int | None:
+def _probe(dbfile: Any, h: int, slotpos: int, tablestart: int, numslots: int) -> int | None:
     """Whoosh's linear probing (``HashReader.ranges_for_key``) for hash ``h``, ``_PROBE`` slots a read.
 
     Returns the record position of the first slot holding ``h``, None when an
@@ -780,7 +786,7 @@ def _probe(dbfile, h: int, slotpos: int, tablestart: int, numslots: int) -> int 
             if not itempos:
                 return None
             if slothash == h:
-                return itempos
+                return int(itempos)
         got = len(raw) // HASH_SLOT.size
         if not got:
             return 0
@@ -791,7 +797,7 @@ def _probe(dbfile, h: int, slotpos: int, tablestart: int, numslots: int) -> int 
     return 0
 
 
-def prefetch(leaves: list[tuple[object, int]], keys: list[tuple[str, bytes]]) -> dict[tuple[int, str, bytes], Any]:
+def prefetch(leaves: list[tuple[Any, int]], keys: list[tuple[str, bytes]]) -> dict[tuple[int, str, bytes], Any]:
     """Have the kernel read, all at once, what looking up ``keys`` in every segment will read.
 
     Why: a term lookup in one segment is two dependent reads in its terms file
@@ -816,9 +822,9 @@ def prefetch(leaves: list[tuple[object, int]], keys: list[tuple[str, bytes]]) ->
         return found
     slots = []
     for li, (reader, _off) in enumerate(leaves):
-        terms = getattr(reader, "_terms", None)
+        terms: Any = getattr(reader, "_terms", None)
         tindex = getattr(terms, "_tindex", None)
-        if tindex is None or not hasattr(tindex, "tables") or not hasattr(terms, "_fieldmap"):
+        if terms is None or tindex is None or not hasattr(tindex, "tables") or not hasattr(terms, "_fieldmap"):
             continue
         fd = _fd(tindex.dbfile)
         random_access(tindex.dbfile)

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 from whoosh.system import pack_ushort
 
 from .blocks import add_term_records, write_field_fast
@@ -64,7 +65,7 @@ class FieldLengths:
     """
 
     def __init__(self) -> None:
-        self._lens: dict[str, array] = {}
+        self._lens: dict[str, array[int]] = {}
 
     def add(self, docnum: int, fieldname: str, length: int) -> None:
         arr = self._lens.get(fieldname)
@@ -99,7 +100,7 @@ class _RunSink:
     _tindex = None
     _fieldid = 0
 
-    def __init__(self, runs: RunSet, k: int, postfile):
+    def __init__(self, runs: RunSet, k: int, postfile: Any) -> None:
         self._runs, self._k, self._postfile = runs, k, postfile
         self._name = ""
 
@@ -109,7 +110,9 @@ class _RunSink:
     def finish_field(self) -> None:
         pass
 
-    def collect(self, keys: list[bytes], weight, df, minb, maxb, maxw, minid, maxid, off, length, lastoff) -> None:
+    def collect(self, keys: list[bytes], weight: np.ndarray, df: np.ndarray, minb: np.ndarray, maxb: np.ndarray,
+                maxw: np.ndarray, minid: np.ndarray, maxid: np.ndarray, off: np.ndarray, length: np.ndarray,
+                lastoff: np.ndarray) -> None:
         rec = np.zeros(len(keys), dtype=RUN_DTYPE)
         rec["weight"], rec["df"], rec["minb"], rec["maxb"], rec["maxw"] = weight, df, minb, maxb, maxw
         rec["minid"], rec["maxid"], rec["off"], rec["length"], rec["lastoff"] = minid, maxid, off, length, lastoff
@@ -130,7 +133,7 @@ class RunSet:
     def dir(self) -> str:
         return os.path.join(self.folder, f"{RUNS_PREFIX}{self.segment_id}{RUNS_SUFFIX}")
 
-    def spill(self, buffers: dict, schema, lengths: FieldLengths, ndocs: int) -> None:
+    def spill(self, buffers: dict[str, Any], schema: Any, lengths: Any, ndocs: int) -> None:
         """Write the buffered postings of every field as the next run (the buffers are emptied)."""
         os.makedirs(self.dir, exist_ok=True)
         k = self.nruns
@@ -164,7 +167,7 @@ class RunSet:
         self.tables.setdefault(name, []).append(
             FieldTable(path=path, pst=os.path.join(self.dir, f"{k}.pst"), part=part, pbyte=pbyte))
 
-    def merge_into(self, fw, schema) -> None:
+    def merge_into(self, fw: Any, schema: Any) -> None:
         """Write every spilled field into ``fw`` (the segment's field writer), in field order."""
         for name in sorted(self.tables):
             merge_field(fw, name, schema[name], self.tables[name])
@@ -184,13 +187,13 @@ def remove_stale(folder: str) -> None:
             shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
 
 
-def _pread_array(fd: int, dtype, start: int, count: int) -> np.ndarray:
+def _pread_array(fd: int, dtype: DTypeLike, start: int, count: int) -> np.ndarray:
     dt = np.dtype(dtype)
     data = os.pread(fd, count * dt.itemsize, start * dt.itemsize)
     return np.frombuffer(data, dtype=dt)
 
 
-def merge_field(fw, name: str, fieldobj, tables: list[FieldTable]) -> None:
+def merge_field(fw: Any, name: str, fieldobj: Any, tables: list[FieldTable]) -> None:
     """One field's runs → its postings and term records in the segment, a range of partitions at a time."""
 
     fw.start_field(name, fieldobj)
@@ -198,8 +201,8 @@ def merge_field(fw, name: str, fieldobj, tables: list[FieldTable]) -> None:
     postfile = fw._postfile
     tindex = fw._tindex
     nparts = len(tables[0].part) - 1
-    part_bytes = sum(np.diff(t.pbyte) for t in tables)
-    fds = {}
+    part_bytes: np.ndarray = np.sum([np.diff(t.pbyte) for t in tables], axis=0)
+    fds: dict[str, int] = {}
     try:
         for t in tables:
             for ext in (".rec", ".koff", ".keys"):
@@ -265,7 +268,8 @@ def _union(blobs: list[bytes], offs: list[np.ndarray]) -> tuple[list[bytes], lis
     return union, [np.fromiter(map(where.__getitem__, ks), dtype=np.int64, count=len(ks)) for ks in keys_of]
 
 
-def _merge_range(postfile, tindex, fid: bytes, tables: list[FieldTable], fds: dict, p0: int, p1: int) -> None:
+def _merge_range(postfile: Any, tindex: Any, fid: bytes, tables: list[FieldTable], fds: dict[str, int], p0: int,
+                 p1: int) -> None:
 
     blobs: list[bytes] = []
     offs: list[np.ndarray] = []

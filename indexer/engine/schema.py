@@ -14,8 +14,9 @@ from typing import Any
 from whoosh import columns
 from whoosh.fields import BOOLEAN, COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-from ..analysis import gram_analyzer, gram_text, index_bigrams, index_words, simplified_variant, word_analyzer
+from ..analysis import bigrams, gram_analyzer, gram_text, index_words, simplified_variant, word_analyzer
 from ..models import Document
+from .fastwrite import GramCodes
 
 UNKNOWN = "未知"  # the visible, filterable bucket for a facet value the text does not give
 TITLE_BOOST = 3.0
@@ -105,12 +106,10 @@ def decode_facet_record(raw: bytes | None) -> FacetRecord | None:
                        d.get("d") or UNKNOWN, d.get("n") or "")
 
 
-def _grams(text: str, codes: bool):
+def _grams(text: str, codes: bool) -> GramCodes | list[str]:
     if codes:
-        from .fastwrite import GramCodes
-
         return GramCodes.of(gram_text(text))
-    return index_bigrams(text)
+    return bigrams(text)
 
 
 def to_fields(doc: Document, *, file: str, file_hash: str, text_key: str, gram_codes: bool = False) -> dict[str, Any]:

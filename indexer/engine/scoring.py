@@ -10,6 +10,8 @@ that list.  Scores are unchanged (``tests/equivalence/test_cached_bm25f_vs_bm25f
 """
 from __future__ import annotations
 
+from typing import Any
+
 from whoosh import scoring
 from whoosh.codec.whoosh3 import W3PerDocReader
 
@@ -18,9 +20,9 @@ from .lengths import field_lengths
 _ATTR = "_reportsearch_lengths"
 
 
-def _segment_lengths(searcher, fieldname: str) -> list | None:
+def _segment_lengths(searcher: Any, fieldname: str) -> list[float] | None:
     """A leaf searcher's field lengths, by docnum; None when they cannot be read in one piece."""
-    cache = getattr(searcher, _ATTR, None)
+    cache: dict[str, list[float] | None] | None = getattr(searcher, _ATTR, None)
     if cache is None:
         cache = {}
         try:
@@ -29,7 +31,7 @@ def _segment_lengths(searcher, fieldname: str) -> list | None:
             return None
     if fieldname in cache:
         return cache[fieldname]
-    out = None
+    out: list[float] | None = None
     reader = searcher.reader()
     if isinstance(getattr(reader, "_perdoc", None), W3PerDocReader):
         out = field_lengths(reader, fieldname).tolist()  # the column decoded as the evaluator decodes it
@@ -40,7 +42,7 @@ def _segment_lengths(searcher, fieldname: str) -> list | None:
 class CachedBM25F(scoring.BM25F):
     """``BM25F`` whose scorers look field lengths up in a per-segment list."""
 
-    def scorer(self, searcher, fieldname, text, qf=1):
+    def scorer(self, searcher: Any, fieldname: str, text: bytes, qf: float = 1) -> Any:
         sc = super().scorer(searcher, fieldname, text, qf=qf)
         if isinstance(sc, scoring.BM25FScorer):
             lengths = _segment_lengths(searcher, fieldname)

@@ -153,7 +153,7 @@ def open_or_create(index_dir: str | Path) -> Index:
 
 def generation_of(ix: Index) -> int:
     """The Whoosh TOC generation of an open index (what the manifest is tagged with)."""
-    return ix.latest_generation()
+    return int(ix.latest_generation())
 
 
 def generation_dirs(index_dir: str | Path) -> list[tuple[int, Path]]:
@@ -347,7 +347,7 @@ def last_update(index_dir: str | Path) -> float | None:
 class LockBusy(RuntimeError):
     """Another process (or thread) holds the indexing lock."""
 
-    def __init__(self, message: str, holder: dict | None = None):
+    def __init__(self, message: str, holder: dict[str, Any] | None = None):
         super().__init__(message)
         self.holder = holder or {}
 
@@ -366,7 +366,7 @@ class RunLock:
         self.poll = poll
         self.fd: int | None = None
 
-    def holder(self) -> dict:
+    def holder(self) -> dict[str, Any]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8") or "{}")
             return data if isinstance(data, dict) else {}
@@ -562,7 +562,7 @@ def save_roots(folder: str | Path, roots: list[str]) -> None:
     write_json_atomic(Path(folder) / ROOTS_FILE, sorted(set(roots)))
 
 
-def load_runs(index_dir: str | Path) -> list[dict]:
+def load_runs(index_dir: str | Path) -> list[dict[str, Any]]:
     """Summaries of the last runs, oldest first (from the data folder; an older index kept them inside)."""
     path = data_dir(index_dir) / RUNS_FILE
     if not path.exists():
@@ -571,7 +571,7 @@ def load_runs(index_dir: str | Path) -> list[dict]:
     return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
 
 
-def append_run(index_dir: str | Path, summary: dict) -> None:
+def append_run(index_dir: str | Path, summary: dict[str, Any]) -> None:
     """Add a run summary to the data folder's ``runs.json``, keeping the last :data:`MAX_RUNS`."""
     runs = load_runs(index_dir)
     runs.append(summary)
@@ -580,7 +580,7 @@ def append_run(index_dir: str | Path, summary: dict) -> None:
     write_json_atomic(folder / RUNS_FILE, runs[-MAX_RUNS:])
 
 
-def write_progress(index_dir: str | Path, data: dict) -> None:
+def write_progress(index_dir: str | Path, data: dict[str, Any]) -> None:
     try:
         write_json_atomic(Path(index_dir) / PROGRESS_FILE, data)
     except OSError:
@@ -595,6 +595,6 @@ def clear_progress(index_dir: str | Path) -> None:
         pass
 
 
-def read_progress(index_dir: str | Path) -> dict:
+def read_progress(index_dir: str | Path) -> dict[str, Any]:
     data = read_json(Path(index_dir) / PROGRESS_FILE, {})
     return data if isinstance(data, dict) else {}

@@ -385,8 +385,8 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
         try:
             if reporter:
                 reporter.finish(summary)
-        except Exception:
-            pass
+        except Exception:  # the run's own error is what the caller must see
+            log.warning("could not write the failed run's progress in %s", index_dir, exc_info=True)
         if store.read_progress(index_dir).get("running"):
             store.clear_progress(index_dir)  # could not be rewritten (disk full): never leave "running"
         try:
@@ -397,7 +397,7 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
             store.clean_index_dir(index_dir)  # the failed run's segment files and temporary files
             if rebuild and gen_dir is not None and store.live_dir(index_dir) != gen_dir:
                 shutil.rmtree(gen_dir, ignore_errors=True)
-        except Exception:  # noqa: BLE001 - cleaning is best effort; the run's error is what counts
+        except Exception:  # cleaning is best effort; the run's error is what counts
             log.warning("could not remove the failed run's files in %s", index_dir, exc_info=True)
         lock.release()
         raise

@@ -28,5 +28,5 @@ def test_cut_equals_jieba_on_tricky_inputs():
 def test_analyzer_uses_same_tokens_as_pretokenized_fields():
     text = "实施国家基本药物制度，推进公共卫生服务均等化。PM2.5年均浓度下降"
     assert analysis.index_words(text) == [t.text for t in analysis.word_analyzer()(text)]
-    assert analysis.index_bigrams(text) == [t.text for t in analysis.gram_analyzer()(text)]
-    assert analysis.index_bigrams("字") == ["字"] and analysis.index_bigrams(" ") == []
+    assert analysis.bigrams(text) == [t.text for t in analysis.gram_analyzer()(text)]
+    assert analysis.bigrams("字") == ["字"] and analysis.bigrams(" ") == []

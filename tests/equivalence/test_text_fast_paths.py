@@ -54,7 +54,7 @@ def test_text_normalisers_equal_plain_versions_on_shared_corpora(shared) -> None
         assert nfkc(text) == unicodedata.normalize("NFKC", text)
         g = analysis.gram_text(text)
         assert g == re.sub(r"\s+", "", unicodedata.normalize("NFKC", text).lower())
-        assert analysis.index_bigrams(text) == ([g] if len(g) == 1 else [g[i:i + 2] for i in range(len(g) - 1)])
+        assert analysis.bigrams(text) == ([g] if len(g) == 1 else [g[i:i + 2] for i in range(len(g) - 1)])
         expected = [w.lower() for w, _s, _e in analysis.search_tokens(text) if search(w)]
         assert analysis.index_words(text) == expected
         assert clean_normalize.cjk_count(text) == sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
@@ -68,10 +68,10 @@ def test_index_words_on_tricky_inputs() -> None:
             assert analysis.index_words(text) == [w.lower() for w, _s, _e in analysis.search_tokens(text) if search(w)]
 
 
-def test_index_bigrams_edge_cases() -> None:
+def test_bigrams_edge_cases() -> None:
     for text in ["ab", "a b", "\ud83d\ude00x", "\ud800", "x\udfffy z", "😀好", "Ａ１ ２", "字", "", "  ", "ab\n"]:
         g = analysis.gram_text(text)
-        assert analysis.index_bigrams(text) == ([g] if len(g) == 1 else [g[i:i + 2] for i in range(len(g) - 1)])
+        assert analysis.bigrams(text) == ([g] if len(g) == 1 else [g[i:i + 2] for i in range(len(g) - 1)])
 
 
 def test_han_range_has_no_case_and_is_all_word_characters() -> None:
