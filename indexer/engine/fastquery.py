@@ -102,14 +102,15 @@ class PostingCache:
                     self._bytes -= m
         return value
 
-    def peek(self, key: tuple) -> object | None:
+    def peek(self, key: tuple[Any, ...]) -> object | None:
         """The cached value for ``key``, or None (nothing is made)."""
         with self._lock:
             hit = self._items.get(key)
             if hit is None:
                 return None
             self._items.move_to_end(key)
-            return hit[0]
+            value: object = hit[0]
+            return value
 
     def clear(self) -> None:
         with self._lock:
@@ -213,7 +214,7 @@ class Evaluator:
         self._remember_idf(keys, infos)
         return infos
 
-    def _remember_idf(self, keys: list[tuple[str, bytes]], infos: dict) -> None:
+    def _remember_idf(self, keys: list[tuple[str, bytes]], infos: dict[Any, Any]) -> None:
         """Put the idf of terms settled in every segment by ``infos`` in Whoosh's idf cache."""
         s = self.searcher
         cache = getattr(s, "_idf_cache", None)
