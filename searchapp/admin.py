@@ -25,7 +25,7 @@ import os
 import secrets
 import threading
 import time
-from collections import Counter, defaultdict, deque
+from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from indexer import store
 
+from .facets import REGION, YEAR, FacetTable
 from .uploads import ALLOWED_EXTENSIONS, Limits, save_uploads
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -361,8 +362,6 @@ def progress_state() -> dict[str, Any]:
 
 def index_stats() -> dict[str, Any]:
     """Documents, per-year and per-province counts, size on disk and last update of the live index."""
-    import json
-
     ix_dir = _index_dir()
     if not store.index_exists(ix_dir):
         return {"available": False, "documents": 0, "years": [], "provinces": [], "size_bytes": 0,
@@ -373,26 +372,16 @@ def index_stats() -> dict[str, Any]:
     if cache.get("key") == key:
         stats = dict(cache["stats"])
     else:
-        years: Counter = Counter()
-        provinces: Counter = Counter()
         with ix.searcher() as s:
-            r = s.reader()
             docs = s.doc_count()
-            if r.has_column("facets"):
-                col = r.column_reader("facets")
-                for n in range(r.doc_count_all()):
-                    if r.is_deleted(n):
-                        continue
-                    try:
-                        d = json.loads(col[n] or b"{}")
-                    except ValueError:
-                        continue
-                    years[str(d.get("y")) if d.get("y") else "未知"] += 1
-                    region = d.get("r") or []
-                    provinces[region[0] if region else "未知"] += 1
+            # Counted per document (no near-duplicate grouping), by the same facet classes the search uses.
+            table = FacetTable.load(s, {})
+            live = table.live_docs()
+            years = table.count_facet(live, YEAR.name)
+            provinces = table.count_facet(live, REGION.name, 0)
         stats = {"available": True, "documents": docs,
-                 "years": sorted(years.items(), key=lambda kv: (kv[0] == "未知", kv[0])),
-                 "provinces": sorted(provinces.items(), key=lambda kv: (-kv[1], kv[0])),
+                 "years": YEAR.chronological(years),
+                 "provinces": REGION.ordered(provinces, "count"),
                  "generation": key[1], "layout": "pointer" if store.current_generation_name(ix_dir) else "plain"}
         cache.clear()
         cache.update(key=key, stats=stats)
