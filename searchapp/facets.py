@@ -800,9 +800,9 @@ def year_chart_svg(counts: dict[str, int], filters: Filters, link) -> Markup | N
     """Counts per year as a small bar chart, server-rendered SVG; each bar links to its filter.
 
     ``link(year)`` gives the URL for a bar.  Returns None when fewer than two years are known.
-    The chart is one image to assistive technology (its label states the span and the
-    busiest year) and no tab stop: the year list below it and the range form carry the
-    same choices for keyboards and screen readers.
+    To assistive technology the chart is one caption (the span and the busiest year) and
+    it has no tab stop: the year list below it and the range form carry the same choices
+    for keyboards and screen readers.
     """
     years = sorted((int(y), c) for y, c in counts.items() if y.isdigit())
     if len(years) < 2:
@@ -816,8 +816,11 @@ def year_chart_svg(counts: dict[str, int], filters: Filters, link) -> Markup | N
     bar_w = max(1.0, slot * 0.8)
     label = (f"按年份的报告数量：{lo}–{hi} 年，{len(years)} 个年份有报告，"
              f"最多的是 {peak_year} 年（{peak} 篇）。可在下方年份列表或起止年份中选择。")
-    parts = [f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" '
-             f'xmlns="http://www.w3.org/2000/svg" >']
+    # The picture is hidden from assistive technology (its bars are mouse shortcuts, no tab
+    # stops); the caption says what it shows, and the year list below carries the choices.
+    parts = [f'<figure class="yearchart-fig"><figcaption class="visually-hidden">{escape(label)}</figcaption>',
+             f'<svg viewBox="0 0 {width} {height}" aria-hidden="true" focusable="false" '
+             'xmlns="http://www.w3.org/2000/svg">']
     for i in range(span):
         y = lo + i
         c = by_year.get(y, 0)
@@ -826,10 +829,10 @@ def year_chart_svg(counts: dict[str, int], filters: Filters, link) -> Markup | N
         h = max(1.5, (base - 4) * c / peak)
         x = i * slot + (slot - bar_w) / 2
         cls = "bar sel" if str(y) in filters.year else "bar"
-        parts.append(f'<a href="{escape(link(str(y)))}" tabindex="-1" aria-hidden="true">'
+        parts.append(f'<a href="{escape(link(str(y)))}" tabindex="-1">'
                      f'<rect class="{cls}" x="{x:.1f}" y="{base - h:.1f}" '
                      f'width="{bar_w:.1f}" height="{h:.1f}"><title>{y} 年：{c} 篇</title></rect></a>')
-    parts.append(f'<text x="0" y="{height - 2}" aria-hidden="true">{lo}</text>')
-    parts.append(f'<text x="{width}" y="{height - 2}" text-anchor="end" aria-hidden="true">{hi}</text>')
-    parts.append("</svg>")
+    parts.append(f'<text x="0" y="{height - 2}">{lo}</text>')
+    parts.append(f'<text x="{width}" y="{height - 2}" text-anchor="end">{hi}</text>')
+    parts.append("</svg></figure>")
     return Markup("".join(parts))
