@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, jsonify, request
 
 from .engine import DEFAULT_PER_PAGE
-from .facets import Filters, listing_options, listings
+from .facets import Filters, ListingOptions, listings
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -38,7 +38,7 @@ def search():
 
 def _with_facet_pages(data: dict, res) -> dict:
     """Replace each facet's counts by the requested window and add ``facet_info`` (ordered rows)."""
-    lists = listings(res, **listing_options(request.args, None))
+    lists = listings(res, ListingOptions.from_args(request.args, None))
     data["facets"] = {name: {i.value: i.count for i in fl.items} for name, fl in lists.items()}
     data["facet_info"] = {name: fl.as_json() for name, fl in lists.items()}
     data["filters"] = res.filters.as_dict()

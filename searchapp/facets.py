@@ -341,7 +341,7 @@ class RegionFacet(Facet):
     def mask(self, store: Any, codes: np.ndarray, size: int) -> np.ndarray:
         if not len(codes):
             return np.zeros(size, dtype=bool)
-        return np.isin(store, codes).any(axis=0)
+        return np.asarray(np.isin(store, codes).any(axis=0))
 
     def exact_mask(self, store: Any, codes: np.ndarray, size: int) -> np.ndarray:
         """Documents whose path ends at one of ``codes`` (filed at that level itself)."""
@@ -575,11 +575,11 @@ class FacetTable:
         self.group = np.full(size, -1, dtype=np.int64)
         gnum: dict[str, int] = {}
         for gid, others in groups.items():
-            n = self.by_id.get(gid)
-            if n is not None and others:
+            num = self.by_id.get(gid)
+            if num is not None and others:
                 gk = min([gid, *others])
-                self.group_key[n] = gk
-                self.group[n] = gnum.setdefault(gk, len(gnum))
+                self.group_key[num] = gk
+                self.group[num] = gnum.setdefault(gk, len(gnum))
         self.groups_count = len(gnum)
 
     def _global_codes(self, name: str, local_names: list[str]) -> np.ndarray:
@@ -609,7 +609,8 @@ class FacetTable:
 
     def titles_starting(self, prefix: str, limit: int) -> list[str]:
         """Titles that start with (then: contain) ``prefix``, for suggestions."""
-        starts, contains = [], []
+        starts: list[str] = []
+        contains: list[str] = []
         for r in self.records.values():
             t = r.title
             if not t:
@@ -748,9 +749,48 @@ def compute(table: FacetTable, matched: np.ndarray, filters: Filters, first: int
     return FacetCounts(docs, table.total(docs), counts, level, own)
 
 
-def listings(res: Any, *, limit: int | None = MAX_VALUES_PER_FACET, sort: Mapping[str, str] | None = None,
-             offset: Mapping[str, int] | None = None, prefix: Mapping[str, str] | None = None,
-             limits: Mapping[str, int | None] | None = None) -> dict[str, FacetList]:
+@dataclass
+class ListingOptions:
+    """How each facet's list is cut: limit (None: all), offset, sort and filter text, per facet."""
+
+    limits: dict[str, int | None] = field(default_factory=dict)
+    offset: dict[str, int] = field(default_factory=dict)
+    sort: dict[str, str | None] = field(default_factory=dict)
+    prefix: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def top(cls, limit: int | None) -> ListingOptions:
+        """The first ``limit`` values of every facet in its default order (the sidebar)."""
+        return cls(limits=dict.fromkeys(FACET_NAMES, limit))
+
+    @classmethod
+    def from_args(cls, args: Mapping, default_limit: int | None) -> ListingOptions:
+        """Paging of facet lists from request args.
+
+        ``facet_limit``, ``facet_offset``, ``facet_sort`` (``count`` | ``name``) and
+        ``facet_prefix`` (keep values containing it) apply to every facet; the same
+        names with ``.<facet>`` appended (``facet_limit.region=50``) to one facet.
+        A limit of 0 or less means no limit.  Bad numbers fall back to the default.
+        """
+        def num(key: str, default: int | None) -> int | None:
+            v = _int_or_none(args.get(key))
+            return default if v is None or abs(v) > 10**9 else v
+
+        out = cls()
+        g_limit = num("facet_limit", default_limit)
+        g_offset = num("facet_offset", 0) or 0
+        g_sort = str(args.get("facet_sort") or "")
+        g_prefix = str(args.get("facet_prefix") or "")[:100]
+        for name in FACET_NAMES:
+            lim = num(f"facet_limit.{name}", g_limit)
+            out.limits[name] = lim if lim is not None and lim > 0 else None
+            out.offset[name] = max(0, num(f"facet_offset.{name}", g_offset) or 0)
+            out.sort[name] = str(args.get(f"facet_sort.{name}") or g_sort) or None
+            out.prefix[name] = str(args.get(f"facet_prefix.{name}") or g_prefix)[:100]
+        return out
+
+
+def listings(res: Any, options: ListingOptions) -> dict[str, FacetList]:
     """Each facet's :class:`FacetList` for a search result (``res.facets``, ``res.filters``, ``res.own_level``).
 
     The region list carries the "本级" row when a region is selected and some
@@ -759,40 +799,14 @@ def listings(res: Any, *, limit: int | None = MAX_VALUES_PER_FACET, sort: Mappin
     out: dict[str, FacetList] = {}
     f: Filters = res.filters
     for name, facet in FACETS.items():
-        lim = (limits or {}).get(name, limit)
-        fl = facet.listing(res.facets.get(name, {}), getattr(f, name), sort=(sort or {}).get(name),
-                           offset=(offset or {}).get(name, 0), limit=lim, prefix=(prefix or {}).get(name, ""))
+        fl = facet.listing(res.facets.get(name, {}), getattr(f, name), sort=options.sort.get(name),
+                           offset=options.offset.get(name, 0), limit=options.limits.get(name),
+                           prefix=options.prefix.get(name, ""))
         if name == "region" and f.region:
             own = getattr(res, "own_level", 0)
             if own or f.region_exact:
                 fl.own = FacetItem(f.region[-1], own, f.region_exact, REGION.own_label(f.region[-1]), exact=True)
         out[name] = fl
-    return out
-
-
-def listing_options(args: Mapping, default_limit: int | None) -> dict[str, dict[str, Any]]:
-    """Paging of facet lists from request args, for :func:`listings`.
-
-    ``facet_limit``, ``facet_offset``, ``facet_sort`` (``count`` | ``name``) and
-    ``facet_prefix`` (keep values containing it) apply to every facet; the same
-    names with ``.<facet>`` appended (``facet_limit.region=50``) to one facet.
-    A limit of 0 or less means no limit.  Bad numbers fall back to the default.
-    """
-    def num(key: str, default: int | None) -> int | None:
-        v = _int_or_none(args.get(key))
-        return default if v is None else v
-
-    out: dict[str, dict[str, Any]] = {"limits": {}, "offset": {}, "sort": {}, "prefix": {}}
-    g_limit = num("facet_limit", default_limit)
-    g_offset = num("facet_offset", 0) or 0
-    g_sort = str(args.get("facet_sort") or "")
-    g_prefix = str(args.get("facet_prefix") or "")[:100]
-    for name in FACET_NAMES:
-        lim = num(f"facet_limit.{name}", g_limit)
-        out["limits"][name] = lim if lim is not None and lim > 0 else None
-        out["offset"][name] = max(0, num(f"facet_offset.{name}", g_offset) or 0)
-        out["sort"][name] = str(args.get(f"facet_sort.{name}") or g_sort) or None
-        out["prefix"][name] = str(args.get(f"facet_prefix.{name}") or g_prefix)[:100]
     return out
 
 

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from .csvcell import safe_row
 from .engine import DEFAULT_PER_PAGE, EXPORT_CAP, SORTS
 from .facets import (FACET_LABELS, FACET_NAMES, FACET_PAGE_SIZE, FACETS, MAX_VALUES_PER_FACET, Filters,
-                     listing_options, listings, year_chart_svg)
+                     ListingOptions, listings, year_chart_svg)
 from .sentences import paragraphs_with_sentences
 from .highlight import highlight
 
@@ -83,7 +83,7 @@ def page_url(n: int) -> str:
 
 def _facet_context(res) -> dict:
     return {
-        "facet_lists": listings(res, limit=MAX_VALUES_PER_FACET),
+        "facet_lists": listings(res, ListingOptions.top(MAX_VALUES_PER_FACET)),
         "year_chart": year_chart_svg(res.facets.get("year", {}), res.filters,
                                      lambda y: url_with(request.path, add={"year": y})),
         "labels": FACET_LABELS, "facet_names": FACET_NAMES,
@@ -104,11 +104,11 @@ def facet_page(name: str):
     base_path = "/sentences" if request.path.startswith("/sentences/") else "/"
     q = request.args.get("q", "")
     res = eng.search(q, Filters.from_args(request.args), "relevance", 1, 1)
-    opts = listing_options(request.args, FACET_PAGE_SIZE)
-    fl = listings(res, **opts)[name]
+    opts = ListingOptions.from_args(request.args, FACET_PAGE_SIZE)
+    fl = listings(res, opts)[name]
     return render_template("facet.html", res=res, q=q, fl=fl, name=name, base_path=base_path,
                            labels=FACET_LABELS, mode="sentences" if base_path == "/sentences" else "reports",
-                           page_size=opts["limits"][name] or FACET_PAGE_SIZE)
+                           page_size=opts.limits[name] or FACET_PAGE_SIZE)
 
 
 @bp.get("/")

@@ -142,7 +142,7 @@ def test_skip_link_and_few_tab_stops_to_the_first_result(site, page):
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "results"
     first = page.locator("ol.hits li.hit h2 a").first.get_attribute("href")
-    for presses in range(1, 15):
+    for _ in range(14):
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.getAttribute('href')") == first:
             break
