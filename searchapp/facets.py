@@ -82,9 +82,6 @@ def parse_record(raw: bytes | None) -> FacetRecord | None:
                        d.get("d") or UNKNOWN, d.get("n") or "")
 
 
-_parse_record = parse_record  # the name older callers use
-
-
 # -- the rendering data of one facet ---------------------------------------------------------
 
 @dataclass
@@ -793,8 +790,8 @@ class ListingOptions:
 def listings(res: Any, options: ListingOptions) -> dict[str, FacetList]:
     """Each facet's :class:`FacetList` for a search result (``res.facets``, ``res.filters``, ``res.own_level``).
 
-    The region list carries the "本级" row when a region is selected and some
-    reports are filed at it (or when it is the active filter).
+    The region list carries the "本级" row when a region is selected, some reports
+    are filed at it and others below it (or when it is the active filter).
     """
     out: dict[str, FacetList] = {}
     f: Filters = res.filters
@@ -804,7 +801,8 @@ def listings(res: Any, options: ListingOptions) -> dict[str, FacetList]:
                            prefix=options.prefix.get(name, ""))
         if name == "region" and f.region:
             own = getattr(res, "own_level", 0)
-            if own or f.region_exact:
+            # only when it tells something apart: some reports lie below, or it is the active filter
+            if (own and res.facets.get("region")) or f.region_exact:
                 fl.own = FacetItem(f.region[-1], own, f.region_exact, REGION.own_label(f.region[-1]), exact=True)
         out[name] = fl
     return out

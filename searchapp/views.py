@@ -103,7 +103,7 @@ def facet_page(name: str):
         abort(404)
     base_path = "/sentences" if request.path.startswith("/sentences/") else "/"
     q = request.args.get("q", "")
-    res = eng.search(q, Filters.from_args(request.args), "relevance", 1, 1)
+    res = eng.search(q, Filters.from_args(request.args), request.args.get("sort", "relevance"), 1, 1)
     opts = ListingOptions.from_args(request.args, FACET_PAGE_SIZE)
     fl = listings(res, opts)[name]
     return render_template("facet.html", res=res, q=q, fl=fl, name=name, base_path=base_path,
