@@ -65,11 +65,15 @@ def region_url(path: str, regions: list[str]) -> str:
 
 
 @bp.app_template_global()
-def facet_page_url(name: str, base_path: str, **changes: str) -> str:
-    """The full list of one facet (``/facet/<name>``) for the current results, with paging ``changes``."""
+def facet_page_url(name: str, base_path: str, regions: list[str] | None = None, **changes: str) -> str:
+    """The full list of one facet (``/facet/<name>``) for the current results, with paging ``changes``.
+
+    ``regions`` sets the region path (a breadcrumb step; "本级" and the offset are dropped).
+    """
     path = ("/sentences" if base_path == "/sentences" else "") + f"/facet/{name}"
-    pairs = [(k, v) for k, v in request.args.items(multi=True)
-             if v != "" and k != "page" and k not in changes]
+    drop = set(changes) | ({"region", "region_exact", "facet_offset"} if regions is not None else set())
+    pairs = [(k, v) for k, v in request.args.items(multi=True) if v != "" and k != "page" and k not in drop]
+    pairs += [("region", r) for r in regions or []]
     pairs += [(k, v) for k, v in changes.items() if v not in ("", None)]
     return path + ("?" + urlencode(pairs) if pairs else "")
 
