@@ -1,6 +1,6 @@
 """Evaluate the cleaner (and, when present, the metadata extractor) against hand labels.
 
-    python -m indexer.evaluate ../shared/labels/seeds.json
+    python -m indexer.evaluate ../shared/labels/seeds.json [--topics]
 
 Seed files are resolved as ``<labels dir>/../seeds/<file>``.  For every labelled
 article it prints must_keep kept (x/y), must_drop dropped (x/y), title match and
@@ -8,6 +8,10 @@ region/year agreement (``indexer.meta.extract_meta``, imported lazily: "n/a"
 while that module is missing), and per file the article count expected vs got.
 Exit status 1 when any must_keep / must_drop / article-count check fails;
 region/year disagreement is only reported.
+
+``--topics`` adds the topic facet scored on hand-judged reports of the shared corpora
+(per-topic precision and recall, with a floor) and the region facet's accuracy there:
+see :mod:`indexer.meta.evaluate_topics`.
 
 Labelled articles are matched to produced articles by title similarity
 (difflib ratio) when the label has a title, otherwise by order.
@@ -132,11 +136,20 @@ def evaluate(labels_path: Path, out: Callable[[str], None] = print) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv:
-        print("usage: python -m indexer.evaluate LABELS.json", file=sys.stderr)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # --topics: also score the topic facet on the judged corpus reports
+    # (indexer.meta.evaluate_topics; tests/data/topic_judgments.json)
+    topics = "--topics" in argv
+    argv = [a for a in argv if a != "--topics"]
+    if not argv and not topics:
+        print("usage: python -m indexer.evaluate LABELS.json [--topics]", file=sys.stderr)
         return 2
-    return 0 if evaluate(Path(argv[0])) else 1
+    ok = evaluate(Path(argv[0])) if argv else True
+    if topics:
+        from .meta.evaluate_topics import evaluate_topics
+
+        ok = evaluate_topics() and ok
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

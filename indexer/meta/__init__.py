@@ -78,7 +78,7 @@ def extract_meta(article: Article, hints: dict | None = None) -> Meta:
     return Meta(
         region=extract_region(title, text, hints),
         year=extract_year(title, text, published, hints.get("year")),
-        topics=extract_topics(title, text),
+        topics=extract_topics(title, text, doc_type=doc_type),
         doc_type=doc_type if doc_type in DOC_TYPES else "其他",
         published=published,
     )

@@ -30,6 +30,13 @@ How a region is decided
    names a different, smaller place (红桥乡 is not 天津's 红桥区).
 4. Unambiguous mentions vote for every prefix of their path; ambiguous ones (朝阳区,
    大兴镇 ×19) then go to the candidate most consistent with those votes, or are dropped.
+   An ambiguous *town* (城关镇 ×106) votes only as far down as the other evidence agrees:
+   for its county only when that county is named too, or is the town's only candidate
+   under the agreeing level with no other county there named (see ``_town_reach``); so an
+   explicit county name outweighs it, and alone it stops at the level that is certain.
+   Renamed divisions are aliases of today's node: jionlp's change list (襄樊 → 襄阳市)
+   and two derived kinds, 撤县设区/设市 (新津县 → 新津区) and 撤地设市 (毕节地区 → 毕节市),
+   see ``_add_renamed_kinds``.
 5. The path is descended level by level while one child clearly dominates, then cut to
    the level of the issuing body (全省/我市/全县/区卫生局 …): a province's report stops at
    the province however many cities it names; a 市 report keeps a county only if that
@@ -82,6 +89,8 @@ _TOWN_SUFFIXES = ("民族乡", "街道办事处", "办事处", "街道", "苏木
 _TOWN_SKIP = re.compile(r"开发区|园区|工业区|农场|林场|牧场|渔场|管委会|管理委员会|新区|度假区|示范区|监狱|"
                         r"[区场所站园]$")
 _MUNICIPALITIES = ("北京市", "天津市", "上海市", "重庆市")
+_LEVEL_SUFFIX_CHARS = ("区", "县", "市", "旗", "州", "盟")
+_PLACEHOLDER_LEVEL = "直辖行政区划"  # 省直辖行政区划, 市直辖行政区划: the table's filler levels
 _SPECIAL_PROVS = ("香港特别行政区", "澳门特别行政区", "台湾省")
 
 # Right after a name: an issuing organ → this is who speaks (strong).
@@ -201,6 +210,7 @@ class _Gazetteer:
         self.provinces: set[str] = set()
         self.autonomous_regions: set[str] = set()
         self._seen: set[tuple[str, int]] = set()
+        self._shorts: dict[int, str] = {}  # prefecture/county node → its official short form (while building)
         # the nodes while building: names, levels, paths (one tuple object per distinct path)
         self._names: list[str] = []
         self._levels: list[int] = []
@@ -265,6 +275,7 @@ class _Gazetteer:
         self._key_info = {}
         self._names, self._levels, self._paths, self._path_objs = [], [], [], {}
         self._seen = set()
+        self._shorts = {}
         self._char_freq = {}
 
     def _build_state(self) -> tuple | None:
@@ -310,6 +321,7 @@ class _Gazetteer:
                     continue
                 nid = self._add_node(name, PREF, path)
                 pref_node[path] = nid
+                self._shorts[nid] = short
                 self._alias(name, nid, "full")
                 if short and short != name:
                     self._alias(short, nid, "bare")
@@ -323,6 +335,7 @@ class _Gazetteer:
                 path = (cur[0], cur[1], name)
                 nid = self._add_node(name, COUNTY, path)
                 county_node[path] = nid
+                self._shorts[nid] = short
                 self._alias(name, nid, "full" if len(name) > 2 else "bare")
                 if short and short != name and len(short) >= 2:
                     self._alias(short, nid, "bare")
@@ -349,6 +362,7 @@ class _Gazetteer:
                     self._alias(base + "卫生院", nid, "town_inst")
                     self._alias(base + "中心卫生院", nid, "town_inst")
         self._load_changes(pref_node, county_node)
+        self._add_renamed_kinds(pref_node, county_node)
         self._load_common_words()
         self._build_automaton()
 
@@ -378,6 +392,46 @@ class _Gazetteer:
                 self._alias(old_name, target, "old")
             elif len(new_f) == 2 and len(old_names) == 2:
                 self._alias(old_name, target, "old")
+            else:
+                continue
+            # the old short form (襄樊) as weak evidence, like any short form: only when it is
+            # no current name and not a generic word (城区, 郊区, 矿区 end in a level suffix)
+            old_short = old_f[1::2][-1]
+            if (len(old_short) >= 2 and old_short != old_name and old_short not in self.aliases
+                    and not old_short.endswith(_LEVEL_SUFFIX_CHARS)):
+                self._alias(old_short, target, "bare")
+
+    def _add_renamed_kinds(self, pref_node: dict, county_node: dict) -> None:
+        """Old names of the two commonest kinds of re-designation, beyond jionlp's change list.
+
+        The change list (``china_location_change.txt``) covers ~120 changes; most renames
+        of the 2000s–2020s are one of two kinds that keep the name and change the suffix,
+        and can be derived from today's table:
+
+        * a county became a district or a county-level city (撤县设区/撤县设市:
+          新津县 → 新津区, 平泉县 → 平泉市): ``short + 县`` names today's 区/市;
+        * a prefecture (地区) became a prefecture-level city (撤地设市: 毕节地区 → 毕节市,
+          铜仁地区 → 铜仁市): ``short + 地区`` names today's 市.
+
+        Only names that are not already in the gazetteer are added (an existing 县 of that
+        name elsewhere stays what it is).  ``short + 市`` for a district (萧山市 → 萧山区) is
+        not derived: it collides with ordinary words (长安市场, 新华市民).
+        """
+        current = set(self.aliases)  # (two districts named 长安区 both were 长安县: both get it)
+        for path, nid in county_node.items():
+            name = path[-1]
+            short = self._shorts.get(nid, "")
+            if len(short) >= 2 and name.endswith(("区", "市")) and not short.endswith(_LEVEL_SUFFIX_CHARS):
+                key = short + "县"
+                if key not in current:
+                    self._alias(key, nid, "old")
+        for path, nid in pref_node.items():
+            name = path[-1]
+            short = self._shorts.get(nid, "")
+            if len(short) >= 2 and name.endswith("市") and name not in _MUNICIPALITIES:
+                key = short + "地区"
+                if key not in current:
+                    self._alias(key, nid, "old")
 
     def _load_common_words(self) -> None:
         """Bare short forms that are also everyday words (和平, 东方, 平原 …) need context.
@@ -499,10 +553,15 @@ def gazetteer() -> _Gazetteer:
 # -- public helpers ---------------------------------------------------------------------
 
 def collapse(path: Iterable[str]) -> list[str]:
-    """Drop the repeated municipality level: (北京市, 北京市, 朝阳区) → [北京市, 朝阳区]."""
+    """Drop the repeated municipality level: (北京市, 北京市, 朝阳区) → [北京市, 朝阳区].
+
+    Also drops the gazetteer's placeholder levels, which are no place a reader knows:
+    (海南省, 省直辖行政区划, 文昌市) → [海南省, 文昌市]; (广东省, 东莞市, 市直辖行政区划) →
+    [广东省, 东莞市] (a prefecture-level city without counties).
+    """
     out: list[str] = []
     for p in path:
-        if p and (not out or out[-1] != p):
+        if p and (not out or out[-1] != p) and not p.endswith(_PLACEHOLDER_LEVEL):
             out.append(p)
     return out
 
@@ -767,13 +826,42 @@ def _vote_round(g: _Gazetteer, mentions: list[_Mention], support: dict[tuple[str
         paths = list({g.nodes[i].path for i in m.nodes})
         scored = sorted(((sum(support.get(p, 0.0) for p in _prefixes(path)), path) for path in paths), reverse=True)
         if scored[0][0] > 0 and (len(scored) == 1 or scored[0][0] > scored[1][0] * 1.5):
-            for p in _prefixes(scored[0][1]):
+            best = scored[0][1]
+            if all(g.nodes[i].level == TOWN for i in m.nodes):
+                best = _town_reach(best, paths, support)
+            for p in _prefixes(best):
                 support[p] += m.weight * 0.8
         else:
             common = _common_prefix(paths)
             for p in _prefixes(common) if common else []:
                 support[p] += m.weight * 0.5
     return support
+
+
+def _town_reach(best: tuple[str, ...], paths: list[tuple[str, ...]],
+                support: dict[tuple[str, ...], float]) -> tuple[str, ...]:
+    """How far down an ambiguous town (城关镇 is in over a hundred counties) may vote.
+
+    The other evidence agrees with the town's best candidate county down to some level
+    (the province, the prefecture, or the county itself).  The town adds its weight to the
+    county only when that county is itself named, or when it is the only candidate under
+    the agreeing level *and* no other place at the next level down has evidence of its
+    own.  Otherwise it votes only for the agreeing levels: a page that names 秦安县 once
+    and 城关镇 in every line is in 秦安县, not in the one county of 天水市 whose town
+    list happens to have a 城关镇 today — an explicit county (or city) name outweighs an
+    ambiguous lower-level one, and the path stops at the level that is certain.
+    """
+    depth = 0
+    while depth < len(best) and support.get(best[: depth + 1], 0.0) > 0:
+        depth += 1
+    if depth == len(best):
+        return best  # the county itself is named: the town agrees with it
+    agreed = best[:depth]
+    if sum(1 for p in paths if p[:depth] == agreed) > 1:
+        return agreed  # several candidates under the agreeing level: only it is certain
+    rival = any(len(p) == depth + 1 and p[:depth] == agreed and p != best[: depth + 1] and s > 0
+                for p, s in support.items())
+    return agreed if rival else best
 
 
 def _common_prefix(paths: list[tuple[str, ...]]) -> tuple[str, ...]:

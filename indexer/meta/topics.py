@@ -23,6 +23,13 @@ from the same weighted term counts (one Aho–Corasick pass, leftmost-longest, s
 4. Finally a **relative floor**: a topic must reach ``min_share`` of the strongest
    topic's score, so a long report does not list every subject it touches.
 
+Reports about every subject (政府工作报告, 党代会报告, resolutions on them: by document
+type, title, or a long 报告 whose health passages are a small share) are read differently:
+their health topics come from their **health passages** only (runs of sentences with a
+health word or a term naming a health topic), where one naming term is enough, and topics
+marked ``health = false`` (党建, 人才培养 …, which such reports use in a general sense) are
+not taken from them (:func:`passage_topics`).
+
 Sub-topics (``parent`` in the taxonomy, e.g. 免疫规划 under 疾病预防控制) are listed
 on their own only when they have their own heading or section; a report that handles
 vaccination as a few sentences of its disease-control section is about disease
@@ -74,7 +81,17 @@ class Taxonomy:
     heading_name_weight: float = 3.0
     heading_min_count: int = 2
     min_share: float = 0.0
+    # -- long reports that cover many subjects (政府工作报告, 党代会报告): see extract_topics
+    not_health: set[int] = field(default_factory=set)  # topics that are no health subject (党建 …)
+    health_words: tuple[str, ...] = ()  # a sentence with one of these (or a naming term) is about health
+    multi_subject_doc_types: tuple[str, ...] = ()
+    multi_subject_title: re.Pattern[str] | None = None
+    long_report_chars: int = 8000
+    long_report_max_health_share: float = 0.2
+    passage_min_score: float = 3.0
+    passage_max_topics: int = 8
     automaton: object = field(default=None, repr=False)
+    health_automaton: object = field(default=None, repr=False)
     # (text before a "_" gap, text after it) -> the one term that fits around the gap
     gaps: dict[tuple[str, str], str | None] = field(default_factory=dict, repr=False)
 
@@ -87,6 +104,7 @@ def load_taxonomy(path: Path | str = TAXONOMY_PATH) -> Taxonomy:
     names: list[str] = []
     terms: dict[str, list[tuple[int, float]]] = defaultdict(list)
     parent_names: dict[int, str] = {}
+    not_health: set[int] = set()
     for i, t in enumerate(data.get("topic", [])):
         name = t.get("name")
         if not isinstance(name, str) or not name:
@@ -102,6 +120,11 @@ def load_taxonomy(path: Path | str = TAXONOMY_PATH) -> Taxonomy:
             if not term or not isinstance(w, (int, float)) or isinstance(w, bool) or w <= 0:
                 raise ValueError(f"topic {name}: bad term {term!r}={w!r}")
             terms[term].append((len(names) - 1, float(w)))
+        if "health" in t:
+            if not isinstance(t["health"], bool):
+                raise ValueError(f"topic {name}: health must be true or false")
+            if not t["health"]:
+                not_health.add(len(names) - 1)
         if "parent" in t:
             if not isinstance(t["parent"], str) or t["parent"] == name:
                 raise ValueError(f"topic {name}: bad parent {t['parent']!r}")
@@ -129,11 +152,30 @@ def load_taxonomy(path: Path | str = TAXONOMY_PATH) -> Taxonomy:
         heading_name_weight=float(sc.get("heading_name_weight", 3.0)),
         heading_min_count=int(sc.get("heading_min_count", 2)),
         min_share=float(sc.get("min_share", 0.0)),
+        not_health=not_health,
     )
+    rep = data.get("long_reports", {})
+    if not isinstance(rep, dict):
+        raise ValueError("[long_reports] must be a table")  # noqa: TRY004 - every malformed file is a ValueError
+    words = rep.get("health_words", [])
+    titles = rep.get("multi_subject_titles", [])
+    types = rep.get("multi_subject_doc_types", [])
+    for key, val in (("health_words", words), ("multi_subject_titles", titles), ("multi_subject_doc_types", types)):
+        if not isinstance(val, list) or not all(isinstance(w, str) and w for w in val):
+            raise ValueError(f"[long_reports] {key} must be a list of strings")
+    tax.health_words = tuple(normalize(w) for w in words)
+    tax.multi_subject_doc_types = tuple(types)
+    tax.multi_subject_title = re.compile("|".join(re.escape(normalize(t)) for t in titles)) if titles else None
+    tax.long_report_chars = int(rep.get("long_report_chars", 8000))
+    tax.long_report_max_health_share = float(rep.get("long_report_max_health_share", 0.2))
+    tax.passage_min_score = float(rep.get("passage_min_score", 3.0))
+    tax.passage_max_topics = int(rep.get("passage_max_topics", 8))
     tax.gaps = _gap_table(tax.terms)
     if ahocorasick is not None or acmatch.ahocorasick_rs is not None:
         # leftmost-longest matches (ahocorasick-rs where installed: several times faster)
         tax.automaton = acmatch.LongestMatcher(((term, term) for term in tax.terms), plain=True)
+        if tax.health_words:
+            tax.health_automaton = acmatch.LongestMatcher(((w, w) for w in tax.health_words), plain=True)
     return tax
 
 
@@ -373,14 +415,23 @@ def _heading_names(headings: list[str], tax: Taxonomy) -> dict[int, int]:
     return count
 
 
-def extract_topics(title: str | None, text: str | None, tax: Taxonomy | None = None) -> list[str]:
-    """The topics a report is substantially about, best first (at most ``max_topics``). Never raises."""
+def extract_topics(title: str | None, text: str | None, tax: Taxonomy | None = None,
+                   doc_type: str | None = None) -> list[str]:
+    """The topics a report is substantially about, best first (at most ``max_topics``). Never raises.
+
+    ``doc_type`` (from :mod:`indexer.meta.doctype`, optional) tells a government work
+    report or a resolution on one, which covers every subject of public life, from a
+    health report: its topics come from its health passages (:func:`passage_topics`).
+    """
     try:
         tax = tax or taxonomy()
         if not tax.names:
             return []
         title_n = fill_gaps(normalize(title), tax)
         body = fill_gaps(normalize(text), tax)
+        passages = is_multi_subject(title_n, body, tax, doc_type)
+        if passages is not None:
+            return passage_topics(passages, tax)
         scores, distinct, _ = _raw_scores(body, tax)
         # the title names the subject: its terms count as a strong paragraph
         t_scores, t_distinct, _ = _raw_scores(title_n, tax)
@@ -427,3 +478,100 @@ def extract_topics(title: str | None, text: str | None, tax: Taxonomy | None = N
         return [tax.names[ti] for _k, ti in ranked[: tax.max_topics]]
     except Exception:
         return []
+
+
+# -- long reports that cover many subjects -----------------------------------------------
+
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
+
+
+#: A sentence without a health word is about health by a naming term alone only when it is
+#: this short or has several health terms: "统筹做好疫情防控和经济社会发展，社会治理效能持续
+#: 提升，平安山东…" lists every subject, it does not describe epidemic work.
+_NAMING_ONLY_MAX = 60
+
+
+def _is_health_sentence(sentence: str, tax: Taxonomy) -> bool:
+    """A sentence about health work: it has a health word, or a term naming a health topic
+    and is short or holds several health terms."""
+    if tax.health_automaton is not None:
+        for _end, _key in tax.health_automaton.iter_long(sentence):  # type: ignore[attr-defined]
+            return True
+    elif any(w in sentence for w in tax.health_words):  # pragma: no cover - no automaton library
+        return True
+    _sc, distinct, heaviest = _raw_scores(sentence, tax)
+    health = [ti for ti in heaviest if ti not in tax.not_health]
+    if not any(heaviest[ti] >= tax.heading_name_weight for ti in health):
+        return False
+    # terms that say something on their own (not 改革, 宣传, 常态化 …)
+    terms = {t for ti in health for t in distinct[ti] if max(w for _t, w in tax.terms[t]) >= 1.5}
+    return len(sentence) <= _NAMING_ONLY_MAX or len(terms) >= 2
+
+
+def health_passages(text: str, tax: Taxonomy | None = None) -> list[str]:
+    """The passages of a text that are about health work, in order.
+
+    A passage is a run of consecutive health sentences inside one paragraph (a line):
+    a government report gives health one paragraph (推进健康上海建设。…) or a few
+    sentences inside a paragraph on public services (教育卫生服务提质增效。…), and
+    what surrounds them is about something else.
+    """
+    tax = tax or taxonomy()
+    out: list[str] = []
+    for para in (text or "").split("\n"):
+        run: list[str] = []
+        for m in _SENTENCE.finditer(para):
+            sent = m.group().strip()
+            if sent and _is_health_sentence(sent, tax):
+                run.append(sent)
+            elif run:
+                out.append("".join(run))
+                run = []
+        if run:
+            out.append("".join(run))
+    return out
+
+
+def is_multi_subject(title: str, body: str, tax: Taxonomy, doc_type: str | None = None) -> list[str] | None:
+    """The health passages of a report about every subject of public life (政府工作报告,
+    党代会报告), or ``None`` for any other document.
+
+    Known by its document type or title (listed in the taxonomy file), or by its shape:
+    a long report (``long_report_chars``) whose health passages are a small share of it.
+    The passages are only looked for in documents that may be such a report (they cost a
+    pass over every sentence).
+    """
+    named = bool((doc_type and doc_type in tax.multi_subject_doc_types)
+                 or (title and tax.multi_subject_title is not None and tax.multi_subject_title.search(title)))
+    if not named and (len(body) < tax.long_report_chars or "报告" not in (title or "")):
+        return None
+    passages = health_passages(body, tax)
+    if named or sum(len(p) for p in passages) < tax.long_report_max_health_share * max(1, len(body)):
+        return passages
+    return None
+
+
+def passage_topics(passages: list[str], tax: Taxonomy | None = None) -> list[str]:
+    """Health topics of a multi-subject report, read from its health passages only.
+
+    Density over a 20,000-character report cannot see a paragraph on 医改; the
+    passages can.  A health topic is given when its terms in the passages score at
+    least ``passage_min_score`` — one term that names it outright (医改, 分级诊疗 +
+    医联体, 基本医疗保险), never one typical word.  Words counted outside the passages
+    (扶贫, 示范区, 改革 in the economic chapters) do not count.  Sub-topics without a
+    naming term of their own fold into their parent, as in the whole-text rule;
+    topics that are no health subject (``health = false``: 党建, 人才培养 …) are not
+    taken from a multi-subject report.
+    """
+    tax = tax or taxonomy()
+    scores, distinct, heaviest = _raw_scores("\n".join(passages), tax)
+    for child in [c for c in scores if c in tax.parents]:
+        if heaviest[child] >= tax.heading_name_weight and scores[child] >= tax.passage_min_score:
+            continue
+        parent = tax.parents[child]
+        scores[parent] += scores.pop(child)
+        distinct[parent] |= distinct[child]
+    picked = [(s, ti) for ti, s in scores.items()
+              if ti not in tax.not_health and s >= tax.passage_min_score]
+    picked.sort(key=lambda x: (-x[0], tax.names[x[1]]))
+    return [tax.names[ti] for _s, ti in picked[: tax.passage_max_topics]]
