@@ -192,6 +192,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 "doc_type": meta.get("doc_type"), "source": stored.get("source"), "path": stored.get("path"),
                 "published": stored.get("published"), "duplicates": dups,
                 "truncated": bool(stored.get("truncated")), "damaged": bool(stored.get("damaged")),
+                        "undecodable_bytes": int(meta.get("undecodable_bytes") or 0),
             }
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
             n += 1

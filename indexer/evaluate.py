@@ -1,6 +1,17 @@
 """Evaluate the cleaner (and, when present, the metadata extractor) against hand labels.
 
     python -m indexer.evaluate ../shared/labels/seeds.json [--topics]
+    python -m indexer.evaluate ../shared/labels/seeds.json --gold tests/data/gold \
+        --pages ../shared/pages-dev --breaks ../shared/corpora ../shared/seeds \
+        --min-f1 0.93 --max-lost 0 --max-breaks 30      # + --topics: what CI runs (.ci/run)
+
+``--gold`` scores a folder or index of page + gold-text pairs (bigram F1 per method:
+ours, readability, trafilatura, jusText, each library + our line rules, and the
+combination the product stores; ``--split dev|heldout`` picks one part of an index);
+``--pages`` counts pages that give no document; ``--breaks`` counts mid-sentence line
+breaks in the stored texts, without and with the joining step (``indexer.cleaneval``).
+The floors make the run fail (exit 1) when the combined mean F1, the pages lost or the
+remaining breaks regress.
 
 Seed files are resolved as ``<labels dir>/../seeds/<file>``.  For every labelled
 article it prints must_keep kept (x/y), must_drop dropped (x/y), title match and
@@ -18,6 +29,7 @@ Labelled articles are matched to produced articles by title similarity
 """
 from __future__ import annotations
 
+import argparse
 import difflib
 import json
 import sys
@@ -135,20 +147,61 @@ def evaluate(labels_path: Path, out: Callable[[str], None] = print) -> bool:
     return all_ok
 
 
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m indexer.evaluate", description="Score cleaning and metadata.")
+    p.add_argument("labels", nargs="?", type=Path, help="reference labels (../shared/labels/seeds.json)")
+    p.add_argument("--gold", type=Path, action="append", default=[], help="folder or index.json of page + gold-text pairs")
+    p.add_argument("--split", choices=("dev", "heldout"), help="score only this part of a gold index")
+    p.add_argument("--pages", type=Path, action="append", default=[], help="folder of pages: count pages lost")
+    p.add_argument("--breaks", type=Path, nargs="+", default=[], help="folders: count mid-sentence line breaks")
+    p.add_argument("--min-f1", type=float, default=None, help="fail when the combined mean gold F1 is lower")
+    p.add_argument("--max-lost", type=int, default=None, help="fail when more pages than this are lost")
+    p.add_argument("--max-breaks", type=int, default=None, help="fail when more mid-sentence breaks remain")
+    p.add_argument("--topics", action="store_true", help="also score the topic facet on the judged corpus reports")
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    # --topics: also score the topic facet on the judged corpus reports
-    # (indexer.meta.evaluate_topics; tests/data/topic_judgments.json)
-    topics = "--topics" in argv
-    argv = [a for a in argv if a != "--topics"]
-    if not argv and not topics:
-        print("usage: python -m indexer.evaluate LABELS.json [--topics]", file=sys.stderr)
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if not (args.labels or args.gold or args.pages or args.breaks or args.topics):
+        _parser().print_usage(sys.stderr)
         return 2
-    ok = evaluate(Path(argv[0])) if argv else True
-    if topics:
+    from . import cleaneval
+
+    ok = True
+    if args.labels:
+        ok &= evaluate(args.labels)
+    for spec in args.gold:
+        if not spec.exists():
+            print(f"gold: {spec} not found")
+            ok = False
+            continue
+        pairs = [p for p in cleaneval.load_pairs(spec) if not args.split or p.split == args.split]
+        res = cleaneval.score_gold(pairs)
+        combined = res.means.get("combined", 0.0)
+        if res.missing:
+            ok = False
+        if args.min_f1 is not None and combined < args.min_f1:
+            print(f"FAIL gold: combined mean F1 {combined:.3f} < floor {args.min_f1}")
+            ok = False
+    if args.pages:
+        _, lost = cleaneval.count_lost(args.pages)
+        if args.max_lost is not None and len(lost) > args.max_lost:
+            print(f"FAIL pages lost: {len(lost)} > {args.max_lost}")
+            ok = False
+    if args.breaks:
+        _, _, after = cleaneval.count_breaks(args.breaks)
+        if args.max_breaks is not None and after > args.max_breaks:
+            print(f"FAIL mid-sentence breaks: {after} > {args.max_breaks}")
+            ok = False
+    if args.topics:
         from .meta.evaluate_topics import evaluate_topics
 
         ok = evaluate_topics() and ok
+    if not args.labels:
+        print("RESULT " + ("PASS" if ok else "FAIL"))
+    elif args.gold or args.pages or args.breaks or args.topics:
+        print("OVERALL " + ("PASS" if ok else "FAIL"))
     return 0 if ok else 1
 
 

@@ -18,6 +18,7 @@ import io
 import json
 import re
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -48,7 +49,9 @@ _HINT_KEYS = {
 _GB_ALIASES = {"gb2312", "gbk", "gb_2312-80", "gb2312-80", "x-gbk", "cp936", "euc-cn", "csgb2312", "gb18030"}
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
 _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]{0,100}encoding\s*=\s*["']([A-Za-z0-9_\-]+)""", re.I)
-_CANDIDATE_ENCODINGS = ["utf_8", "gb18030", "big5", "big5hkscs", "utf_16"]
+# UTF-16 is read only with its byte-order mark: without one, any even-length byte string
+# "decodes" as UTF-16 (a BOM-less UTF-16 page has NUL bytes and is refused as binary).
+_CANDIDATE_ENCODINGS = ["utf_8", "gb18030", "big5hkscs"]
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -98,60 +101,132 @@ def looks_binary(data: bytes) -> bool:
     return controls / len(sample) > 0.05
 
 
-def _plausible(text: str) -> bool:
-    """Reject decodings full of replacement or control characters."""
+def _plausible(text: str, allowed_bad: int = 0) -> bool:
+    """Reject decodings full of replacement or control characters.
+
+    ``allowed_bad`` replacement characters are ones the tolerant decoder itself
+    put in for bad bytes it has already counted: they do not count again.
+    """
     if not text:
         return True
     sample = text[:20000]
     bad = sum(1 for ch in sample if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\t\n\r\f"))
+    bad = max(0, bad - allowed_bad)
     return bad / len(sample) < 0.01
 
 
-def decode_bytes(data: bytes) -> str:
-    """Decode a page's bytes to text; raise :class:`DecodeError` when nothing fits."""
-    for bom, enc in ((codecs.BOM_UTF8, "utf_8_sig"), (codecs.BOM_UTF16_LE, "utf_16"), (codecs.BOM_UTF16_BE, "utf_16")):
-        if data.startswith(bom):
-            try:
-                return data.decode(enc)
-            except UnicodeDecodeError:
-                break
-    if looks_binary(data):
-        raise DecodeError("binary file (not a text page)")
-    tried: list[str] = []
-    declared = declared_encoding(data)
-    if declared:
-        tried.append(declared)
-        try:
-            text = data.decode(declared)
-            if _plausible(text):
-                return text
-        except UnicodeDecodeError:
-            pass
-    try:
-        return data.decode("utf_8")
-    except UnicodeDecodeError:
-        tried.append("utf_8")
+#: A page decodes with replacement characters when its damaged places (runs of invalid byte
+#: sequences) are at most this share of its bytes in the best encoding (a browser shows such a
+#: page; a few damaged bytes in a scraped 50 KB page are common) — more means the encoding is
+#: wrong or the file is not text.  Places, not bytes: one damaged byte in UTF-8 orphans the
+#: continuation bytes after it, and in GB18030 it often unpairs the byte after it.
+MAX_BAD_BYTE_RATIO = 1 / 1000
+#: ... or at most this many damaged places whatever the size (a 7 KB page with 6 bad bytes).
+MIN_BAD_BYTES_ALLOWED = 16
+
+_BAD_COUNT = threading.local()
+
+
+def _count_and_replace(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: put U+FFFD for each invalid byte sequence (as a browser does) and
+    count the damaged places: adjacent invalid sequences (one bad byte in UTF-8 orphans the
+    continuation bytes after it) are one place."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    if exc.start != getattr(_BAD_COUNT, "end", -1):
+        _BAD_COUNT.n = getattr(_BAD_COUNT, "n", 0) + 1
+    _BAD_COUNT.end = exc.end
+    return "\ufffd", exc.end
+
+
+codecs.register_error("reportsearch-count", _count_and_replace)
+
+
+def decode_counting(data: bytes, encoding: str) -> tuple[str, int]:
+    """``data`` decoded with ``encoding``; invalid byte sequences become U+FFFD, and the damaged
+    places (runs of adjacent invalid sequences) are counted."""
+    _BAD_COUNT.n, _BAD_COUNT.end = 0, -1
+    text = data.decode(encoding, errors="reportsearch-count")
+    return text, _BAD_COUNT.n
+
+
+def allowed_bad_bytes(size: int) -> int:
+    """How many damaged places a page of ``size`` bytes may hold and still be decoded."""
+    return max(MIN_BAD_BYTES_ALLOWED, int(size * MAX_BAD_BYTE_RATIO))
+
+
+def _normalizer_guess(data: bytes) -> str | None:
     try:
         from charset_normalizer import from_bytes
 
-        best = from_bytes(data, cp_isolation=["utf_8", "gb18030", "big5", "big5hkscs", "utf_16"]).best()
-        if best is not None:
-            enc = normalise_encoding(best.encoding) or best.encoding
-            text = data.decode(enc, errors="strict")
-            if _plausible(text):
-                return text
-    except (UnicodeDecodeError, LookupError, ImportError):
-        pass
-    for enc in _CANDIDATE_ENCODINGS:
-        if enc in tried:
-            continue
+        best = from_bytes(data, cp_isolation=["utf_8", "gb18030", "big5", "big5hkscs"]).best()
+    except Exception:  # noqa: BLE001 - detection is a hint; a failure must not refuse the page
+        return None
+    if best is None:
+        return None
+    return normalise_encoding(best.encoding) or best.encoding
+
+
+def decode_page(data: bytes) -> tuple[str, int]:
+    """Decode a page's bytes like a browser; return ``(text, number of damaged places)``.
+
+    Candidates, most trustworthy first: a byte-order mark, the page's declaration
+    (GB family widened to GB18030), UTF-8, charset-normalizer's guess, GB18030, Big5.
+    The first that decodes cleanly (and plausibly) wins.  When none does, the
+    candidate with the fewest damaged places wins (ties: the more trustworthy), and
+    its invalid bytes become U+FFFD, provided they are rare (``allowed_bad_bytes``).
+    Raises :class:`DecodeError` only for binary files and mostly-undecodable bytes.
+    """
+    for bom, enc in ((codecs.BOM_UTF8, "utf_8_sig"), (codecs.BOM_UTF16_LE, "utf_16"), (codecs.BOM_UTF16_BE, "utf_16")):
+        if data.startswith(bom):
+            text, bad = decode_counting(data, enc)
+            if bad <= allowed_bad_bytes(len(data)):
+                return text, bad
+            break
+    if looks_binary(data):
+        raise DecodeError("binary file (not a text page)")
+    order: list[str] = []
+    declared = declared_encoding(data)
+    for first in (declared, "utf_8"):
+        if first and first not in order:
+            order.append(first)
+    for enc in order:  # the cheap, common case: a declared or UTF-8 page without damage
         try:
             text = data.decode(enc)
-        except UnicodeDecodeError:
+        except (UnicodeDecodeError, LookupError):
             continue
         if _plausible(text):
-            return text
+            return text, 0
+    guess = _normalizer_guess(data)
+    for candidate in [guess, *_CANDIDATE_ENCODINGS]:
+        if candidate and candidate not in order:
+            order.append(candidate)
+    best: tuple[int, int, str] | None = None  # (bad bytes, rank, text)
+    results: dict[int, str] = {}
+    for rank, enc in enumerate(order):
+        try:
+            text, bad = decode_counting(data, enc)
+        except LookupError:
+            continue
+        if not _plausible(text, text.count("\ufffd") if bad else 0):  # the damage is judged by ``bad``
+            continue
+        results[rank] = text
+        if bad == 0:
+            return text, 0
+        if best is None or bad < best[0]:
+            best = (bad, rank, enc)
+    if best is not None and best[0] <= allowed_bad_bytes(len(data)):
+        return results[best[1]], best[0]
+    if best is not None:
+        raise DecodeError(
+            f"undecodable: {best[0]} places with invalid bytes in {len(data)} bytes, even in the best-fitting encoding ({best[2]})"
+        )
     raise DecodeError("undecodable: not UTF-8, GB18030/GBK/GB2312 or Big5 text")
+
+
+def decode_bytes(data: bytes) -> str:
+    """Decode a page's bytes to text (see :func:`decode_page`); raise :class:`DecodeError` when nothing fits."""
+    return decode_page(data)[0]
 
 
 def looks_like_html(text: str) -> bool:
@@ -264,13 +339,16 @@ def read_file(path: Path) -> tuple[list[Page], list[Skipped]]:
     if not data.strip():
         return [], [Skipped(str(path), "empty file")]
     try:
-        text = decode_bytes(data)
+        text, bad_bytes = decode_page(data)
     except DecodeError as exc:
         return [], [Skipped(str(path), str(exc))]
     if not text.strip():
         return [], [Skipped(str(path), "empty file")]
     suffix = path.suffix.lower()
     if suffix in RECORD_SUFFIXES:
-        return read_records(path, text)
+        pages, skipped = read_records(path, text)
+        for page in pages:  # where in a record file the bad bytes were is not tracked: flag every row
+            page.undecodable_bytes = bad_bytes
+        return pages, skipped
     kind = "html" if suffix != ".txt" or looks_like_html(text) else "text"
-    return [Page(path=str(path), raw=text, kind=kind)], []
+    return [Page(path=str(path), raw=text, kind=kind, undecodable_bytes=bad_bytes)], []

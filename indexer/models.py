@@ -25,6 +25,7 @@ class Page:
     raw: str
     kind: PageKind
     hints: dict[str, Any] = field(default_factory=dict)
+    undecodable_bytes: int = 0  # places with invalid bytes the decoder replaced with U+FFFD (rare damage, as a browser shows it)
 
 
 @dataclass
@@ -38,6 +39,8 @@ class Article:
     source: str | None = None  # the site the page names itself as, when it does
     damaged: bool = False  # synonym-substitution damage (伪原创) detected
     heading: str | None = None  # the page's own heading when it is not this article's title (weak evidence only)
+    undecodable_bytes: int = 0  # places in the page's bytes that could not be decoded (shown as U+FFFD in the text)
+    extractor: str = "ours"  # which extraction found the text: ours, or a fallback library (readability, trafilatura, justext)
 
 
 @dataclass

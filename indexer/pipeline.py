@@ -192,9 +192,11 @@ def documents_from_file(path: Path) -> tuple[list[Document], list[Skipped]]:
             continue
         articles = [a for a in articles if a.text and a.text.strip()]
         if not articles:
-            skipped.append(Skipped(page.path, "no report text found after cleaning"))
+            tried = " (nor by the readability, trafilatura and jusText fallbacks)" if page.kind == "html" else ""
+            skipped.append(Skipped(page.path, f"no report text found after cleaning{tried}"))
             continue
         for n, article in enumerate(articles):
+            article.undecodable_bytes = page.undecodable_bytes
             try:
                 meta = extract_meta(article, page.hints)
             except Exception as exc:

@@ -119,7 +119,7 @@ def to_fields(doc: Document, *, file: str, file_hash: str, text_key: str, gram_c
         "truncated": bool(a.truncated),
         "damaged": bool(a.damaged),
         "meta": {"region": m.region, "year": m.year, "topics": m.topics, "doc_type": m.doc_type,
-                 "heading": a.heading},
+                 "heading": a.heading, "undecodable_bytes": a.undecodable_bytes, "extractor": a.extractor},
         "facets": facet_blob(doc),
     }
     if m.year:

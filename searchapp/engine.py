@@ -544,6 +544,8 @@ class SearchEngine:
             "path": stored.get("path"),
             "truncated": bool(stored.get("truncated")),
             "damaged": bool(stored.get("damaged")),
+            "undecodable_bytes": int(meta.get("undecodable_bytes") or 0),
+            "extractor": meta.get("extractor") or "ours",
             "duplicates": list(groups.get(stored["id"], [])),
             "needles": needles,
         }

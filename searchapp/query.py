@@ -27,7 +27,10 @@ from .synonyms import expand
 
 MAX_QUERY_CHARS = 256
 _QUOTES = str.maketrans({"“": '"', "”": '"', "「": '"', "」": '"', "『": '"', "』": '"', "＂": '"'})
-_TOKEN = re.compile(r'"([^"]*)(?:"|$)|(\S+)')
+# A quote mark inside a word ends the word: text pasted from a report ('得“中国环流三') is
+# the word before the quote and the quoted part after it, not one token with a quote in it
+# (which no indexed text holds: quotes are normalised to '"' here, not in the index).
+_TOKEN = re.compile(r'"([^"]*)(?:"|$)|([^\s"]+)')
 _STRAY = re.compile(r"^[()（）\[\]{}+*~^!:：,，;；]+|[()（）\[\]{}+*~^!:：,，;；]+$")
 
 

@@ -23,6 +23,7 @@ import re
 from ..models import Article, Page
 from . import rules
 from .damage import is_damaged, repair_terms
+from .fallback import METHODS, Candidate, choose, link_texts, needs_fallback, run_extractor, score
 from .normalize import cjk_count, normalize_text, split_lines
 from .pageinfo import page_info
 from .split import (
@@ -35,7 +36,7 @@ from .split import (
 )
 from .textdump import clean_lines
 
-__all__ = ["clean_page", "clean_text", "repair_terms", "is_damaged"]
+__all__ = ["clean_page", "clean_text", "extractor_articles", "repair_terms", "is_damaged"]
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,11 @@ _HTML_SNIFF = re.compile(r"<\s*(?:html|body|div|p|table|head|meta|title|br|span|
 _PROMO_HEADING = re.compile(r"整理了\s*\d+\s*篇\s*([^,，。.；;]{2,40}(?:范文|文章|材料|总结|计划))")
 
 
-def clean_page(page: Page) -> list[Article]:
-    """Turn one scraped page into its clean report article(s); [] when none. Never raises."""
+def clean_page(page: Page, join_breaks: bool = True) -> list[Article]:
+    """Turn one scraped page into its clean report article(s); [] when none. Never raises.
+
+    ``join_breaks=False`` keeps mid-sentence line breaks (for the evaluation's before/after count).
+    """
     try:
         raw = page.raw if isinstance(page.raw, str) else str(page.raw or "")
         hints = page.hints if isinstance(page.hints, dict) else {}
@@ -57,15 +61,57 @@ def clean_page(page: Page) -> list[Article]:
             from .html import extract_lines
 
             lines, html_info = extract_lines(raw)
-        else:
-            lines, html_info = split_lines(normalize_text(raw)), {}
-        return clean_text(lines, hints, html_info)
+            articles = clean_text(lines, hints, html_info, join_breaks)
+            if needs_fallback(sum(cjk_count(a.text) for a in articles), len(raw)):
+                articles = _best_of_extractors(raw, articles, hints, html_info)
+            return articles
+        lines = split_lines(normalize_text(raw))
+        return clean_text(lines, hints, {}, join_breaks)
     except RecursionError:
         log.warning("clean_page: recursion limit on %s", getattr(page, "path", "?"))
         return []
     except Exception:  # noqa: BLE001 - a hostile page must not stop a 100k-page run
         log.exception("clean_page failed on %s", getattr(page, "path", "?"))
         return []
+
+
+def article_lines(articles: list[Article]) -> list[str]:
+    """Title and text lines of a page's articles, as one list (what a candidate is scored on)."""
+    out: list[str] = []
+    for a in articles:
+        if a.title:
+            out.append(a.title)
+        out.extend(a.text.split("\n"))
+    return out
+
+
+def extractor_articles(raw: str, method: str, hints: dict | None = None, html_info: dict | None = None) -> list[Article]:
+    """A fallback library's text for an HTML page, cleaned by our line rules."""
+    html_info = html_info or {}
+    lines = run_extractor(method, raw)
+    title = html_info.get("title")
+    if lines and title and title not in lines[:20]:
+        lines = [title, ""] + lines
+    articles = clean_text(lines, hints or {}, html_info) if lines else []
+    for a in articles:
+        a.extractor = method
+    return articles
+
+
+def _best_of_extractors(raw: str, ours: list[Article], hints: dict, html_info: dict) -> list[Article]:
+    """Our articles, or a fallback library's when ours found too little (see fallback.py)."""
+    from .html import parse
+
+    results: dict[str, list[Article]] = {"ours": ours}
+    cands = [Candidate("ours", article_lines(ours))]
+    for method in METHODS:
+        results[method] = extractor_articles(raw, method, hints, html_info)
+        cands.append(Candidate(method, article_lines(results[method])))
+    score(cands, link_texts(parse(raw)), MIN_ARTICLE_CJK)
+    best = choose(cands, MIN_ARTICLE_CJK)
+    if best is None:
+        return []
+    return results[best.method]
 
 
 def _hint_title(hints: dict) -> str | None:
@@ -75,7 +121,9 @@ def _hint_title(hints: dict) -> str | None:
     return rules.strip_file_ext(normalize_text(t).strip()) or None
 
 
-def clean_text(lines: list[str], hints: dict | None = None, html_info: dict | None = None) -> list[Article]:
+def clean_text(
+    lines: list[str], hints: dict | None = None, html_info: dict | None = None, join_breaks: bool = True
+) -> list[Article]:
     """Clean already-split page lines into articles (shared by text and HTML paths)."""
     hints = hints or {}
     html_info = html_info or {}
@@ -85,12 +133,15 @@ def clean_text(lines: list[str], hints: dict | None = None, html_info: dict | No
     # the page heading helps strip "heading第N页" markers glued into paragraphs
     first = next((ln for ln in lines[:15] if ln and title_like(rules.strip_file_ext(ln), 60)), None)
     glued = rules.strip_file_ext(first) if first else None
-    kept, notes = clean_lines(lines, glued)
+    kept, notes = clean_lines(lines, glued, join_breaks)
     if site:
         kept = [ln for ln in kept if ln != site]
     segments, how = split_segments(kept, stacked=not hint_title)
 
-    published = info.published or html_info.get("published") or _hint_date(hints)
+    if html_info.get("published_by") == "htmldate":  # stated in the page's markup: the best evidence
+        published = html_info["published"]
+    else:
+        published = info.published or html_info.get("published") or _hint_date(hints)
     source = site or _str(hints.get("source")) or info.credit or html_info.get("credit")
     truncated = info.truncated or bool(html_info.get("truncated"))
 

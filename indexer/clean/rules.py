@@ -45,7 +45,7 @@ BAR_WORDS = frozenset(
 _BAR_SPLIT = re.compile(r"[\s【】\[\]()（）|｜:：>»<«·•/\\\-—_×、,，.。!！?？*#＃]+")
 
 # --- regex kinds ----------------------------------------------------------------
-_CRUMB_LABEL = re.compile(r"^(?:当前位置|您的位置|你的位置|您现在的位置|你现在的位置|现在位置|所在位置|当前页面|位置)\s*[:：]")
+_CRUMB_LABEL = re.compile(r"^(?:当前位置|您的位置|你的位置|您所在的位置|你所在的位置|所在的位置|您现在的位置|你现在的位置|现在位置|所在位置|当前页面|位置)\s*[:：]")
 _CRUMB_HOME = re.compile(r"^(?:网站首页|首页|主页|首 页)\s*(?:[>»/→＞›]|$)")
 _SEP_ONLY = re.compile(r"^[\s【】\[\]|｜×>»<«·•/\\\-—_=*#＃~～]{1,6}$")
 _HOME_LINK = re.compile(r"^(?:(?:到|返回|进入|回到)\s*.{0,14}|[\u4e00-\u9fa5A-Za-z]{1,6})(?:首页|主页)$")
@@ -129,6 +129,49 @@ _SOCIAL = re.compile(
     r"蓝字|关注(?:我们|该公众号|本公众号|公众号)|长按(?:识别)?二维码|赞赏作者|喜欢作者|写留言|暂无留言|已无更多数据"
     r"|^收录于(?:合集|话题|专辑)|^#[^\s#]{1,20}(?:\s+\d+\s*个)?$|转藏到|^来自\s*[:：]"
 )
+
+
+# Related-content lists: a header of the kind "related / recommended / popular / you may
+# like / more …" (相关推荐, 相关文章, 猜你喜欢, 热门文章, 推荐阅读, 延伸阅读, 大家都在看 …),
+# alone or followed on the same line by the titles it lists.
+_RELATED_HEAD = re.compile(
+    r"^[【\[]?\s*(?:相关(?:推荐|文章|阅读|报道|链接|新闻|内容|资讯|专题|范文|文档|资料|资源|下载|搜索)|猜你(?:喜欢|想看|感兴趣)"
+    r"|热门(?:文章|推荐|阅读|资讯|新闻|专题|范文|标签|搜索)|热点(?:推荐|新闻|文章|资讯)|推荐(?:阅读|文章|内容|资讯|范文|专题)"
+    r"|延伸阅读|拓展阅读|扩展阅读|更多(?:推荐|相关|精彩|阅读|文章|范文)|精彩(?:推荐|阅读|文章)|往期(?:推荐|回顾|精选|文章)"
+    r"|大家(?:都|还)在看|(?:您|你)可能(?:还)?(?:感兴趣|喜欢|想看)(?:的)?(?:文章|内容)?|看了(?:本文|该文|这篇文章?)的人还看了)"
+    r"\s*[】\]]?\s*(?:[（(]\s*\d{0,6}\s*[)）])?\s*(?:[:：]|>>|»|＞＞)?\s*"
+)
+_RELATED_SEP = re.compile(r"\s+|[、|｜·•/]")
+# Photo captions and credits: "…作政府工作报告。本报记者 X 摄", "（刘通摄）", "图为…", "资料图：…",
+# "图片来自网络", "摄影：X" — what a page prints under a picture, not report text.
+_PHOTO_CREDIT = re.compile(
+    r"(?:记者|通讯员|摄影师?|特约摄影|图片?)\s*[:：/]?\s*[\u4e00-\u9fff·]{1,6}(?:\s+[\u4e00-\u9fff]{1,3}){0,2}\s*摄\s*[)）]?$"
+    r"|[（(]\s*[\u4e00-\u9fff·]{2,10}\s*摄\s*[)）]$"
+    r"|[。！]\s*[^。！？，]{0,16}记者\s*[\u4e00-\u9fff·]{2,4}(?:\s+[\u4e00-\u9fff]{1,3})?$"
+    r"|^(?:图为|图片为|资料图|▲|△|图片来[自源]|图片均来自|图片由.{1,12}提供|(?:图|摄影|图片)\s*[:：/])"
+)
+#: A caption is short; a report paragraph that mentions a photographer is not a caption.
+PHOTO_MAX = 200
+
+
+def is_related_list(line: str) -> bool:
+    """A related-content header, alone or followed by the titles it lists (no sentences)."""
+    if len(line) > 400:
+        return False
+    m = _RELATED_HEAD.match(line)
+    if not m:
+        return False
+    rest = line[m.end():].strip()
+    if not rest:
+        return True
+    if re.search(r"[。！？]", rest):
+        return False  # "推荐阅读了…。": a sentence that starts with these words
+    return len([p for p in _RELATED_SEP.split(rest) if p]) >= 2 or len(rest) <= 40
+
+
+def is_photo_credit(line: str) -> bool:
+    """A photo caption or credit line."""
+    return len(line) <= PHOTO_MAX and bool(_PHOTO_CREDIT.search(line))
 
 
 def is_count_info(line: str) -> bool:
@@ -241,7 +284,10 @@ def is_tail_marker(line: str) -> bool:
     """A line after which nothing on the page is report text."""
     if len(line) > 100:
         return bool(_APPENDIX.search(line[:200])) and len(line) < 300
-    return bool(_TAIL.match(line)) or bool(_APPENDIX.search(line)) or is_forum_meta(line) or bool(_ALSO_READ.match(line))
+    return (
+        bool(_TAIL.match(line)) or bool(_APPENDIX.search(line)) or is_forum_meta(line) or bool(_ALSO_READ.match(line))
+        or is_related_list(line)
+    )
 
 
 def is_link_row(line: str) -> bool:
@@ -311,7 +357,11 @@ def chrome_kind(line: str) -> str | None:
     if _HOME_LINK.match(line):
         return "nav"
     if len(line) > _LONGEST_CHROME and len(line) > SHORT_MAX:  # a paragraph: the rules below are for short lines
-        return None
+        return "related" if is_related_list(line) else None
+    if is_photo_credit(line):
+        return "photo"
+    if is_related_list(line) and _RELATED_HEAD.match(line).end() < len(line):  # type: ignore[union-attr]
+        return "related"  # header and titles on one line (a lone header is a tail marker, see tail_cut)
     if is_crumb(line):
         return "crumb"
     if is_footer(line):

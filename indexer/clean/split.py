@@ -1,9 +1,14 @@
 """Split a cleaned page into reports and find each report's title.
 
-A compilation page prints several reports one after another.  Two shapes are
-recognised, both by their layout, never by wording of one site:
+A compilation page prints several reports one after another.  These shapes are
+recognised, all by their layout, never by wording of one site:
 
-* numbered pieces: a line "篇1" / "第2篇" starts each report;
+* numbered pieces: a line "篇1" / "篇一" / "【篇一】" / "第2篇" / "范文一" starts each
+  report (its title may follow on the same line), or the title carries the number
+  at its end ("卫生监督工作计划篇1", "…范文2"; two or more, numbered in order; the
+  report may run on after it on the same line when every marker names one title);
+* repeated titles: the same title line naming a document type starts each report
+  (with at least 150 characters of prose after every copy);
 * stacked reports: a short title line naming a document type (…总结, …范文,
   …计划, …材料, …报告 …) set off by more white space than the page uses
   between paragraphs (two or more blank lines before or after), with at least
@@ -33,7 +38,26 @@ NUMBERED = re.compile(
     r"^(?:[一二三四五六七八九十]+\s*[、.．]|[（(]\s*[一二三四五六七八九十\d]+\s*[)）]|\d+\s*[、.．)]|第[一二三四五六七八九十\d]+[、,，章节条部分是]"
     r"|[①-⑳]|[一二三四五六七八九十]是)"
 )
-PIAN = re.compile(r"^(?:篇\s*[0-9一二三四五六七八九十百]+|第\s*[0-9一二三四五六七八九十百]+\s*篇)\s*(?:[:：.、]\s*([^。，；]{2,50}))?$")
+_N = r"[0-9０-９一二三四五六七八九十百]{1,4}"
+# Numbered pieces of a compilation, as a whole line: 篇1 / 篇一 / 【篇一】 / 第一篇 / 范文一 / [范文2],
+# optionally followed by the piece's title ("篇1：卫生院工作计划", "【篇二】XX总结").
+_MARK = rf"(?:篇\s*{_N}|第\s*{_N}\s*篇|(?:精选|优秀)?范文\s*{_N})"
+_PIECE_TITLE = r"([^。，；]{2,50})"
+PIAN = re.compile(
+    rf"^(?:[【\[〖]\s*{_MARK}\s*[】\]〗]\s*[:：.、．]?\s*{_PIECE_TITLE}?"  # 【篇一】 / 【篇一】XX总结
+    rf"|{_MARK}\s*(?:(?:[:：.、．]|\s)\s*{_PIECE_TITLE})?)$"  # 篇1 / 第一篇：XX计划 (a title needs a separator:
+)  # "第一篇讲的是…" is a sentence)
+
+
+def _marker_title(m: re.Match[str]) -> str | None:
+    return m.group(1) or m.group(2)
+# The same with the title first: "卫生监督工作计划篇1", "XX总结范文2", "XX计划（篇3）".  A line
+# ending in 篇N alone is weak evidence, so this shape needs two markers on the page.
+PIAN_AFTER = re.compile(rf"^([^。，；]{{2,50}}?)\s*[（(【\[]?\s*(?:篇|范文)\s*({_N})\s*[)）】\]]?$")
+# ... with the report's first words run on after it ("卫生监督工作计划篇2 为进一步加强…"):
+# the same title on every marker is then required.
+PIAN_AFTER_RUN_ON = re.compile(rf"^([^。，；\s]{{2,40}}?)(?:篇|范文)({_N})(?:\s+|[:：、．.]\s*)(\S.*)$")
+_CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
 _TITLE_LABEL = re.compile(r"^(?:文章标题|标题|题目|文档标题)\s*[:：]\s*")
 _YEAR_PREFIX = re.compile(r"^(?:\d{2,4}|[〇一二三四五六七八九零]{2,4}|20xx|20XX|xx|XX)\s*年(?:度)?\s*$")
 _NORM_DROP = re.compile(r"[\s\d０-９〇年度\-_.·:：,，。“”\"'《》()（）]|docx?|pdf|txt", re.I)
@@ -92,6 +116,66 @@ def _blank_runs(lines: list[str]) -> list[tuple[str, int, int]]:
     return out
 
 
+def piece_number(s: str) -> int | None:
+    """The number of a 篇N marker: 3, 十二, 二十一 → int (None when it is not a number)."""
+    s = s.strip().translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    if s.isdigit():
+        return int(s)
+    if not s or any(c not in "零一二三四五六七八九十百" for c in s):
+        return None
+    if "百" in s:
+        h, _, rest = s.partition("百")
+        return (_CN_DIGITS.get(h, 1) if h else 1) * 100 + (piece_number(rest) or 0 if rest else 0)
+    if "十" in s:
+        t, _, u = s.partition("十")
+        return (_CN_DIGITS.get(t, 1) if t else 1) * 10 + (_CN_DIGITS.get(u, 0) if u else 0)
+    if len(s) == 1:
+        return _CN_DIGITS.get(s)
+    return None
+
+
+def _pian_markers(texts: list[str]) -> list[tuple[int, str | None, str | None]]:
+    """(line index, title named on the marker line, text run on after it) of every
+    compilation-piece marker."""
+    found: list[tuple[int, str | None, str | None]] = [
+        (i, _marker_title(m), None) for i, t in enumerate(texts) if (m := PIAN.match(t))
+    ]
+    if found:
+        return found
+    after: list[tuple[int, str, int | None, str | None]] = []
+    for i, t in enumerate(texts):
+        if m := PIAN_AFTER.match(t):
+            after.append((i, m.group(1).strip(), piece_number(m.group(2)), None))
+        elif (m := PIAN_AFTER_RUN_ON.match(t)) and DOC_SUFFIX.search(m.group(1)):
+            after.append((i, m.group(1), piece_number(m.group(2)), m.group(3)))
+    after = [a for a in after if a[2] is not None and title_like(a[1], 50)]
+    numbers = [a[2] for a in after]
+    run_on_titles = {norm_title(a[1]) for a in after if a[3] is not None}
+    # title-first markers count only as a numbered sequence (1, 2, 3 …), never a lone "…篇2";
+    # with text run on, only when every marker names the same title
+    if len(after) >= 2 and numbers == sorted(numbers) and len(set(numbers)) == len(numbers):  # type: ignore[type-var]
+        if not run_on_titles or len({norm_title(a[1]) for a in after}) == 1:
+            return [(i, title, rest) for i, title, _, rest in after]
+    return []
+
+
+def _repeated_titles(runs: list[tuple[str, int, int]], texts: list[str]) -> list[int]:
+    """Lines starting reports that share one title: a title-like line naming a document type,
+    printed two or more times with a report's worth of prose (150 CJK) after each copy."""
+    mass = [cjk_count(t) if not title_like(t) else 0 for t in texts]
+    by_key: dict[str, list[int]] = {}
+    for i, t in enumerate(texts):
+        if title_like(t, 40) and DOC_SUFFIX.search(t):
+            by_key.setdefault(norm_title(t), []).append(i)
+    for key, idx in by_key.items():
+        if len(idx) < 2 or not key:
+            continue
+        ends = idx[1:] + [len(texts)]
+        if all(sum(mass[a + 1 : b]) >= 150 for a, b in zip(idx, ends)):
+            return idx
+    return []
+
+
 def split_segments(lines: list[str], stacked: bool = True) -> tuple[list[Segment], str]:
     """Cut the page into report segments; returns (segments, how).
 
@@ -102,8 +186,11 @@ def split_segments(lines: list[str], stacked: bool = True) -> tuple[list[Segment
     texts = [r[0] for r in runs]
     if not texts:
         return [], "empty"
-    pian = [i for i, t in enumerate(texts) if PIAN.match(t)]
-    if pian:
+    markers = _pian_markers(texts)
+    if markers:
+        pian = [i for i, _, _ in markers]
+        names = {i: title for i, title, _ in markers}
+        run_on = {i: rest for i, _, rest in markers}
         segs: list[Segment] = []
         bounds = pian + [len(texts)]
         pre = texts[: pian[0]]
@@ -111,7 +198,10 @@ def split_segments(lines: list[str], stacked: bool = True) -> tuple[list[Segment
             segs.append(Segment(pre))
         for a, b in zip(bounds, bounds[1:]):
             body = texts[a + 1 : b]
-            named = PIAN.match(texts[a]).group(1)  # type: ignore[union-attr]
+            first = run_on[a]
+            if first:
+                body = [first] + body
+            named = names[a]
             if named:
                 body = [named] + body
             if body:
@@ -124,6 +214,15 @@ def split_segments(lines: list[str], stacked: bool = True) -> tuple[list[Segment
         return segs, "pian"
     if not stacked:
         return [Segment(texts)], "single"
+    repeated = _repeated_titles(runs, texts)
+    if repeated:
+        segs = []
+        pre = texts[: repeated[0]]
+        if sum(cjk_count(t) for t in pre) >= 150:
+            segs.append(Segment(pre))
+        for a, b in zip(repeated, repeated[1:] + [len(texts)]):
+            segs.append(Segment(texts[a:b], title=texts[a], title_index=0))
+        return segs, "repeated"
     # stacked reports
     mass = [cjk_count(t) if not title_like(t) else 0 for t in texts]
     cands = [

@@ -15,7 +15,10 @@ Pipeline (each step a small pure function):
    own headings is kept (rules.is_outline), and the page heading printed again below
    it is dropped (``drop_outline_echo``);
 6. ``rejoin_fragments``: a sentence split over lines by inline links
-   ("根据《" / "中华人民共和国著作权法" / "》第五条") is put back together.
+   ("根据《" / "中华人民共和国著作权法" / "》第五条") is put back together;
+7. ``linejoin.join_broken_sentences``: a line wrap inside a sentence (PDF/docx
+   previews, fixed-width transcriptions) is joined; headings, list items and table
+   rows never are.
 
 Blank lines are kept (as "") because the article splitter reads them.
 """
@@ -25,6 +28,7 @@ import re
 
 from . import rules
 from .inline import join_docx_chunks, strip_inline
+from .linejoin import join_broken_sentences
 from .normalize import cjk_count
 
 
@@ -43,6 +47,18 @@ def mark_chrome(lines: list[str]) -> list[bool]:
         ln = lines[i]
         if not ln:
             i += 1
+            continue
+        if rules._CRUMB_LABEL.match(ln) and len(ln) <= 20 and _crumb_item(lines[next_nonblank(i + 1)] if next_nonblank(i + 1) < n else ""):
+            # crumb printed one item per line with the separator at the end: 您所在的位置： / 快讯 > / 公司 > / 公司
+            drop[i] = True
+            j = next_nonblank(i + 1)
+            while j < n and _crumb_item(lines[j]):
+                drop[j] = True
+                j = next_nonblank(j + 1)
+            if j < n and len(lines[j]) <= 16 and not rules.ends_sentence(lines[j]) and rules.chrome_kind(lines[j]) is None:
+                drop[j] = True  # the last item, without a separator
+                j = next_nonblank(j + 1)
+            i = j
             continue
         if rules.is_crumb_start(ln) and len(ln) <= 20:
             # crumb printed one item per line: label, 首页, >, 栏目, >, 栏目 [, 栏目 repeated]
@@ -93,22 +109,37 @@ def mark_chrome(lines: list[str]) -> list[bool]:
     return drop
 
 
+_CRUMB_ITEM = re.compile(r"^[^。，；：:]{1,16}\s*[>»›＞/→]$")
+
+
+def _crumb_item(line: str) -> bool:
+    """One breadcrumb item printed on its own line with its separator ('快讯 >')."""
+    return bool(_CRUMB_ITEM.match(line))
+
+
 def tail_cut(lines: list[str], drop: list[bool]) -> int:
     """Index where the report ends (len(lines) when no end marker qualifies).
 
     A marker ends the report only when at least as much prose lies before it as
     after it, so a "相关推荐" box at the top of a page does not delete the page.
+    After a related-list header only sentences count as prose: the list's own
+    titles are not (a long list under a short report would otherwise keep it).
     """
     mass = [0 if (drop[i] or not lines[i]) else cjk_count(lines[i]) for i in range(len(lines))]
-    total = sum(mass)
-    before = 0
+    sentences = [m if m and (_SENTENCE.search(lines[i]) or len(lines[i]) >= 40) else 0 for i, m in enumerate(mass)]
+    total, total_sentences = sum(mass), sum(sentences)
+    before = before_sentences = 0
     for i, ln in enumerate(lines):
         if ln and rules.is_tail_marker(ln):
-            after = total - before
+            after = total_sentences - before_sentences if rules.is_related_list(ln) else total - before
             if before >= 100 and before >= after:
                 return i
         before += mass[i]
+        before_sentences += sentences[i]
     return len(lines)
+
+
+_SENTENCE = re.compile(r"[。！？；]")
 
 
 def _unclosed(s: str) -> bool:
@@ -182,8 +213,12 @@ def drop_outline_echo(lines: list[str]) -> list[str]:
     return out
 
 
-def clean_lines(lines: list[str], heading: str | None = None) -> tuple[list[str], dict]:
-    """Run the whole line pipeline; return kept lines (blanks as "") and notes."""
+def clean_lines(lines: list[str], heading: str | None = None, join_breaks: bool = True) -> tuple[list[str], dict]:
+    """Run the whole line pipeline; return kept lines (blanks as "") and notes.
+
+    ``join_breaks=False`` leaves mid-sentence line breaks alone (the evaluation's
+    before/after count uses it).
+    """
     notes: dict = {}
     lines = [strip_inline(ln, heading) for ln in lines]
     lines, docx = join_docx_chunks(lines)
@@ -204,4 +239,6 @@ def clean_lines(lines: list[str], heading: str | None = None) -> tuple[list[str]
     kept = drop_outline_echo(kept)
     kept, notes["repeated"] = dedupe_head(kept)
     kept = rejoin_fragments(kept)
+    if join_breaks:
+        kept = join_broken_sentences(kept)
     return kept, notes
