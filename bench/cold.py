@@ -32,7 +32,7 @@ def drop_caches() -> bool:
 
 
 def cold_pass(index_dir: Path, read_ahead: bool) -> dict:
-    from searchapp import fastquery
+    from indexer.engine import fastquery
     from searchapp.engine import SearchEngine
     from searchapp.facets import Filters
 
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.cold", description=__doc__.split("\n\n")[0])
     ap.add_argument("--index-dir", required=True, type=Path)
     args = ap.parse_args(argv)
-    from indexer.store import index_exists
+    from indexer.engine.store import index_exists
 
     if not index_exists(args.index_dir):
         ap.error(f"{args.index_dir} is not an index folder")

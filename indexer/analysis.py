@@ -16,7 +16,7 @@ Segmentation speed: :func:`search_tokens` gives exactly jieba's
 faster) for the plain cut, then jieba's own search-mode sub-word rule over
 jieba's dictionary.  The few tokens where jieba-rs and jieba disagree (runs of
 digits/Latin such as ``2011-2020``, characters outside jieba's Han range) are
-re-cut with jieba itself.  ``tests/test_segmenter.py`` checks token-for-token
+re-cut with jieba itself.  ``tests/equivalence/test_rjieba_vs_jieba.py`` checks token-for-token
 equality on ../shared.  Without rjieba it falls back to jieba.
 
 At index time the fields are handed to Whoosh pre-tokenized (lists of terms,
@@ -27,7 +27,6 @@ segmentation at all.
 from __future__ import annotations
 
 import functools
-import os
 import re
 from typing import Iterator
 
@@ -35,6 +34,7 @@ import numpy as np
 from whoosh.analysis import CompositeAnalyzer, LowercaseFilter, Token, Tokenizer
 
 from .segdict import _import_jieba, tokenizer as _jieba_tokenizer
+from .settings import current as current_settings
 from .textnorm import nfkc
 
 jieba = _import_jieba()  # (without its slow pkg_resources import; logs at WARNING)
@@ -44,7 +44,12 @@ try:  # jieba-rs: same dictionary and algorithm as jieba, in Rust
 except Exception:  # pragma: no cover - optional speed-up
     _rjieba = None
 
-FAST_SEGMENTER = os.environ.get("REPORTSEARCH_SEGMENTER", "fast") != "jieba" and _rjieba is not None
+
+
+def fast_segmenter() -> bool:
+    """Whether jieba-rs cuts (``$REPORTSEARCH_SEGMENTER`` is not ``jieba`` and rjieba is installed)."""
+    return _rjieba is not None and current_settings().segmenter != "jieba"
+
 _HAN_ONLY = re.compile("[\u4E00-\u9FD5]+\\Z")
 
 
@@ -59,7 +64,7 @@ def _jieba_dt():
 
 def cut(text: str) -> list[str]:
     """``jieba.lcut(text)`` (accurate mode, HMM on), computed with jieba-rs where it agrees."""
-    if not FAST_SEGMENTER:
+    if not fast_segmenter():
         _jieba_dt()
         return jieba.lcut(text)
     dt = _jieba_dt()
@@ -75,7 +80,7 @@ def cut(text: str) -> list[str]:
 
 def search_tokens(text: str) -> list[tuple[str, int, int]]:
     """Exactly ``list(jieba.tokenize(text, mode="search"))``: (word, start, end), sub-words first."""
-    if not FAST_SEGMENTER:
+    if not fast_segmenter():
         _jieba_dt()
         return list(jieba.tokenize(text, mode="search"))
     freq = _jieba_dt().FREQ
@@ -107,7 +112,7 @@ def index_words(text: str) -> list[str]:
     case) depends on that token alone, so it is done once per distinct token
     (:data:`_TERMS`) and a document is just the concatenation of its tokens' terms.
     """
-    if not FAST_SEGMENTER:
+    if not fast_segmenter():
         search = _WORDY.search
         return [w.lower() for w, _s, _e in search_tokens(text) if search(w)]
     if not text:
@@ -151,7 +156,7 @@ class _TokenTerms(dict):
         # exactly what cut() and search_tokens() do with this one token, offsets aside
         if _HAN_ONLY.match(tok):
             # the common case, kept short: jieba keeps a Han-only token whole, and Han
-            # characters are word characters without case (tests/test_fast_paths.py checks both)
+            # characters are word characters without case (tests/equivalence/test_text_fast_paths.py checks both)
             out = (tok,) if len(tok) <= 2 else tuple(_sub_words(tok, _jieba_dt().FREQ)) + (tok,)
         else:
             dt = _jieba_dt()

@@ -14,7 +14,7 @@ run, so shingle hashes and the MinHash permutations are computed with numpy
 
 datasketch itself (which imports scipy: ~0.75 s) is imported only where it is used:
 :func:`minhash`, and :func:`lsh_params` for a threshold whose parameters are not in
-:data:`_LSH_PARAMS` (the default's are; ``tests/test_loadcache.py`` checks them against
+:data:`_LSH_PARAMS` (the default's are; ``tests/meta/test_loadcache.py`` checks them against
 datasketch), so an indexing run never imports it.
 """
 from __future__ import annotations
@@ -200,7 +200,7 @@ def near_duplicate_edges(sigs: np.ndarray, keys: np.ndarray, threshold: float, b
     incremental run passes the number of rows whose edges are already known,
     so it compares the new rows with everything but never old rows with each
     other.  The result is the same edge set datasketch's ``MinHashLSH.query``
-    plus ``MinHash.jaccard`` give (see ``tests/test_dedup.py``).
+    plus ``MinHash.jaccard`` give (see ``tests/pipeline/test_dedup.py``).
     """
     n = sigs.shape[0]
     if n < 2 or new_from >= n:
@@ -446,7 +446,7 @@ class DedupState:
       ``new_from``), then the groups they touch are merged.
 
     That gives exactly the components a from-scratch grouping finds, without
-    reading a single stored text (``tests/test_dedup.py`` checks both claims).
+    reading a single stored text (``tests/pipeline/test_dedup.py`` checks both claims).
     Text keys answer the exact-copy check, years the year sharing between
     copies, files which rows a changed file replaces.
 
@@ -869,7 +869,7 @@ class DedupState:
 
     def _rewrite_journal(self, path: Path, o: _Origin, generation: int) -> None:
         """Replace the journal by one record: everything since the base (atomic rename)."""
-        from .store import write_atomic
+        from .engine.store import write_atomic
 
         nb = self._n_base
         record = self._record(o, self._base_generation, generation, nb, np.ones(nb, dtype=bool),
@@ -881,7 +881,7 @@ class DedupState:
 
     def _write_base(self, path: Path, generation: int) -> None:
         """Write the live rows as a new base (atomically), drop the old journal, and continue from it."""
-        from .store import write_atomic
+        from .engine.store import write_atomic
 
         rows = np.flatnonzero(self._alive)
         used, fidx = np.unique(self._fidx[rows], return_inverse=True)

@@ -35,21 +35,16 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-ENV = "REPORTSEARCH_CACHE_DIR"
 FORMAT = b"reportsearch-cache-1\n"  # bump to invalidate every cache file at once
 _KEY_LEN = 32  # sha256 digest
 
 
 def cache_dir() -> Path | None:
-    """The cache directory (not necessarily existing), or ``None`` when caching is off."""
-    env = os.environ.get(ENV)
-    if env is not None and env.strip():
-        if env.strip().lower() in ("off", "0", "none", "false", "no"):
-            return None
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
-    return base / "reportsearch"
+    """The cache directory (not necessarily existing), or ``None`` when caching is off
+    (``$REPORTSEARCH_CACHE_DIR``, read by :mod:`indexer.settings`)."""
+    from .settings import current
+
+    return current().cache_dir
 
 
 def file_digest(path: str | os.PathLike | None) -> bytes:

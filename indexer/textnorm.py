@@ -14,7 +14,7 @@ distinct offending character) for characters whose decomposition is already
 final (``NFKC(c) == NFKD(c)``), after which the text usually passes CPython's
 quick check and ``unicodedata.normalize`` returns almost at once.  Any
 character outside the table still gets the full, slow treatment, so the result
-is always exactly NFKC.  ``tests/test_fast_paths.py`` checks this on random
+is always exactly NFKC.  ``tests/equivalence/test_text_fast_paths.py`` checks this on random
 mixed-script strings.
 """
 from __future__ import annotations

@@ -11,18 +11,28 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request, send_from_directory
 
-from indexer import store
+from indexer.engine import store
+from indexer.settings import Settings
+from indexer.settings import current as current_settings
 
-from .engine import SearchEngine
+from .engine import SearchEngine, engine_of
+
+__all__ = ["create_app", "engine_of"]
 
 TEMPLATES = store.project_root() / "templates"
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app; ``INDEX_DIR`` defaults to ``$REPORTSEARCH_INDEX_DIR`` or ``index/``."""
+def create_app(test_config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
+    """Build the app; ``INDEX_DIR`` defaults to ``settings.index_dir`` (``$REPORTSEARCH_INDEX_DIR`` or ``./index``).
+
+    ``settings`` default to :func:`indexer.settings.current`; the admin reads its password
+    and secret key from them (``app.extensions["settings"]``).
+    """
+    settings = settings or current_settings()
     app = Flask(__name__, template_folder=str(TEMPLATES), instance_relative_config=True)
+    app.extensions["settings"] = settings
     app.config.from_mapping(
-        INDEX_DIR=str(store.default_index_dir()),
+        INDEX_DIR=str(settings.index_dir),
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,
     )
@@ -62,8 +72,3 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return render_template("error.html", code=500, message="服务器出错了，请稍后再试。"), 500
 
     return app
-
-
-def engine_of(app: Flask) -> SearchEngine:
-    """The app's search engine."""
-    return app.extensions["engine"]

@@ -34,15 +34,13 @@ from flask import (Blueprint, Flask, current_app, flash, get_flashed_messages, j
 from markupsafe import Markup, escape
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from indexer import store
+from indexer.engine import store
 
 from .facets import REGION, YEAR, FacetTable
 from .uploads import ALLOWED_EXTENSIONS, Limits, save_uploads
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-PASSWORD_ENV = "REPORTSEARCH_ADMIN_PASSWORD"
-SECRET_ENV = "REPORTSEARCH_SECRET_KEY"
 SECRET_FILE = "secret_key"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -65,16 +63,16 @@ def configure(app: Flask) -> None:
     cfg.setdefault("INDEX_WORKERS", None)
     cfg.setdefault("SESSION_COOKIE_HTTPONLY", True)
     cfg.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    pw = os.environ.get(PASSWORD_ENV)
+    settings = app.extensions["settings"]
+    pw = settings.admin_password
     if pw:
         cfg["ADMIN_PASSWORD_HASH"] = generate_password_hash(pw)
     elif cfg.get("ADMIN_PASSWORD"):  # a plain password in a test config
         cfg["ADMIN_PASSWORD_HASH"] = generate_password_hash(cfg["ADMIN_PASSWORD"])
     cfg.pop("ADMIN_PASSWORD", None)
     if not cfg.get("SECRET_KEY"):
-        env = os.environ.get(SECRET_ENV)
-        if env:
-            cfg["SECRET_KEY"] = env
+        if settings.secret_key:
+            cfg["SECRET_KEY"] = settings.secret_key
         elif cfg.get("ADMIN_PASSWORD_HASH"):
             cfg["SECRET_KEY"] = load_or_create_secret(Path(app.instance_path))
     app.extensions["admin_limiter"] = LoginLimiter(int(cfg["ADMIN_LOGIN_ATTEMPTS"]), float(cfg["ADMIN_LOGIN_WINDOW"]))

@@ -10,7 +10,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 
 def _engine():
-    from . import engine_of
+    from .engine import engine_of
 
     return engine_of(current_app)
 

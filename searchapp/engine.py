@@ -20,16 +20,16 @@ import logging
 import numpy as np
 from whoosh import query as Q
 
-from indexer import store
+from indexer.engine import store
 from indexer.analysis import gram_text
-from indexer.schema import UNKNOWN
+from indexer.engine.schema import UNKNOWN
 
 from . import query as qmod
 from . import facets as facets_mod
 from .facets import FacetTable, Filters
-from .fastquery import Evaluator, PostingCache, Unsupported, top_order
+from indexer.engine.fastquery import Evaluator, PostingCache, Unsupported, top_order
 from .highlight import highlight, snippet
-from .scoring import CachedBM25F
+from indexer.engine.scoring import CachedBM25F
 from .sentences import MAX_SENTENCE_CHARS, Example, matches, sentence_key, split_sentences
 
 MAX_PER_PAGE = 100
@@ -278,8 +278,10 @@ class SearchEngine:
     def _match(self, s, wq: Q.Query) -> tuple[np.ndarray, np.ndarray]:
         """Every live document ``wq`` matches (ascending) and its score, filters not applied.
 
-        Evaluated with numpy over the postings (``searchapp.fastquery``); a query it
-        does not implement is run by Whoosh instead, with the same result.
+        Evaluated with numpy over the postings (``indexer.engine.fastquery``); a query shape
+        it declares unsupported (:class:`Unsupported`) is run by Whoosh instead, with the
+        same result.  Any other exception is a bug and surfaces (the tests run every
+        query shape both ways).
         """
         table = self._table
         assert table is not None
@@ -288,9 +290,6 @@ class SearchEngine:
                 self._evaluator = Evaluator(s, self._postings)
             docs, scores = self._evaluator.evaluate(wq)
         except Unsupported:
-            docs, scores = self._whoosh_match(s, wq)
-        except Exception:  # an unreadable posting list must not cost the user the answer
-            log.warning("numpy evaluation failed for %r; using Whoosh's matcher", wq, exc_info=True)
             docs, scores = self._whoosh_match(s, wq)
         keep = docs < table.size
         keep[keep] = table.live[docs[keep]]
@@ -573,3 +572,8 @@ class SearchEngine:
     def doc_count(self) -> int:
         with self._lock:
             return self._current().doc_count()
+
+
+def engine_of(app: Any) -> SearchEngine:
+    """The Flask app's search engine (made by ``create_app``, kept in ``app.extensions``)."""
+    return app.extensions["engine"]

@@ -35,17 +35,17 @@ mask and a count is a ``bincount`` over the matching document numbers
 """
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 from markupsafe import Markup, escape
 from whoosh import query as Q
 
-from indexer.schema import UNKNOWN
+from indexer.engine.schema import UNKNOWN, FacetRecord, decode_facet_record
 
 MAX_VALUES_PER_FACET = 10  # values shown in the sidebar before "更多…"
 FACET_PAGE_SIZE = 100  # values per page of the full list (/facet/<name>)
@@ -58,28 +58,6 @@ def _int_or_none(v: str | None) -> int | None:
         return int(str(v).strip()) if v not in (None, "") else None
     except ValueError:
         return None
-
-
-@dataclass
-class FacetRecord:
-    id: str
-    region: list[str]
-    year: int | None
-    topics: list[str]
-    doc_type: str
-    title: str = ""
-
-
-def parse_record(raw: bytes | None) -> FacetRecord | None:
-    """A document's facet record (the ``facets`` column written by ``indexer.schema.facet_blob``)."""
-    if not raw:
-        return None
-    try:
-        d = json.loads(raw)
-    except ValueError:
-        return None
-    return FacetRecord(d.get("i", ""), list(d.get("r") or []), d.get("y"), list(d.get("t") or []),
-                       d.get("d") or UNKNOWN, d.get("n") or "")
 
 
 # -- the rendering data of one facet ---------------------------------------------------------
@@ -396,7 +374,7 @@ class Filters:
     region_exact: bool = False  # only reports filed at the deepest selected region itself (本级)
 
     @classmethod
-    def from_args(cls, args: Mapping) -> "Filters":
+    def from_args(cls, args: Mapping) -> Filters:
         """Read filters from request args (a MultiDict) or a plain dict of lists/strings."""
 
         def getlist(name: str) -> list[str]:
@@ -425,7 +403,7 @@ class Filters:
         return bool(self.region or self.year or self.topic or self.doc_type
                     or self.year_from is not None or self.year_to is not None)
 
-    def to_query(self, exclude: str | None = None, table: "FacetTable | None" = None) -> Q.Query | None:
+    def to_query(self, exclude: str | None = None, table: FacetTable | None = None) -> Q.Query | None:
         """The filter query: region names ANDed, multi-select values ORed within their facet.
 
         ``exclude`` leaves one facet's own selection out (to count that facet).
@@ -498,7 +476,7 @@ class _SegmentFacets:
     def __init__(self, reader):
         n = reader.doc_count_all()
         col = reader.column_reader("facets") if reader.has_column("facets") else None
-        self.records: list[FacetRecord | None] = [parse_record(col[i]) if col is not None else None
+        self.records: list[FacetRecord | None] = [decode_facet_record(col[i]) if col is not None else None
                                                   for i in range(n)]
         self.names: dict[str, list[str]] = {k: [] for k in FACET_NAMES}
         self.stores: dict[str, Any] = {}
@@ -518,7 +496,7 @@ class _SegmentFacets:
                                   for r in self.records], dtype=np.int64)
 
 
-_SEGMENT_CACHE: "OrderedDict[object, _SegmentFacets]" = OrderedDict()
+_SEGMENT_CACHE: OrderedDict[object, _SegmentFacets] = OrderedDict()
 _SEGMENT_CACHE_SIZE = 4096
 _SEGMENT_LOCK = threading.Lock()
 
@@ -597,7 +575,7 @@ class FacetTable:
         return out
 
     @classmethod
-    def load(cls, searcher, groups: dict[str, list[str]]) -> "FacetTable":
+    def load(cls, searcher, groups: dict[str, list[str]]) -> FacetTable:
         """The table of a searcher: each segment's part read once per process (see :class:`_SegmentFacets`)."""
         segments = []
         for leaf, offset in searcher.leaf_searchers():
@@ -659,7 +637,7 @@ class FacetTable:
         """Documents whose region path ends at one of ``regions`` (the "本级" reports); see :meth:`RegionFacet.exact_mask`."""
         return REGION.exact_mask(self.stores["region"], self._codes("region", regions), self.size, docs)
 
-    def filter_mask(self, filters: "Filters", exclude: str | None = None) -> np.ndarray | None:
+    def filter_mask(self, filters: Filters, exclude: str | None = None) -> np.ndarray | None:
         """The documents passing every filter (``exclude``: but that facet's own); None when nothing filters.
 
         The same semantics as :meth:`Filters.to_query` (tested against it): region
@@ -837,8 +815,8 @@ def year_chart_svg(counts: dict[str, int], filters: Filters, link) -> Markup | N
     # The picture is hidden from assistive technology (its bars are mouse shortcuts, no tab
     # stops); the caption says what it shows, and the year list below carries the choices.
     parts = [f'<figure class="yearchart-fig"><figcaption class="visually-hidden">{escape(label)}</figcaption>',
-             f'<svg viewBox="0 0 {width} {height}" aria-hidden="true" focusable="false" '
-             'xmlns="http://www.w3.org/2000/svg">']
+             (f'<svg viewBox="0 0 {width} {height}" aria-hidden="true" focusable="false" '
+              'xmlns="http://www.w3.org/2000/svg">')]
     for i in range(span):
         y = lo + i
         c = by_year.get(y, 0)

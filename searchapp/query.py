@@ -22,7 +22,7 @@ from whoosh import query as Q
 
 from indexer.analysis import bigrams, gram_text, to_simplified, words
 
-from .phrase import GramPhrase
+from indexer.engine.phrase import GramPhrase
 from .synonyms import expand
 
 MAX_QUERY_CHARS = 256

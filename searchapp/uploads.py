@@ -1,6 +1,6 @@
 """Saving pages uploaded through the web admin: type checks, size limits, safe names, zips.
 
-Rules (enforced here, tested in ``tests/test_admin.py``):
+Rules (enforced here, tested in ``tests/web/test_admin.py``):
 
 * only ``.html .htm .txt .jsonl .csv`` pages, or a ``.zip`` of them, are accepted;
   the content must look like what the name says (text, or a real zip);

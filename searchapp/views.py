@@ -9,7 +9,7 @@ import csv
 import io
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote, urlencode, urlsplit
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
@@ -17,16 +17,25 @@ from markupsafe import Markup
 
 from .csvcell import safe_row
 from .engine import DEFAULT_PER_PAGE, EXPORT_CAP, SORTS
-from .facets import (FACET_LABELS, FACET_NAMES, FACET_PAGE_SIZE, FACETS, MAX_VALUES_PER_FACET, Filters,
-                     ListingOptions, listings, year_chart_svg)
-from .sentences import paragraphs_with_sentences
+from .facets import (
+    FACET_LABELS,
+    FACET_NAMES,
+    FACET_PAGE_SIZE,
+    FACETS,
+    MAX_VALUES_PER_FACET,
+    Filters,
+    ListingOptions,
+    listings,
+    year_chart_svg,
+)
 from .highlight import highlight
+from .sentences import paragraphs_with_sentences
 
 bp = Blueprint("ui", __name__)
 
 
 def _engine():
-    from . import engine_of
+    from .engine import engine_of
 
     return engine_of(current_app)
 
@@ -161,7 +170,7 @@ def export_filename(q: str, filters: Filters, ext: str, now: datetime | None = N
     if q.strip():
         parts.append(q.strip())
     parts += [d.split("：", 1)[1] for d in filters.describe()]
-    parts.append((now or datetime.now(timezone.utc)).strftime("%Y%m%d"))
+    parts.append((now or datetime.now(UTC)).strftime("%Y%m%d"))
     name = "_".join(p.replace(" › ", "-") for p in parts)
     name = re.sub(r'[\\/:*?"<>|\s\x00-\x1f]+', "-", name)
     name = re.sub(r"-{2,}", "-", name).replace("-_", "_").replace("_-", "_")
@@ -202,7 +211,7 @@ def export():
     if fmt == "json":
         body = json.dumps({"query": res.query, "filters": res.filters.as_dict(),
                            "filters_text": res.filters.describe(), "sort": res.sort,
-                           "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                           "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
                            "total": res.total, "exported": len(rows), "cap": EXPORT_CAP, "note": note,
                            "hits": rows}, ensure_ascii=False, indent=1)
         return Response(body, mimetype="application/json",

@@ -6,7 +6,7 @@ after its end.  With ``ahocorasick-rs`` (the Rust ``aho-corasick`` crate, instal
 as a dependency) it asks that automaton in ``LeftmostLongest`` mode: about five times
 faster than pyahocorasick's ``iter_long`` on the region gazetteer (0.06 vs 0.29 s for
 400 reports).  pyahocorasick's ``iter_long`` gives the same matches on real text
-(``tests/test_fast_paths.py`` compares them on every shared corpus), but it drops a
+(``tests/equivalence/test_text_fast_paths.py`` compares them on every shared corpus), but it drops a
 short word that follows a partial longer one (words ``ab``/``b``/``abb``, text
 ``xab``: no match), which leftmost-longest finds.  Without ``ahocorasick-rs`` the
 pyahocorasick path below is used.
@@ -36,7 +36,7 @@ proper suffix in the trie) lead nowhere either, and it does not end a word, so
 ``iter_long``'s "fail over to a shorter word" rule never fires on it.  A character
 in no word resets the walk to the root (after reporting any pending match) whatever
 it is, so replacing one such character by another changes nothing.
-``tests/test_fast_paths.py`` compares the matches with a plain automaton.
+``tests/equivalence/test_text_fast_paths.py`` compares the matches with a plain automaton.
 
 When it pays: for a long word list whose characters cover most of the text (the
 region gazetteer: 3,000 characters, 80 % of a report's).  For a short list (the

@@ -152,10 +152,10 @@ def test_export_records_every_filter_and_each_records_provenance(client):
 
 
 def test_csv_export_neutralises_formula_cells(tmp_path):
+    from reportgen import page_text
+
     from indexer.pipeline import index_paths
     from searchapp import create_app
-
-    from reportgen import page_text
 
     titles = ["=HYPERLINK(\"http://x\",\"点我\")", "+1+1 卫生监督总结", "-2 卫生监督总结", "@SUM(A1) 卫生监督",
               "\t制表符开头的卫生监督总结"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def test_damaged_page_is_searchable_and_flagged(tmp_path: Path) -> None:
-    from indexer.cli import main
+    from searchapp.cli import main
     from indexer.pipeline import index_paths
     from searchapp import create_app
 

@@ -1,0 +1,71 @@
+"""Document type from title and structure."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from indexer.meta.doctype import DOC_TYPES, extract_doc_type
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+NATIONAL = SHARED / "corpora" / "national-gov-work-reports" / "government_work_reports.jsonl"
+
+
+@pytest.mark.parametrize(
+    "title, expected",
+    [
+        ("县卫生健康局2020年卫生健康工作总结", "工作总结"),
+        ("市卫生局“三好一满意”活动阶段性工作总结", "工作总结"),
+        ("卫生局2021年工作计划", "工作计划"),
+        ("2020年工作总结和2021年工作计划", "工作总结"),
+        ("区卫生局在年度全市卫生工作会议经验交流材料", "经验交流材料"),
+        ("在全县卫生工作会议上的讲话", "讲话"),
+        ("关于开展家庭医生签约服务的实施方案", "实施方案"),
+        ("卫生院关于创建工作的情况汇报", "工作汇报"),
+        ("2026年云南省政府工作报告", "政府工作报告"),
+        ("第十四届全国人民代表大会第三次会议关于政府工作报告的决议", "决议"),
+    ],
+)
+def test_title(title: str, expected: str) -> None:
+    assert extract_doc_type(title, "") == expected
+
+
+def test_title_beats_text() -> None:
+    # the title says 总结 though the text says 汇报如下
+    assert extract_doc_type("市卫生局活动阶段性工作总结", "现将我市活动开展情况汇报如下：") == "工作总结"
+
+
+def test_plan_by_structure() -> None:
+    text = ("三、工作措施\n（一）力争年内完成社区卫生服务中心新建。\n确保参保率达到90%以上，力争覆盖全部村。\n"
+            "年内新申报卫生镇1个以上，要进一步加强监督。计划在广场建立献血屋。")
+    assert extract_doc_type(None, text) == "工作计划"
+
+
+def test_summary_by_structure() -> None:
+    text = "今年以来，我局开展了义诊活动，取得了明显成效。截至目前，累计完成建档5万份，已完成体检3000人。存在问题：人员不足。"
+    assert extract_doc_type(None, text) == "工作总结"
+
+
+def test_speech_and_report_by_structure() -> None:
+    assert extract_doc_type(None, "同志们：今天召开会议，我讲几点意见。谢谢大家。") == "讲话"
+    assert extract_doc_type(None, "各位代表：现在，我代表省人民政府，向大会报告工作，请予审议。") == "政府工作报告"
+
+
+def test_heading_is_weak_evidence() -> None:
+    assert extract_doc_type(None, "几句话。", heading="某某工作计划范文") == "其他"
+
+
+def test_unknown_and_odd_input() -> None:
+    assert extract_doc_type(None, "") == "其他"
+    assert extract_doc_type(123, None) in DOC_TYPES  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(not NATIONAL.exists(), reason="../shared not present")
+def test_national_corpus() -> None:
+    for line in NATIONAL.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        r = json.loads(line)
+        expected = "决议" if "决议" in r["title"] else "政府工作报告"
+        assert extract_doc_type(r["title"], r["content"]) == expected, r["title"]
