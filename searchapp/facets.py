@@ -634,7 +634,10 @@ class FacetTable:
         return FACETS[name].mask(self.stores[name], self._codes(name, values), self.size)
 
     def own_level_mask(self, regions: list[str], docs: np.ndarray | None = None) -> np.ndarray:
-        """Documents whose region path ends at one of ``regions`` (the "本级" reports); see :meth:`RegionFacet.exact_mask`."""
+        """Documents whose region path ends at one of ``regions`` (the "本级" reports).
+
+        See :meth:`RegionFacet.exact_mask`.
+        """
         return REGION.exact_mask(self.stores["region"], self._codes("region", regions), self.size, docs)
 
     def filter_mask(self, filters: Filters, exclude: str | None = None) -> np.ndarray | None:
