@@ -36,6 +36,8 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "SEGMENTER": ("segmenter", "fast (jieba-rs, token-identical) or jieba"),
     "ADMIN_PASSWORD": ("admin_password", "plain password that turns the web admin on"),
     "SECRET_KEY": ("secret_key", "signs the admin session cookie"),
+    "DATA_DIR": ("data_dir", "runtime state: run history, uploads, secret key, admin state (default <index>-data)"),
+    "COOKIE_SECURE": ("cookie_secure", "1: the admin cookie is Secure also over plain HTTP (behind a TLS proxy)"),
     "TEST_PAUSE": ("test_pause", "test hook: before_commit:S,in_commit:S,after_commit:S,per_file:S"),
 }
 
@@ -60,6 +62,8 @@ class Settings:
     segmenter: str = "fast"
     admin_password: str | None = None
     secret_key: str | None = None
+    data_dir: Path | None = None  # None: <index_dir>-data beside the index (indexer.engine.store.data_dir)
+    cookie_secure: bool = False
     test_pause: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
@@ -83,6 +87,8 @@ class Settings:
             "segmenter": "jieba" if (get("SEGMENTER") or "fast").strip().lower() == "jieba" else "fast",
             "admin_password": get("ADMIN_PASSWORD") or None,
             "secret_key": get("SECRET_KEY") or None,
+            "data_dir": Path(get("DATA_DIR") or "") if get("DATA_DIR") else None,
+            "cookie_secure": (get("COOKIE_SECURE") or "").strip().lower() not in _FALSE,
             "test_pause": _pauses(get("TEST_PAUSE") or ""),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -14,12 +14,25 @@ from flask import Flask, jsonify, render_template, request, send_from_directory
 from indexer.engine import store
 from indexer.settings import Settings
 from indexer.settings import current as current_settings
+from indexer.engine.integrity import IndexDamaged, IndexHealth, Problem
 
 from .engine import SearchEngine, engine_of
 
 __all__ = ["create_app", "engine_of"]
 
 TEMPLATES = store.project_root() / "templates"
+
+#: Sent with every response (the admin blueprint sets its own stricter ones first).  Scripts
+#: come only from /static (no inline script or handler anywhere: tests/web check the
+#: templates); inline ``style`` attributes are allowed for the server-drawn bar widths.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                                "img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; "
+                                "form-action 'self'; base-uri 'none'"),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 
 
 def create_app(test_config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
@@ -65,8 +78,49 @@ def create_app(test_config: dict[str, Any] | None = None, settings: Settings | N
             return jsonify({"error": "not found", "path": request.path}), 404
         return render_template("error.html", code=404, message="没有找到这个页面或文档。"), 404
 
+    @app.errorhandler(405)
+    def wrong_method(err):  # noqa: ANN001
+        if request.path.startswith("/admin") and not app.config.get("ADMIN_PASSWORD_HASH"):
+            return not_found(err)  # admin off: no URL under /admin exists, whatever the method
+        if request.path.startswith("/api/"):
+            return jsonify({"error": "method not allowed"}), 405
+        return render_template("error.html", code=405, message="不支持这种请求方式。"), 405
+
+    @app.after_request
+    def security_headers(resp):  # noqa: ANN001
+        """Every page: no framing, no MIME sniffing, scripts only from our own static files."""
+        for name, value in SECURITY_HEADERS.items():
+            resp.headers.setdefault(name, value)
+        return resp
+
+    health = IndexHealth(Path(app.config["INDEX_DIR"]))
+    logged: list[list[Problem]] = [[]]  # the findings last logged: one log line per finding, not per request
+
+    def unavailable(problems: list[Problem]):  # noqa: ANN202
+        """A damaged index: say so, and what the admin should do, instead of "internal error" or wrong counts."""
+        if problems != logged[0]:
+            logged[0] = problems
+            app.logger.error("index damaged: %s", "; ".join(map(str, problems)))
+        if request.path.startswith("/api/"):
+            return jsonify({"error": "index unavailable", "reason": "the index is damaged",
+                            "advice": problems[0].advice}), 503, {"Retry-After": "300"}
+        return render_template("error.html", code=503,
+                               message="索引文件已损坏，暂时无法检索。管理员请运行 reportsearch check 查看详情，"
+                                       "并用 reportsearch index --rebuild 重建索引。"), 503, {"Retry-After": "300"}
+
+    @app.before_request
+    def index_is_whole():  # noqa: ANN202
+        if request.endpoint == "static" or request.path.startswith("/admin"):
+            return None  # the admin pages stay usable to see and repair it
+        problems = health.problems()
+        return unavailable(problems) if problems else None
+
     @app.errorhandler(500)
     def server_error(err):  # noqa: ANN001
+        original = getattr(err, "original_exception", None)
+        problems = original.problems if isinstance(original, IndexDamaged) else health.problems(recheck=True)
+        if problems:
+            return unavailable(problems)
         if request.path.startswith("/api/"):
             return jsonify({"error": "internal error"}), 500
         return render_template("error.html", code=500, message="服务器出错了，请稍后再试。"), 500

@@ -6,36 +6,41 @@ Security model (``docs/admin.md``):
   environment, or ``ADMIN_PASSWORD_HASH`` (``reportsearch hash-password``) in
   ``instance/config.py``; when off, every ``/admin`` URL answers 404 saying so;
 * a logged-in admin is a signed Flask session cookie (HttpOnly, SameSite=Lax,
-  8 hours), bound to the password: changing it logs every session out;
+  Secure over HTTPS or with ``REPORTSEARCH_COOKIE_SECURE=1``, 8 hours) naming a
+  server-side session (:mod:`searchapp.adminstate`), bound to the password:
+  changing it logs every session out, logout ends that session in every process;
 * without a valid session every page answers 401 (the login form, no redirect)
   and every ``/admin/api/*`` call 401 JSON;
 * every POST (login included) must carry the session's CSRF token, as the form
   field ``csrf_token`` or the ``X-CSRF-Token`` header, else 403.  The token is
   written here (``secrets`` + ``hmac.compare_digest``, a dozen lines) rather
   than with Flask-WTF: no new dependency and no form library for four forms;
-* wrong passwords are counted per client address: after 5 in 5 minutes the
-  login answers 429 until the window has passed (in memory, per process);
+* login attempts are counted per client address, checked and recorded in one
+  SQLite transaction before the password hash runs: after 5 in 5 minutes the
+  login answers 429 until the window has passed (shared by all server processes);
 * uploads: see :mod:`searchapp.uploads`.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import os
 import secrets
 import threading
 import time
-from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
-from flask import (Blueprint, Flask, current_app, flash, get_flashed_messages, jsonify, redirect,
-                   render_template, request, session, url_for)
+from flask import (Blueprint, Flask, current_app, flash, get_flashed_messages, has_request_context, jsonify,
+                   redirect, render_template, request, session, url_for)
+from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup, escape
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from indexer.engine import store
 
+from .adminstate import STATE_FILE, AdminState
 from .facets import REGION, YEAR, FacetTable
 from .uploads import ALLOWED_EXTENSIONS, Limits, save_uploads
 
@@ -54,96 +59,120 @@ PHASE_LABELS = {"starting": "准备中", "scanning": "检查文件变化", "prep
 # -- configuration -----------------------------------------------------------------------------
 
 def configure(app: Flask) -> None:
-    """Admin config: password hash, secret key, upload folder and limits (called by ``create_app``)."""
+    """Admin config: password, secret key, data folder, upload folder and limits (called by ``create_app``).
+
+    Runtime state goes to the data folder (``DATA_DIR``: ``$REPORTSEARCH_DATA_DIR`` or
+    ``<index>-data`` beside the index, :func:`indexer.engine.store.data_dir`), never into the
+    source checkout.
+    """
     cfg = app.config
-    cfg.setdefault("UPLOAD_DIR", str(Path(app.instance_path) / "uploads"))
+    if not cfg.get("DATA_DIR"):
+        cfg["DATA_DIR"] = str(store.data_dir(cfg["INDEX_DIR"], app.extensions["settings"].data_dir))
+    data = Path(cfg["DATA_DIR"])
+    cfg.setdefault("UPLOAD_DIR", str(data / "uploads"))
     cfg.setdefault("ADMIN_LOGIN_ATTEMPTS", 5)
     cfg.setdefault("ADMIN_LOGIN_WINDOW", 300)
     cfg.setdefault("ADMIN_SESSION_SECONDS", 8 * 3600)
     cfg.setdefault("INDEX_WORKERS", None)
-    cfg.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    cfg.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    cfg["SESSION_COOKIE_HTTPONLY"] = True
+    if not cfg.get("SESSION_COOKIE_SAMESITE"):  # Flask's default is None: set it, don't setdefault
+        cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
     settings = app.extensions["settings"]
+    if settings.cookie_secure:
+        cfg["SESSION_COOKIE_SECURE"] = True
+    app.session_interface = _SessionInterface()
     pw = settings.admin_password
+    if not pw and cfg.get("ADMIN_PASSWORD"):  # a plain password in a test config
+        pw = cfg["ADMIN_PASSWORD"]
+    cfg.pop("ADMIN_PASSWORD", None)
     if pw:
         cfg["ADMIN_PASSWORD_HASH"] = generate_password_hash(pw)
-    elif cfg.get("ADMIN_PASSWORD"):  # a plain password in a test config
-        cfg["ADMIN_PASSWORD_HASH"] = generate_password_hash(cfg["ADMIN_PASSWORD"])
-    cfg.pop("ADMIN_PASSWORD", None)
     if not cfg.get("SECRET_KEY"):
         if settings.secret_key:
             cfg["SECRET_KEY"] = settings.secret_key
         elif cfg.get("ADMIN_PASSWORD_HASH"):
-            cfg["SECRET_KEY"] = load_or_create_secret(Path(app.instance_path))
-    app.extensions["admin_limiter"] = LoginLimiter(int(cfg["ADMIN_LOGIN_ATTEMPTS"]), float(cfg["ADMIN_LOGIN_WINDOW"]))
+            cfg["SECRET_KEY"] = load_or_create_secret(data)
+    if pw:
+        # The hash above is salted afresh in every process; the session fingerprint must be the
+        # same in every gunicorn worker and after a restart, so it is keyed by the stable secret.
+        stable = hmac.new(str(cfg.get("SECRET_KEY") or "").encode(), b"admin-password\x00" + pw.encode(),
+                          "sha256").hexdigest()[:32]
+        cfg["_ADMIN_PASSWORD_ID"] = (cfg["ADMIN_PASSWORD_HASH"], stable)
+    state_path = data / STATE_FILE if cfg.get("ADMIN_PASSWORD_HASH") else None
+    app.extensions["admin_state"] = AdminState(
+        state_path, int(cfg["ADMIN_LOGIN_ATTEMPTS"]), float(cfg["ADMIN_LOGIN_WINDOW"]),
+        float(cfg["ADMIN_SESSION_SECONDS"]))
     app.extensions["admin_indexer"] = BackgroundIndexer()
     app.extensions["admin_stats"] = {}
 
 
-def load_or_create_secret(instance: Path) -> str:
-    """The session signing key kept in ``instance/secret_key`` (created 0600 on first use)."""
-    path = instance / SECRET_FILE
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with ``Secure`` also set when the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or bool(has_request_context() and request.is_secure)
+
+
+def load_or_create_secret(folder: Path) -> str:
+    """The session signing key kept in ``<data>/secret_key`` (created 0600 on first use).
+
+    Several server processes may start at once (gunicorn workers): reading and creating
+    the key happen under an exclusive ``flock`` on ``secret_key.lock``, so exactly one
+    process writes a key (to a private temporary file renamed into place) and every
+    other one reads that key, also when an existing file is unreadable or too short and
+    has to be replaced.  Plain ``link``/``rename`` without the lock can't cover the
+    replace case: two processes would each install, and keep, their own key.
+    """
+    path = folder / SECRET_FILE
+    folder.mkdir(parents=True, exist_ok=True)
+    lock_fd = os.open(str(folder / (SECRET_FILE + ".lock")), os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        key = path.read_text(encoding="ascii").strip()
-        if len(key) >= 32:
-            return key
-    except (OSError, UnicodeDecodeError):
-        pass
-    instance.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    tmp = instance / f".{SECRET_FILE}.{secrets.token_hex(4)}.tmp"
-    fd = os.open(str(tmp), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key + "\n")
-    os.replace(tmp, path)
-    os.chmod(path, 0o600)
-    return key
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks (ENOLCK): one server process starting is still fine
+            pass
+        try:
+            key = path.read_text(encoding="ascii").strip()
+            if len(key) >= 32:
+                return key
+        except (OSError, UnicodeDecodeError):
+            pass
+        key = secrets.token_hex(32)
+        tmp = folder / f".{SECRET_FILE}.{secrets.token_hex(4)}.tmp"
+        fd = os.open(str(tmp), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(key + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())  # a crash must not leave an empty key behind the rename
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return key
+    finally:
+        os.close(lock_fd)  # releases the flock
 
 
 def enabled() -> bool:
     return bool(current_app.config.get("ADMIN_PASSWORD_HASH"))
 
 
-# -- rate limiting -----------------------------------------------------------------------------
-
-class LoginLimiter:
-    """Wrong passwords per client address in a sliding window."""
-
-    def __init__(self, attempts: int = 5, window: float = 300.0):
-        self.attempts = attempts
-        self.window = window
-        self._failures: dict[str, deque] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def _prune(self, key: str, now: float) -> deque:
-        q = self._failures[key]
-        while q and now - q[0] > self.window:
-            q.popleft()
-        return q
-
-    def retry_after(self, key: str) -> int:
-        """Seconds until ``key`` may try again (0: allowed now)."""
-        now = time.monotonic()
-        with self._lock:
-            q = self._prune(key, now)
-            if len(q) < self.attempts:
-                return 0
-            return max(1, int(self.window - (now - q[0])) + 1)
-
-    def failure(self, key: str) -> None:
-        with self._lock:
-            self._prune(key, time.monotonic()).append(time.monotonic())
-
-    def success(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+def _state() -> AdminState:
+    return current_app.extensions["admin_state"]
 
 
 # -- session, CSRF -----------------------------------------------------------------------------
 
 def _fingerprint() -> str:
-    """Ties a session to the configured password: a new password ends old sessions."""
+    """Ties a session to the configured password: a new password ends old sessions.
+
+    Stable across processes: derived from the configured hash, or, for a password given
+    in the environment, from the password keyed by the server secret.
+    """
     h = current_app.config.get("ADMIN_PASSWORD_HASH") or ""
+    stable = current_app.config.get("_ADMIN_PASSWORD_ID")
+    if isinstance(stable, tuple) and stable[0] == h:
+        return stable[1]
     return hashlib.sha256(("reportsearch-admin\x00" + h).encode()).hexdigest()[:32]
 
 
@@ -162,14 +191,16 @@ def _csrf_ok() -> bool:
 
 
 def logged_in() -> bool:
+    """A signed cookie naming a live server-side session bound to the current password."""
     info = session.get("admin")
     if not isinstance(info, dict):
         return False
-    fp = info.get("fp")
+    fp, sid, t = info.get("fp"), info.get("sid"), info.get("t")
     if not isinstance(fp, str) or not hmac.compare_digest(fp.encode(), _fingerprint().encode()):
         return False
-    t = info.get("t")
-    return isinstance(t, (int, float)) and 0 <= time.time() - t <= float(current_app.config["ADMIN_SESSION_SECONDS"])
+    if not isinstance(t, (int, float)) or not 0 <= time.time() - t <= float(current_app.config["ADMIN_SESSION_SECONDS"]):
+        return False
+    return isinstance(sid, str) and _state().session_live(sid, fp)
 
 
 def _client() -> str:
@@ -240,26 +271,30 @@ def login():
 
 @bp.post("/login")
 def login_post():
-    limiter: LoginLimiter = current_app.extensions["admin_limiter"]
+    state = _state()
     who = _client()
-    wait = limiter.retry_after(who)
+    # Check and record in one step before the slow hash: parallel guesses can't slip past the limit.
+    wait = state.reserve_attempt(who)
     if wait:
         resp, _ = _login_page(f"密码错误次数过多，请 {wait} 秒后再试。", 429)
         return resp, 429, {"Retry-After": str(wait)}
     pw = request.form.get("password", "")
     if not pw or not check_password_hash(current_app.config["ADMIN_PASSWORD_HASH"], pw):
-        limiter.failure(who)
         current_app.logger.warning("admin: wrong password from %s", who)
         return _login_page("密码不正确。", 401)
-    limiter.success(who)
+    state.clear_attempts(who)
     session.clear()  # a fresh session (and CSRF token) after login
-    session["admin"] = {"t": time.time(), "fp": _fingerprint()}
+    fp = _fingerprint()
+    session["admin"] = {"t": time.time(), "fp": fp, "sid": state.new_session(fp)}
     csrf_token()
     return redirect(url_for("admin.dashboard"), 303)
 
 
 @bp.post("/logout")
 def logout():
+    info = session.get("admin")
+    if isinstance(info, dict) and isinstance(info.get("sid"), str):
+        _state().end_session(info["sid"])  # the cookie, wherever it was copied, opens nothing now
     session.clear()
     return redirect(url_for("admin.login"), 303)
 

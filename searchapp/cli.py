@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import html
 import json
 import sys
@@ -79,7 +80,47 @@ def _print_summary(summary, index_dir: Path) -> None:
         print(f"  skipped {s.path}: {s.reason}")
 
 
+def _os_error_line(exc: OSError, index_dir: Path) -> str:
+    """What went wrong on disk, and what state the index is in.
+
+    Not "nothing was committed": the sidecars (groups, dedup state, manifest, checksums) are
+    written after the commit, so a full disk can stop a run whose documents are already live.
+    Either way the index is a complete commit, searchable, and the next run finishes the work.
+    """
+    why = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
+           errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+           errno.EDQUOT: "the disk quota is exceeded"}.get(exc.errno or 0, exc.strerror or str(exc))
+    where = f" ({exc.filename})" if exc.filename else ""
+    return (f"cannot write the index in {index_dir}: {why}{where}. The run stopped; the index keeps its last "
+            "complete commit and stays searchable (this run's leftovers were removed). Free space or fix "
+            "permissions, then run again: it finishes the work.")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """``reportsearch check``: say whether the index is whole, what is wrong and what to do."""
+    from indexer.engine.integrity import check_index
+
+    if not store.index_exists(args.index_dir) and not store.current_generation_name(args.index_dir):
+        print(f"no index in {args.index_dir}: run `reportsearch index PATH` first", file=sys.stderr)
+        return 2
+    problems = check_index(args.index_dir, deep=not args.quick)
+    if args.json:
+        print(json.dumps({"index_dir": str(args.index_dir), "ok": not problems,
+                          "problems": [{"where": p.where, "what": p.what, "advice": p.advice} for p in problems]},
+                         ensure_ascii=False, indent=2))
+    elif not problems:
+        print(f"ok: the index in {args.index_dir} is whole ({'quick' if args.quick else 'full'} check)")
+    else:
+        print(f"the index in {args.index_dir} is damaged:")
+        for p in problems:
+            print(f"  {p}")
+        for advice in dict.fromkeys(p.advice for p in problems):
+            print(f"to repair it: {advice}")
+    return 1 if problems else 0
+
+
 def cmd_index(args: argparse.Namespace) -> int:
+    from indexer.engine.integrity import IndexDamaged
     from indexer.pipeline import IndexBusy, index_paths
 
     out = _ProgressOutput(args.quiet)
@@ -91,6 +132,14 @@ def cmd_index(args: argparse.Namespace) -> int:
         out.close()
         print(f"error: {exc}", file=sys.stderr)
         return 3
+    except IndexDamaged as exc:
+        out.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 4
+    except OSError as exc:  # disk full, read-only folder, permissions: one clear line, no traceback
+        out.close()
+        print(f"error: {_os_error_line(exc, args.index_dir)}", file=sys.stderr)
+        return 1
     except ValueError as exc:
         out.close()
         print(f"error: {exc}", file=sys.stderr)
@@ -169,6 +218,11 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 0
     for m in res.messages:
         print(m)
+    if res.suggestion:
+        print(f"您是不是要找：{res.suggestion}")
+    for r in res.refine:  # places and years read in the query, with the option that narrows to them
+        opts = " ".join(f"--{k} {v}" for k, v in r["params"].items() if k in ("region", "year"))
+        print(r["label"] + (f"（{opts}）" if opts else ""))
     print(f"{res.total} reports")
     for n, h in enumerate(res.hits, start=1):
         region = " › ".join(h.region) or "未知"
@@ -246,6 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
     pq.add_argument("--json", action="store_true")
     pq.set_defaults(func=cmd_search)
 
+    pc = sub.add_parser("check", parents=[common],
+                        help="check the index: checksums recorded at commit, every segment, facets against postings, sidecars")
+    pc.add_argument("--quick", action="store_true", help="sizes and small files only (what `index` checks first)")
+    pc.add_argument("--json", action="store_true", help="print the findings as JSON")
+    pc.set_defaults(func=cmd_check)
+
     pe = sub.add_parser("export", parents=[common], help="export every document as JSON Lines")
     pe.add_argument("-o", "--output", help="write to this file instead of standard output")
     pe.set_defaults(func=cmd_export)
@@ -263,12 +323,30 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command with the settings of the environment and the command line."""
+    """Run one command with the settings of the environment and the command line.
+
+    A damaged index never gives a traceback: ``search`` and ``export`` check first, and any
+    other failure is looked at again with the quick integrity check, which names the damage.
+    """
+    from indexer.engine.integrity import IndexDamaged, check_index, ensure_healthy
+
     args = parse_args(argv)
     previous = settings_mod.current() if settings_mod.is_installed() else None
     settings_mod.install(args.settings)  # for what sits below an entry point (cache folder, segmenter)
     try:
+        if args.cmd in ("search", "export") and store.index_exists(args.index_dir):
+            ensure_healthy(args.index_dir)  # never answer from a damaged index as if it were whole
         return int(args.func(args) or 0)
+    except IndexDamaged as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 4
+    except Exception:
+        index_dir = getattr(args, "index_dir", None)
+        problems = check_index(index_dir) if index_dir is not None else []
+        if not problems:
+            raise
+        print(f"error: {IndexDamaged(index_dir, problems)}", file=sys.stderr)
+        return 4
     finally:
         settings_mod.install(previous)
 

@@ -26,6 +26,7 @@ from indexer.engine.schema import UNKNOWN
 
 from . import query as qmod
 from . import facets as facets_mod
+from . import ranking, understand
 from .facets import FacetTable, Filters
 from indexer.engine.fastquery import Evaluator, PostingCache, Unsupported, top_order
 from .highlight import highlight, snippet
@@ -79,6 +80,7 @@ class SearchResult:
     messages: list[str] = field(default_factory=list)
     needles: list[str] = field(default_factory=list)
     suggestion: str | None = None  # "did you mean": a near variant of the query that has results
+    refine: list[dict[str, Any]] = field(default_factory=list)  # one-click filters for places/years typed
 
     @property
     def pages(self) -> int:
@@ -87,7 +89,8 @@ class SearchResult:
     def as_json(self) -> dict[str, Any]:
         return {"query": self.query, "total": self.total, "page": self.page, "per_page": self.per_page,
                 "pages": self.pages, "sort": self.sort, "hits": [h.as_json() for h in self.hits],
-                "facets": self.facets, "messages": self.messages, "did_you_mean": self.suggestion}
+                "facets": self.facets, "messages": self.messages, "did_you_mean": self.suggestion,
+                "refine": self.refine}
 
 
 @dataclass
@@ -147,6 +150,7 @@ class SearchEngine:
         self._groups: dict[str, list[str]] = {}
         self._postings = PostingCache(POSTING_CACHE_MB << 20)
         self._evaluator: Evaluator | None = None
+        self._did_you_mean_cache = understand.DidYouMean()
         # LRU of finished results; cleared whenever the searcher changes (new generation)
         self._cache: OrderedDict[tuple, SearchResult] = OrderedDict()
 
@@ -212,17 +216,22 @@ class SearchEngine:
 
     # -- search ----------------------------------------------------------------------------
     def search(self, q: str | None = "", filters: Filters | None = None, sort: str = "relevance",
-               page: int = 1, per_page: int = DEFAULT_PER_PAGE, _max_per_page: int = MAX_PER_PAGE) -> SearchResult:
-        """Run a query with filters; counts, hits and messages are always consistent."""
+               page: int = 1, per_page: int = DEFAULT_PER_PAGE, _max_per_page: int = MAX_PER_PAGE,
+               did_you_mean: bool = True) -> SearchResult:
+        """Run a query with filters; counts, hits and messages are always consistent.
+
+        ``did_you_mean=False`` (exports) never looks for a spelling fix.
+        """
         filters = filters or Filters()
         with self._lock:
             s = self._current()
-            key = (id(s), q or "", tuple(filters.pairs()), sort, str(page), str(per_page), _max_per_page)
+            key = (id(s), q or "", tuple(filters.pairs()), sort, str(page), str(per_page), _max_per_page,
+                   did_you_mean)
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
                 return copy.deepcopy(hit)
-        result = self._search(q, filters, sort, page, per_page, _max_per_page)
+        result = self._search(q, filters, sort, page, per_page, _max_per_page, did_you_mean)
         with self._lock:
             if self._searcher is s:
                 self._cache[key] = copy.deepcopy(result)
@@ -231,7 +240,7 @@ class SearchEngine:
         return result
 
     def _search(self, q: str | None, filters: Filters, sort: str, page: int, per_page: int,
-                _max_per_page: int) -> SearchResult:
+                _max_per_page: int, did_you_mean: bool = True) -> SearchResult:
         pq = qmod.parse(q)
         sort = sort if sort in SORTS else "relevance"
         if pq.empty and sort == "relevance":
@@ -243,16 +252,20 @@ class SearchEngine:
             messages.append(f"查询过长，只使用了前 {qmod.MAX_QUERY_CHARS} 个字符。")
         if (q or "").strip() and pq.empty and not pq.exclude:
             messages.append("查询中没有可搜索的词，显示全部文档。")
-        wq = qmod.to_whoosh(pq)
         needles = qmod.highlight_needles(pq)
         with self._lock:
             s = self._current()
             table = self._table
             assert table is not None
-            # One evaluation of the query (no filter): the filters and every facet's
-            # "all other filters" view are masks over its matches, and the page is the
-            # best few of the filtered matches.
-            docs, scores = self._match(s, wq)
+            filters = understand.canonical_filters(filters, table)  # region=云南 → 云南省
+            # One evaluation of the query (no filter), ranked (``searchapp.ranking``): the
+            # filters and every facet's "all other filters" view are masks over its
+            # matches, and the page is the best few of the filtered matches.
+            ranked = ranking.rank(pq, table, lambda wq: self._match(s, wq),
+                                  lambda n: s.stored_fields(n).get("content") or "")
+            docs, scores = ranked.docs, ranked.scores
+            if ranked.expansion_added:
+                messages.append(pq.expansion_note(ranked.expansion_added) or "")
             full = table.filter_mask(filters)
             keep = full[docs] if full is not None else None
             fdocs = docs[keep] if keep is not None else docs
@@ -263,10 +276,14 @@ class SearchEngine:
             result = SearchResult(query=q or "", filters=filters, total=total, hits=[], facets=facets,
                                   page=page, per_page=per_page, sort=sort, region_level=level,
                                   own_level=fc.own_level,
-                                  messages=messages, needles=needles)
+                                  messages=messages, needles=needles,
+                                  refine=understand.suggestions(ranked.understanding, filters, ranked.meta_counts,
+                                                                len(docs)) if total else [])
+            # "did you mean": only when the query itself finds nothing (not when filters alone
+            # empty the result) or a multi-word item is nowhere in the index as typed
+            if did_you_mean and not pq.empty and (not len(docs) or any(n == 0 for _it, n in ranked.verbatim)):
+                result.suggestion = self._did_you_mean(s, pq)
             if total == 0:
-                if not pq.empty:
-                    result.suggestion = self._did_you_mean(s, pq, filters.to_query(table=table))
                 return result
             if (page - 1) * per_page >= total:
                 messages.append(f"页码超出范围：共 {result.pages} 页。")
@@ -357,7 +374,7 @@ class SearchEngine:
 
     def all_hits(self, q: str | None, filters: Filters | None, sort: str, cap: int) -> SearchResult:
         """The whole result set up to ``cap`` reports (for export), in display order."""
-        return self.search(q, filters, sort, 1, cap, _max_per_page=cap)
+        return self.search(q, filters, sort, 1, cap, _max_per_page=cap, did_you_mean=False)
 
     def _hit(self, stored: dict[str, Any], needles: list[str]) -> Hit:
         meta = stored.get("meta") or {}
@@ -369,38 +386,22 @@ class SearchEngine:
             published=stored.get("published"), url=meta.get("url") or stored.get("url"),
         )
 
-    def _did_you_mean(self, s, pq: qmod.ParsedQuery, fq) -> str | None:
-        """A variant of the query, one character of one item changed, that has results.
+    def _did_you_mean(self, s, pq: qmod.ParsedQuery) -> str | None:
+        """The query with one item's typo fixed (``understand.fix_item``), or None.
 
-        Candidates come from the bigram lexicon (a typo 基本药务 → 基本药物 keeps the
-        character before the typo, so the bigrams starting with it propose the fix),
-        most frequent first; each is checked by running it.
+        Each check is an exact phrase evaluated without filters; answers are cached
+        per index generation, so a repeated query costs a dictionary lookup.
         """
         reader = s.reader()
+
+        def count(text: str) -> int:  # reports holding ``text`` verbatim (the bigram phrase alone, no scoring words)
+            wq = qmod.exact_query(qmod.Item(text, phrase=True), use_synonyms=False)
+            return len(self._match(s, wq)[0]) if wq is not None else 0
+
         for it in pq.positive_items():
-            text = gram_text(it.text)
-            if len(text) < 2 or len(text) > 12:
-                continue
-            tried = 0
-            for j in range(1, len(text)):
-                try:
-                    terms = list(reader.expand_prefix("grams", text[j - 1]))
-                except Exception:  # an odd lexicon entry must not break the search
-                    continue
-                cands = []
-                for t in terms:
-                    t = t.decode("utf-8") if isinstance(t, bytes) else t
-                    if len(t) == 2 and t[1] != text[j]:
-                        cands.append((reader.doc_frequency("grams", t), t[1]))
-                for _df, ch in sorted(cands, reverse=True)[:40]:
-                    variant_text = text[:j] + ch + text[j + 1:]
-                    tried += 1
-                    probe = s.search(qmod.to_whoosh(qmod.parse(f'"{variant_text}"', use_synonyms=False)),
-                                     filter=fq, limit=1)
-                    if not probe.is_empty():
-                        return qmod.replace_item(pq, it, variant_text)
-                    if tried > 300:
-                        break
+            fixed = self._did_you_mean_cache.fix(id(s), gram_text(it.text), reader, count)
+            if fixed:
+                return qmod.replace_item(pq, it, fixed)
         return None
 
     # -- example sentences -----------------------------------------------------------------
@@ -422,6 +423,7 @@ class SearchEngine:
             s = self._current()
             table = self._table
             assert table is not None
+            filters = res.filters = understand.canonical_filters(filters, table)  # region=云南 → 云南省
             matched, scores = self._match(s, wq)
             docs = matched
             full = table.filter_mask(filters)
@@ -457,6 +459,9 @@ class SearchEngine:
                                          doc_ids=[stored["id"]])
         examples = list(found.values())
         res.total = len(examples)
+        added = [other.split() for _typed, other in pq.expansions]
+        if any(all(w in e.text for w in words) for e in examples for words in added):
+            res.messages.append(pq.expansion_note() or "")  # only when an expanded form gave a sentence
         start = (page - 1) * per_page
         if examples and start >= len(examples):
             res.messages.append(f"页码超出范围：共 {res.pages} 页。")

@@ -54,7 +54,7 @@ def highlight(text: str, needles: list[str]) -> Markup:
 
 
 def snippet(text: str, needles: list[str], width: int = 160) -> Markup:
-    """A window of about ``width`` characters where most of the needles occur, marked.
+    """A window of about ``width`` characters where the most (and longest) needles occur, marked.
 
     Without matches (browsing, or a match only in the title) it is the start of
     the text.
@@ -69,7 +69,9 @@ def snippet(text: str, needles: list[str], width: int = 160) -> Markup:
     for anchor, _ in spans[:200]:
         lo = max(0, anchor - width // 4)
         window = flat[lo:lo + width].lower()
-        score = sum(1 for n in lowered if n in window)
+        # a needle weighs its length squared: the whole phrase (卫生监督) outweighs its words
+        # (卫生, 监督) scattered over the window
+        score = sum(len(n) ** 2 for n in lowered if n in window)
         if score > best_score:
             best, best_score = anchor, score
     lo = max(0, best - width // 4)

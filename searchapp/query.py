@@ -10,7 +10,10 @@ Matching: an item is found either by its jieba words (ranked, title boosted)
 or, whatever the segmentation, by the exact character sequence through the
 bigram field; a quoted phrase only by the exact sequence.  Traditional
 characters are converted to simplified, and synonyms/abbreviations from
-``indexer/data/synonyms.toml`` add alternatives; both are reported.
+``indexer/data/synonyms.toml`` add alternatives, each as an exact phrase (医共体
+also finds 医疗共同体, never 医疗 and 共同体 apart).  A quoted item is exact: it is
+never expanded, and the notes say so.  How matches are ranked (phrases,
+proximity, places and years in the query) is ``searchapp.ranking``.
 """
 from __future__ import annotations
 
@@ -21,8 +24,8 @@ from dataclasses import dataclass, field
 from whoosh import query as Q
 
 from indexer.analysis import bigrams, gram_text, to_simplified, words
-
 from indexer.engine.phrase import GramPhrase
+
 from .synonyms import expand
 
 MAX_QUERY_CHARS = 256
@@ -51,6 +54,7 @@ class ParsedQuery:
     original: str = ""
     simplified: str | None = None  # the query after traditional → simplified, when that changed it
     expansions: list[tuple[str, str]] = field(default_factory=list)  # (form typed, form added)
+    unexpanded: list[tuple[str, str]] = field(default_factory=list)  # quoted: (form typed, form NOT added)
     use_synonyms: bool = True
 
     @property
@@ -61,13 +65,38 @@ class ParsedQuery:
         return [it for g in self.groups for it in g]
 
     def notes(self) -> list[str]:
-        """What the parser did to the query, in words for the UI."""
+        """What the parser did to the query, in words for the UI.
+
+        The expansion notice is not among them: it is shown only when the
+        expansion changed the results (``expansion_note``, decided by the engine).
+        """
         out = []
         if self.simplified:
             out.append(f"已将繁体字转换为简体检索：{self.simplified}")
-        if self.expansions:
-            out.append("已扩展同义词/简称：" + "；".join(f"{a} → {b}" for a, b in self.expansions))
+        quoted = [it.text for it in self.positive_items() if it.phrase]
+        if quoted:
+            note = "引号内按原文精确检索：" + "、".join(f"“{t}”" for t in dict.fromkeys(quoted))
+            if self.unexpanded:
+                note += "（未扩展同义词/简称：" + "；".join(f"{a} → {b}" for a, b in self.unexpanded) + "）"
+            out.append(note)
         return out
+
+    def expansion_note(self, added: int | None = None) -> str | None:
+        """The notice for the expansions applied; ``added``: reports they found that the typed form did not."""
+        if not self.expansions:
+            return None
+        note = "已扩展同义词/简称：" + "；".join(f"{a} → {b}" for a, b in self.expansions)
+        return note + (f"（多找到 {added} 篇）" if added else "")
+
+    def literal(self) -> ParsedQuery:
+        """The same query without synonym expansion (to see what the expansions added)."""
+        return ParsedQuery(groups=self.groups, exclude=self.exclude, truncated=self.truncated,
+                           original=self.original, simplified=self.simplified, use_synonyms=False)
+
+    def with_groups(self, groups: list[list[Item]]) -> ParsedQuery:
+        """The same query with other AND groups (places and years taken out, read as filters)."""
+        return ParsedQuery(groups=groups, exclude=self.exclude, truncated=self.truncated, original=self.original,
+                           simplified=self.simplified, expansions=self.expansions, use_synonyms=self.use_synonyms)
 
 
 def parse(text: str | None, use_synonyms: bool = True) -> ParsedQuery:
@@ -125,8 +154,17 @@ def parse(text: str | None, use_synonyms: bool = True) -> ParsedQuery:
     if use_synonyms:
         for it in pq.positive_items():
             for _alt, found, other in expand(it.text):
-                pq.expansions.append((found, other))
+                (pq.unexpanded if it.phrase else pq.expansions).append((found, other))
     return pq
+
+
+def forms(item: Item, use_synonyms: bool = True) -> list[str]:
+    """Every form of an item that counts as the item itself: as typed, simplified, and (unquoted) its
+    synonym forms; a multi-word form ("宫颈癌 乳腺癌") keeps its spaces."""
+    out = [item.text] + ([item.typed] if item.typed else [])
+    if use_synonyms and not item.phrase:
+        out += [alt for alt, _found, _other in expand(item.text)]
+    return list(dict.fromkeys(t for t in out if t.strip()))
 
 
 def _exact(text: str) -> Q.Query | None:
@@ -163,17 +201,18 @@ def _single(text: str, phrase: bool) -> Q.Query | None:
 
 
 def item_query(item: Item, use_synonyms: bool = True) -> Q.Query | None:
-    """An item, or any of its synonym forms (a form with spaces needs all its words)."""
+    """An item, or any of its synonym forms, each form an exact phrase (a form with spaces needs all
+    its parts, each a phrase).  A quoted item is never expanded."""
     base = _single(item.text, item.phrase)
     if item.typed:  # the characters as typed (a traditional text is matched verbatim too)
         typed = _single(item.typed, item.phrase)
         if typed is not None:
             base = typed if base is None else Q.Or([base, typed])
-    if not use_synonyms:
+    if not use_synonyms or item.phrase:
         return base
     alts: list[Q.Query] = [base] if base is not None else []
     for alt, _found, _other in expand(item.text):
-        parts = [q for q in (_single(w, item.phrase) for w in alt.split()) if q is not None]
+        parts = [q for q in (_single(w, True) for w in alt.split()) if q is not None]
         if parts:
             alts.append(parts[0] if len(parts) == 1 else Q.And(parts))
     if not alts:
@@ -195,16 +234,27 @@ def to_whoosh(pq: ParsedQuery) -> Q.Query:
     return base
 
 
+def exact_query(item: Item, use_synonyms: bool = True) -> Q.Query | None:
+    """Documents holding the item, or one of its forms, as one contiguous string (for ranking)."""
+    alts = []
+    for form in forms(item, use_synonyms):
+        parts = [q for q in (_exact(w) for w in form.split()) if q is not None]
+        if parts and len(parts) == len(form.split()):
+            alts.append(parts[0] if len(parts) == 1 else Q.And(parts))
+    if not alts:
+        return None
+    return alts[0] if len(alts) == 1 else Q.Or(alts)
+
+
 def highlight_needles(pq: ParsedQuery) -> list[str]:
-    """Strings to mark: each item, its synonym forms, and the words of unquoted items."""
+    """Strings to mark: each item and its synonym forms whole, then the words of unquoted items as typed
+    (marking prefers the longest, so a whole phrase is marked as one)."""
     out: list[str] = []
     for it in pq.positive_items():
-        texts = [it.text] + ([it.typed] if it.typed else [])
-        if pq.use_synonyms:
-            texts += [w for alt, _f, _o in expand(it.text) for w in alt.split()]
-        for t in texts:
-            out.append(t)
-            if not it.phrase:
+        texts = forms(it, pq.use_synonyms)
+        out += [w for t in texts for w in t.split()]
+        if not it.phrase:
+            for t in [it.text] + ([it.typed] if it.typed else []):
                 out.extend(w for w in words(t) if len(w) >= 2)
     return list(dict.fromkeys(n for n in out if n.strip()))
 
@@ -218,7 +268,7 @@ def sentence_needles(pq: ParsedQuery) -> list[list[str]]:
             alts.append(gram_text(it.text))
             if it.typed:
                 alts.append(gram_text(it.typed))
-            if pq.use_synonyms:
+            if pq.use_synonyms and not it.phrase:
                 alts += [gram_text(alt) for alt, _f, _o in expand(it.text) if " " not in alt]
         out.append([a for a in dict.fromkeys(alts) if a])
     return out

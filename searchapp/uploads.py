@@ -15,7 +15,10 @@ Rules (enforced here, tested in ``tests/web/test_admin.py``):
   refuse the whole zip; members of other types (``__MACOSX/``, images…) are
   ignored and reported;
 * files are written under a hidden temporary name and renamed into place, so
-  an indexing run never reads half a file (it skips hidden names).
+  an indexing run never reads half a file (it skips hidden names); a zip is
+  placed all or nothing (a name that would be both a file and a folder refuses
+  it before anything is written, and a failure while moving puts back what was there);
+* names are cut to :data:`MAX_NAME_BYTES` UTF-8 bytes (file systems count bytes).
 """
 from __future__ import annotations
 
@@ -37,6 +40,9 @@ PAGE_EXTENSIONS = {".html", ".htm", ".txt", ".jsonl", ".csv"}
 ZIP_EXTENSION = ".zip"
 ALLOWED_EXTENSIONS = PAGE_EXTENSIONS | {ZIP_EXTENSION}
 MAX_NAME_CHARS = 100
+#: File systems limit a name to 255 *bytes*; 84 Chinese characters are 252.  Names are cut
+#: to this many UTF-8 bytes (keeping the extension), leaving room for the rename's temp names.
+MAX_NAME_BYTES = 180
 MAX_DEPTH = 8
 _CHUNK = 1 << 16
 
@@ -93,12 +99,20 @@ def safe_component(name: str) -> str | None:
         ext = re.sub(r"[^0-9A-Za-z]", "", original.rpartition(".")[2])[:10] if "." in original else ""
         name = "file-" + hashlib.sha1(original.encode("utf-8", "surrogatepass")).hexdigest()[:10]
         name += f".{ext.lower()}" if ext else ""
-    if len(name) > MAX_NAME_CHARS:
+    if len(name) > MAX_NAME_CHARS or len(name.encode("utf-8")) > MAX_NAME_BYTES:
         stem, dot, ext = name.rpartition(".")
-        if dot and len(ext) <= 10:
-            name = stem[: MAX_NAME_CHARS - len(ext) - 1] + "." + ext
-        else:
-            name = name[:MAX_NAME_CHARS]
+        if not (dot and len(ext) <= 10):
+            stem, ext = name, ""
+        tail = "." + ext if ext else ""
+        stem = stem[: MAX_NAME_CHARS - len(tail)]
+        while len((stem + tail).encode("utf-8")) > MAX_NAME_BYTES:
+            stem = stem[:-1]
+        # The cut must not leave what the cleaning above removed: a trailing dot or space
+        # (``报告..html``, a name Windows can't hold) or a stem with nothing readable in it.
+        stem = stem.rstrip(". ")
+        if not stem.strip("._-"):
+            stem = "file-" + hashlib.sha1(original.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        name = stem + tail
     return name
 
 
@@ -215,6 +229,7 @@ def save_zip(path: Path, root: Path, limits: Limits, display: str, result: Uploa
             plan.append((info, rel))
         if len({str(rel).lower() for _, rel in plan}) != len(plan):
             raise UploadRejected(f"{display}：含重名成员")
+        _check_layout(root, [rel for _, rel in plan], display)
         staging = root / f".staging-{secrets.token_hex(8)}"
         staging.mkdir()
         try:
@@ -233,10 +248,60 @@ def save_zip(path: Path, root: Path, limits: Limits, display: str, result: Uploa
                 with tmp.open("rb") as fh:
                     _check_text(fh.read(8192), f"{display}:{rel}")
                 staged.append((tmp, rel))
-            for tmp, rel in staged:  # everything verified: move into place
-                result.saved.append(_place(tmp, root, rel))
+            _place_all(staged, root, display, result)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _check_layout(root: Path, rels: list[PurePosixPath], display: str) -> None:
+    """Refuse a zip whose files can't all be placed: a name used as both file and folder
+    (``a.html`` and ``a.html/b.html``), in the zip or against what the upload folder holds."""
+    files = {str(r).lower() for r in rels}
+    for rel in rels:
+        for parent in list(rel.parents)[:-1]:
+            if str(parent).lower() in files:
+                raise UploadRejected(f"{display}：{parent} 既是文件又是文件夹，整个 zip 被拒绝")
+            on_disk = root.joinpath(*parent.parts)
+            if on_disk.is_symlink() or (on_disk.exists() and not on_disk.is_dir()):
+                raise UploadRejected(f"{display}：上传文件夹中已有文件 {parent}，与 zip 中的文件夹同名，整个 zip 被拒绝")
+        target = root.joinpath(*rel.parts)
+        if target.is_symlink() or target.is_dir():
+            raise UploadRejected(f"{display}：上传文件夹中已有文件夹 {rel}，与 zip 中的文件同名，整个 zip 被拒绝")
+
+
+def _place_all(staged: list[tuple[Path, PurePosixPath]], root: Path, display: str, result: UploadResult) -> None:
+    """Move every verified member into place, or none: a failure part-way puts back what was there."""
+    done: list[tuple[Path, Path | None]] = []  # (final path, backup of the file it replaced)
+    made: list[Path] = []
+    try:
+        for tmp, rel in staged:
+            final = root.joinpath(*rel.parts)
+            for parent in reversed(list(final.relative_to(root).parents)[:-1]):
+                d = root / parent
+                if not d.exists():
+                    d.mkdir()
+                    made.append(d)
+            backup = None
+            if final.exists():
+                backup = final.with_name(f".{final.name}.{secrets.token_hex(4)}.bak")
+                os.replace(final, backup)
+            done.append((final, backup))
+            _place(tmp, root, rel)
+    except (OSError, UploadRejected) as exc:
+        for final, backup in reversed(done):
+            final.unlink(missing_ok=True)
+            if backup is not None:
+                os.replace(backup, final)
+        for d in reversed(made):
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+        raise UploadRejected(f"{display}：无法写入上传文件夹（{exc}），没有保存任何文件") from None
+    for final, backup in done:
+        if backup is not None:
+            backup.unlink(missing_ok=True)
+    result.saved.extend(str(rel) for _, rel in staged)
 
 
 def save_uploads(files: Iterable, root: Path, limits: Limits) -> UploadResult:
@@ -276,4 +341,6 @@ def save_uploads(files: Iterable, root: Path, limits: Limits) -> UploadResult:
                     tmp.unlink()
         except UploadRejected as exc:
             result.rejected.append((raw, str(exc)))
+        except OSError as exc:  # full disk, read-only or missing folder: this file refused, never a 500
+            result.rejected.append((raw, f"{raw}：无法写入上传文件夹（{exc.strerror or exc}），没有保存"))
     return result

@@ -12,7 +12,8 @@ Layers, lowest first (a module may import its own layer and the ones below):
 2. engine: ``indexer.engine`` (the storage engine: no Flask, no pipeline);
 3. pipeline: ``indexer.pipeline``, ``indexer.dedup``;
 4. app: ``searchapp`` (Flask UI, API, admin, the search engine around the index);
-5. entry points: ``searchapp.cli`` and ``bench``, which may import everything.
+5. entry points: ``searchapp.cli``, ``searchapp.evaluate_relevance`` and ``bench``, which may
+   import everything.
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ LAYERS: dict[str, int] = {
     "indexer.dedup": 3,
     "searchapp": 4,
     "searchapp.cli": 5,
+    "searchapp.evaluate_relevance": 5,  # a command: ranks this product beside bench's baseline
     "bench": 5,
 }
 LAYER_NAMES = ["base", "text", "engine", "pipeline", "app", "entry point"]

@@ -5,7 +5,6 @@ Layout of an index folder (``index_dir``)::
     index_dir/
       CURRENT            names the live generation folder, e.g. "gen-000003" (optional)
       gen-000003/        a Whoosh index + its per-index sidecars (see below)
-      runs.json          summaries of the last indexing runs (newest last)
       progress.json      progress of the run in progress (or of the last one)
       .indexing.lock     held with flock(2) by the indexing run (content: its pid)
 
@@ -30,10 +29,21 @@ Per-index sidecars, in the live folder beside the Whoosh files:
   under (a file whose stat is unchanged is not read again); valid only when ``G`` is the
   Whoosh generation on disk (``stat`` is optional: older manifests have none);
 * ``roots.json``: the files and folders runs have indexed into this index
-  (``reportsearch index`` without a path re-indexes them).
+  (``reportsearch index`` without a path re-indexes them);
+* ``checksums.json``: size and CRC-32 of every file of the committed generation
+  (``indexer.integrity``: what ``reportsearch check`` compares the folder with).
 
 Sidecars are written to a temporary file and renamed, so a reader never sees
 half a file.
+
+Runtime state that is not the index lives in the *data folder* (:func:`data_dir`):
+``$REPORTSEARCH_DATA_DIR``, or ``<index_dir>-data`` beside the index folder::
+
+    index-data/
+      runs.json          summaries of the last indexing runs (newest last)
+      uploads/           pages uploaded through the web admin
+      secret_key         the web admin's session signing key (0600)
+      admin.sqlite3      login attempts and admin sessions, shared by every server process
 """
 from __future__ import annotations
 
@@ -53,8 +63,10 @@ from typing import IO, Any, Self
 from whoosh import index as whoosh_index
 from whoosh.index import TOC, EmptyIndexError, Index
 
+from ..settings import current as current_settings
 from .schema import build_schema
 
+DATA_SUFFIX = "-data"
 GROUPS_FILE = "groups.json"
 DEDUP_FILE = "dedup.npz"
 DEDUP_JOURNAL_FILE = "dedup.journal"  # beside DEDUP_FILE (indexer.dedup.journal_path)
@@ -71,13 +83,30 @@ MAX_RUNS = 20
 
 _GEN_RE = re.compile(r"^gen-(\d{6,})$")
 _TOC_RE = TOC._pattern(INDEXNAME)
-_SEG_RE = TOC._segment_pattern(INDEXNAME)
-_PER_INDEX_SIDECARS = (GROUPS_FILE, DEDUP_FILE, DEDUP_JOURNAL_FILE, MANIFEST_FILE, ROOTS_FILE)
+#: A segment's file name; group 1 is the segment id as ``Segment.segment_id()`` gives it.
+SEGMENT_FILE_RE = TOC._segment_pattern(INDEXNAME)
+CHECKSUMS_FILE = "checksums.json"  # written by indexer.integrity after each commit
+_PER_INDEX_SIDECARS = (GROUPS_FILE, DEDUP_FILE, DEDUP_JOURNAL_FILE, MANIFEST_FILE, ROOTS_FILE, CHECKSUMS_FILE)
 
 
 def project_root() -> Path:
     """The checkout this package runs from (holds ``corpus/`` and ``templates/``)."""
     return Path(__file__).resolve().parents[2]
+
+
+def data_dir(index_dir: str | Path, configured: Path | None = None) -> Path:
+    """The folder for runtime state beside the index (run history, uploads, admin secrets).
+
+    ``settings.data_dir`` (``$REPORTSEARCH_DATA_DIR``) when set, else ``<index_dir>-data``
+    next to the index folder: state never lands inside the source checkout unless the
+    index does, and a ``--rebuild`` (which swaps generations inside ``index_dir``) leaves it alone.
+    """
+    if configured is None:
+        configured = current_settings().data_dir
+    if configured is not None:
+        return Path(configured)
+    ix = Path(index_dir)
+    return ix.parent / (ix.name + DATA_SUFFIX)
 
 
 # -- the live folder ---------------------------------------------------------------------------
@@ -189,7 +218,7 @@ def swap_current(index_dir: str | Path, gen_dir: Path) -> None:
 # -- clean-up after killed runs ----------------------------------------------------------------
 
 def _is_whoosh_file(name: str) -> bool:
-    return bool(_TOC_RE.match(name) or _SEG_RE.match(name) or name.startswith(f"_{INDEXNAME}_")
+    return bool(_TOC_RE.match(name) or SEGMENT_FILE_RE.match(name) or name.startswith(f"_{INDEXNAME}_")
                 or name in (f"{INDEXNAME}.tmp", f"{INDEXNAME}_WRITELOCK", f"{INDEXNAME}_LOCK"))
 
 
@@ -217,7 +246,7 @@ def clean_index_folder(folder: str | Path) -> list[str]:
         name = child.name
         doomed = False
         tm = _TOC_RE.match(name)
-        sm = _SEG_RE.match(name)
+        sm = SEGMENT_FILE_RE.match(name)
         if tm:
             doomed = int(tm.group(1)) != gen
         elif name.startswith(f"_{INDEXNAME}_") and ".toc." in name:
@@ -511,21 +540,34 @@ def save_roots(folder: str | Path, roots: list[str]) -> None:
 
 
 def load_runs(index_dir: str | Path) -> list[dict]:
-    """Summaries of the last runs, oldest first."""
-    data = read_json(Path(index_dir) / RUNS_FILE, [])
+    """Summaries of the last runs, oldest first (from the data folder; an older index kept them inside)."""
+    path = data_dir(index_dir) / RUNS_FILE
+    if not path.exists():
+        path = Path(index_dir) / RUNS_FILE
+    data = read_json(path, [])
     return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
 
 
 def append_run(index_dir: str | Path, summary: dict) -> None:
-    """Add a run summary to ``runs.json``, keeping the last :data:`MAX_RUNS`."""
+    """Add a run summary to the data folder's ``runs.json``, keeping the last :data:`MAX_RUNS`."""
     runs = load_runs(index_dir)
     runs.append(summary)
-    write_json_atomic(Path(index_dir) / RUNS_FILE, runs[-MAX_RUNS:])
+    folder = data_dir(index_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(folder / RUNS_FILE, runs[-MAX_RUNS:])
 
 
 def write_progress(index_dir: str | Path, data: dict) -> None:
     try:
         write_json_atomic(Path(index_dir) / PROGRESS_FILE, data)
+    except OSError:
+        pass
+
+
+def clear_progress(index_dir: str | Path) -> None:
+    """Remove ``progress.json`` (needs no free space, unlike rewriting it)."""
+    try:
+        (Path(index_dir) / PROGRESS_FILE).unlink()
     except OSError:
         pass
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import stat as stat_mod
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -37,7 +38,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 
 from ..dedup import DedupState, signature
-from ..engine import store
+from ..engine import integrity, store
 from ..engine.fastwrite import BulkWriter
 from ..engine.runs import remove_stale as remove_stale_runs
 from ..engine.schema import build_schema, to_fields
@@ -335,6 +336,7 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
     summary = RunSummary(mode="rebuild" if rebuild else "incremental", started=time.time())
     t0 = time.perf_counter()
     reporter: _Reporter | None = None
+    gen_dir: Path | None = None
     try:
         store.clean_index_dir(index_dir)
         plist = [Path(p) for p in paths]
@@ -351,6 +353,8 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
             reporter.phase("swapping")
             store.swap_current(index_dir, gen_dir)
         else:
+            # Adding to a damaged index would commit on top of it and report success.
+            integrity.ensure_healthy(index_dir)
             ix = store.open_or_create(index_dir)
             live = Path(ix.storage.folder)
             _run(ix, live, plist, summary, reporter, workers, settings, fresh=False,
@@ -363,9 +367,20 @@ def index_paths(paths: Iterable[str | Path], index_dir: str | Path, progress: Pr
         try:
             if reporter:
                 reporter.finish(summary)
+        except Exception:
+            pass
+        if store.read_progress(index_dir).get("running"):
+            store.clear_progress(index_dir)  # could not be rewritten (disk full): never leave "running"
+        try:
             store.append_run(index_dir, _for_runs(summary))
         except Exception:  # the run's own error is what the caller must see
             log.warning("could not record the failed run in %s", index_dir, exc_info=True)
+        try:
+            store.clean_index_dir(index_dir)  # the failed run's segment files and temporary files
+            if rebuild and gen_dir is not None and store.live_dir(index_dir) != gen_dir:
+                shutil.rmtree(gen_dir, ignore_errors=True)
+        except Exception:  # noqa: BLE001 - cleaning is best effort; the run's error is what counts
+            log.warning("could not remove the failed run's files in %s", index_dir, exc_info=True)
         lock.release()
         raise
     summary.seconds = time.perf_counter() - t0
@@ -657,6 +672,7 @@ def _write_sidecars(ix, folder: Path, inv: _Inventory, dec: _Decisions, *, fresh
         store.save_groups(folder, dedup.groups())
     dedup.save(folder / store.DEDUP_FILE, new_gen)
     store.save_manifest(folder, new_gen, dec.manifest, inv.manifest_stats(dec.manifest))
+    integrity.record_checksums(folder)  # last: what `reportsearch check` and the next run compare with
 
 
 def _count(summary: RunSummary, file: str, changed_files: set[str]) -> None:

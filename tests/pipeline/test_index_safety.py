@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from indexer.engine import store
+from indexer.engine.integrity import check_index
 from indexer.pipeline import IndexBusy, index_paths
 from searchapp.engine import SearchEngine
 from whoosh.index import TOC
@@ -130,6 +131,7 @@ def test_kill_9_at_any_moment_then_rerun_completes(good):
     assert (ix / store.LOCK_FILE).exists()  # a stale lock file stays; the kernel lock went with the process
     assert eng.doc_count() == GOOD and fresh_count(ix) == GOOD
     assert eng.search("标记q00100x").total == 0  # not committed, not visible
+    assert check_index(ix, deep=True) == []  # orphan segment files are not damage
 
     # The next run (a stale lock file, orphan files) completes the work.
     p = start_run(src, ix)
@@ -138,6 +140,7 @@ def test_kill_9_at_any_moment_then_rerun_completes(good):
     assert eng.doc_count() == GOOD + MORE and eng.search("标记q00100x").total == 1
     assert not orphans(ix) and not (store.live_dir(ix) / "MAIN.tmp").exists()
     assert not [p.name for p in store.live_dir(ix).iterdir() if p.name.endswith(".tmp")]
+    assert check_index(ix, deep=True) == []
     eng.close()
 
 
@@ -153,10 +156,12 @@ def test_kill_9_between_commit_and_sidecars_is_repaired(good):
     assert fresh_count(ix) == GOOD and SearchEngine(ix).search("标记q00002new").total == 1
     mgen, _ = store.load_manifest(store.live_dir(ix))
     assert mgen == gen  # stale
-    s = index_paths([src], ix, workers=1)
+    assert check_index(ix, deep=True) == []  # a stale checksum record is not damage...
+    s = index_paths([src], ix, workers=1)  # ...and the next run is not refused
     assert s.unchanged == GOOD and s.added == s.updated == 0  # nothing indexed twice
     mgen, files = store.load_manifest(store.live_dir(ix))
     assert mgen == store.open_index(ix).latest_generation() and len(files) == GOOD
+    assert check_index(ix, deep=True) == []
 
 
 def test_second_run_waits_or_exits_clearly(good, capsys):
@@ -216,6 +221,7 @@ def test_killed_rebuild_keeps_the_live_index(good):
     assert store.current_generation_name(ix) == "gen-000001"
     assert (ix / "gen-000002").is_dir()  # the unfinished build
     assert fresh_count(ix) == GOOD and SearchEngine(ix).search("标记q00000x").total == 1
+    assert check_index(ix, deep=True) == []
     s = index_paths([src], ix, workers=1)
     assert not (ix / "gen-000002").exists() and s.removed == 1 and s.documents == GOOD - 1
     assert json.loads((ix / "gen-000001" / "roots.json").read_text()) == [str(src.resolve())]

@@ -13,7 +13,8 @@ from werkzeug.security import generate_password_hash
 from indexer.engine import store
 from indexer.pipeline import index_paths
 from searchapp import create_app
-from searchapp.admin import LoginLimiter, bar_chart, load_or_create_secret
+from searchapp.admin import bar_chart, load_or_create_secret
+from searchapp.adminstate import AdminState
 from searchapp.uploads import safe_component, safe_relative_path
 
 from reportgen import make_pages
@@ -150,16 +151,20 @@ def test_wrong_passwords_are_rate_limited(client):
     assert r.status_code == 303
 
 
-def test_login_limiter_window():
-    lim = LoginLimiter(attempts=2, window=0.2)
-    lim.failure("a")
+@pytest.mark.parametrize("where", ["memory", "file"])
+def test_login_limiter_window(where, tmp_path):
+    lim = AdminState(None if where == "memory" else tmp_path / "admin.sqlite3", attempts=2, window=0.2)
+    assert lim.reserve_attempt("a") == 0
     assert lim.retry_after("a") == 0
-    lim.failure("a")
+    assert lim.reserve_attempt("a") == 0
     assert lim.retry_after("a") > 0 and lim.retry_after("b") == 0
+    assert lim.reserve_attempt("a") > 0  # refused, and not recorded
     import time
 
     time.sleep(0.25)
-    assert lim.retry_after("a") == 0
+    assert lim.retry_after("a") == 0 and lim.reserve_attempt("a") == 0
+    lim.clear_attempts("a")
+    assert lim.reserve_attempt("a") == 0 and lim.reserve_attempt("a") == 0
 
 
 def test_secret_key_file_is_private_and_stable(tmp_path):
