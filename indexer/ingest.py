@@ -44,6 +44,8 @@ _HINT_KEYS = {
     "publish_date": ("publish_date", "published", "date", "pub_date", "发布时间", "发布日期"),
     "url": ("url", "source_url", "link", "链接"),
     "source": ("source", "site", "来源"),
+    "retrieved": ("retrieved", "retrieved_at", "retrieval_date", "crawl_time", "crawled_at", "fetched_at",
+                  "抓取时间", "采集时间", "获取时间"),
 }
 
 _GB_ALIASES = {"gb2312", "gbk", "gb_2312-80", "gb2312-80", "x-gbk", "cp936", "euc-cn", "csgb2312", "gb18030"}

@@ -63,3 +63,5 @@ class Document:
     article: Article
     meta: Meta
     duplicates: list[str] = field(default_factory=list)  # ids of near-duplicate copies
+    url: str | None = None  # the page's source address (``indexer.provenance``), for readers to check it
+    retrieved: str | None = None  # ISO date the page was retrieved, when a record or the saved page says

@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, jsonify, request
 
 from .engine import DEFAULT_PER_PAGE
 from .facets import Filters, ListingOptions, listings
+from .views import is_admin, reader_document
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -52,20 +53,24 @@ def document(doc_id: str):
     doc = eng.document(doc_id) if eng.available() else None
     if doc is None:
         abort(404)
-    doc.pop("needles", None)
+    doc = reader_document(doc, is_admin())  # the server path only for a logged-in administrator
     doc.pop("display_title", None)
     return jsonify(doc)
 
 
 @bp.get("/sentences")
 def sentences():
-    """``GET /api/sentences?q=&region=&year=&topic=&doc_type=&page=`` → example sentences."""
+    """``GET /api/sentences?q=&region=&year=&topic=&doc_type=&page=`` → example sentences.
+
+    Each sentence comes with its context (``before``/``after``), the heading it
+    stands under when a heading matched, its permalink and its citation text.
+    """
     eng = _engine()
     if not eng.available():
         return jsonify({"error": "no index yet", "total": 0, "sentences": []}), 503
     res = eng.sentences(request.args.get("q", ""), Filters.from_args(request.args), request.args.get("page", 1),
                         request.args.get("per_page", 20))
-    return jsonify(_with_facet_pages(res.as_json(), res))
+    return jsonify(_with_facet_pages(res.as_json(request.host_url.rstrip("/")), res))
 
 
 @bp.get("/suggest")

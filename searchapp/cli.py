@@ -247,8 +247,8 @@ def cmd_export(args: argparse.Namespace) -> int:
                 "id": stored["id"], "title": stored.get("title") or None, "text": stored.get("content", ""),
                 "region": meta.get("region") or [], "year": meta.get("year"), "topics": meta.get("topics") or [],
                 "doc_type": meta.get("doc_type"), "source": stored.get("source"), "path": stored.get("path"),
-                "published": stored.get("published"), "duplicates": dups,
-                "truncated": bool(stored.get("truncated")), "damaged": bool(stored.get("damaged")),
+                "published": stored.get("published"), "url": meta.get("url"), "retrieved": meta.get("retrieved"),
+                "duplicates": dups, "truncated": bool(stored.get("truncated")), "damaged": bool(stored.get("damaged")),
                 "undecodable_bytes": int(meta.get("undecodable_bytes") or 0),
             }
             out.write(json.dumps(line, ensure_ascii=False) + "\n")

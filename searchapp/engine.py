@@ -23,15 +23,16 @@ from whoosh import query as Q
 from indexer.engine import store
 from indexer.analysis import gram_text
 from indexer.engine.schema import UNKNOWN
+from indexer.provenance import clean_url, site_of
 
 from . import query as qmod
 from . import facets as facets_mod
 from . import ranking, understand
 from .facets import FacetTable, Filters
 from indexer.engine.fastquery import Evaluator, PostingCache, Unsupported, top_order
-from .highlight import highlight, snippet
+from .highlight import highlight, page_needles, snippet
 from indexer.engine.scoring import CachedBM25F
-from .sentences import MAX_SENTENCE_CHARS, Example, matches, sentence_key, split_sentences
+from .sentences import Example, find_examples, no_sentence_reason, sentence_key
 
 MAX_PER_PAGE = 100
 MAX_SCAN_DOCS = 400  # example sentences are taken from at most this many best-matching reports
@@ -107,16 +108,18 @@ class SentenceResult:
     marked: list[Markup] = field(default_factory=list)
     region_level: int = 0
     own_level: int = 0
-    reports: int = 0
+    reports: int = 0  # reports the query matches (with the filters): the 报告 tab's total
+    why_none: str = ""  # when reports match but give no sentence: why, in words for the page
 
     @property
     def pages(self) -> int:
         return max(1, math.ceil(self.total / self.per_page)) if self.total else 1
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, base_url: str | None = None) -> dict[str, Any]:
         return {"query": self.query, "total": self.total, "page": self.page, "per_page": self.per_page,
-                "pages": self.pages, "sentences": [e.as_json() for e in self.sentences],
-                "facets": self.facets, "messages": self.messages}
+                "pages": self.pages, "reports": self.reports,
+                "sentences": [e.as_json(base_url) for e in self.sentences],
+                "facets": self.facets, "messages": self.messages, "no_sentences_reason": self.why_none or None}
 
 
 def display_title(stored: dict[str, Any]) -> str:
@@ -406,11 +409,17 @@ class SearchEngine:
 
     # -- example sentences -----------------------------------------------------------------
     def sentences(self, q: str | None, filters: Filters | None = None, page: int = 1,
-                  per_page: int = 20, scan_docs: int = MAX_SCAN_DOCS) -> SentenceResult:
-        """Sentences containing the query, from the best-matching reports, each once with a count."""
+                  per_page: int = 20, scan_docs: int = MAX_SCAN_DOCS,
+                  _max_per_page: int = MAX_PER_PAGE) -> SentenceResult:
+        """Sentences containing the query, from the best-matching reports, each once with a count.
+
+        A heading that matches gives the text under it; each example carries the
+        sentences around it.  When reports match but none gives a sentence,
+        ``why_none`` says why (the page then links to those reports).
+        """
         filters = filters or Filters()
         pq = qmod.parse(q)
-        per_page = clamp_int(per_page, 20, 1, MAX_PER_PAGE)
+        per_page = clamp_int(per_page, 20, 1, _max_per_page)
         page = clamp_int(page, 1, 1, 10**6)
         res = SentenceResult(query=q or "", filters=filters, total=0, sentences=[], facets={}, page=page,
                              per_page=per_page, messages=list(pq.notes()), needles=qmod.highlight_needles(pq))
@@ -419,6 +428,7 @@ class SearchEngine:
             return res
         groups = qmod.sentence_needles(pq)
         wq = qmod.to_whoosh(pq)
+        reasons: dict[str, int] = {}
         with self._lock:
             s = self._current()
             table = self._table
@@ -440,13 +450,13 @@ class SearchEngine:
             found: dict[str, Example] = {}
             for n in docs[best].tolist():
                 stored = s.stored_fields(n)
-                text = stored.get("content") or ""
                 meta = stored.get("meta") or {}
+                examples, why = find_examples(stored.get("content") or "", groups, stored.get("title") or "")
+                if why:
+                    reasons[why] = reasons.get(why, 0) + 1
                 seen_here: set[str] = set()
-                for n, sent in enumerate(split_sentences(text)):
-                    if len(sent) > MAX_SENTENCE_CHARS or not matches(sent, groups):
-                        continue
-                    key = sentence_key(sent)
+                for f in examples:
+                    key = sentence_key(f.text)
                     if key in seen_here:
                         continue
                     seen_here.add(key)
@@ -454,19 +464,25 @@ class SearchEngine:
                         found[key].count += 1
                         found[key].doc_ids.append(stored["id"])
                         continue
-                    found[key] = Example(sent, stored["id"], n, display_title(stored),
+                    found[key] = Example(f.text, stored["id"], f.sentence_no, display_title(stored),
                                          list(meta.get("region") or []), meta.get("year"),
-                                         doc_ids=[stored["id"]])
-        examples = list(found.values())
-        res.total = len(examples)
+                                         doc_ids=[stored["id"]], heading=f.heading, before=f.before,
+                                         after=f.after)
+        examples_all = list(found.values())
+        res.total = len(examples_all)
+        if not examples_all and res.reports:
+            res.why_none = no_sentence_reason(reasons)
         added = [other.split() for _typed, other in pq.expansions]
-        if any(all(w in e.text for w in words) for e in examples for words in added):
+        if any(all(w in e.text for w in words) for e in examples_all for words in added):
             res.messages.append(pq.expansion_note() or "")  # only when an expanded form gave a sentence
         start = (page - 1) * per_page
-        if examples and start >= len(examples):
+        if examples_all and start >= len(examples_all):
             res.messages.append(f"页码超出范围：共 {res.pages} 页。")
-        res.sentences = examples[start:start + per_page]
-        res.marked = [highlight(e.text, res.needles) for e in res.sentences]
+        res.sentences = examples_all[start:start + per_page]
+        # text under a matching heading is marked with the whole query items only (its words
+        # alone, scattered in the body, are not what matched)
+        whole = [n for n in res.needles if not any(n != m and n in m for m in res.needles)]
+        res.marked = [highlight(e.text, whole if e.heading else res.needles) for e in res.sentences]
         return res
 
     # -- similar reports, suggestions ------------------------------------------------------
@@ -533,7 +549,7 @@ class SearchEngine:
                 return None
             groups = self._groups
         meta = stored.get("meta") or {}
-        needles = qmod.highlight_needles(qmod.parse(q)) if q else []
+        needles = page_needles(stored.get("content") or "", qmod.parse(q)) if q else []
         return {
             "id": stored["id"],
             "title": stored.get("title") or None,
@@ -544,7 +560,10 @@ class SearchEngine:
             "topics": list(meta.get("topics") or []),
             "doc_type": meta.get("doc_type") or UNKNOWN,
             "source": stored.get("source"),
+            "site": stored.get("source") or site_of(meta.get("url")),
+            "url": clean_url(meta.get("url")),
             "published": stored.get("published"),
+            "retrieved": meta.get("retrieved"),
             "path": stored.get("path"),
             "truncated": bool(stored.get("truncated")),
             "damaged": bool(stored.get("damaged")),

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
+from . import query as qmod
+
 MAX_MATCHES = 2000
 
 
@@ -49,8 +51,8 @@ def mark(text: str, spans: list[tuple[int, int]], offset: int = 0) -> Markup:
 
 
 def highlight(text: str, needles: list[str]) -> Markup:
-    """The whole text, escaped, with every occurrence of the needles marked."""
-    return mark(text, find_spans(text, needles))
+    """The whole text, escaped, with every occurrence of the needles marked (whole phrases first)."""
+    return mark(text, find_spans(text, phrase_needles(text, needles)))
 
 
 def snippet(text: str, needles: list[str], width: int = 160) -> Markup:
@@ -79,3 +81,65 @@ def snippet(text: str, needles: list[str], width: int = 160) -> Markup:
     inside = [(s, e) for s, e in spans if s < hi and e > lo]
     body = mark(flat[lo:hi], inside, offset=lo)
     return Markup(("…" if lo > 0 else "") + str(body) + ("…" if hi < len(flat) else ""))
+
+
+def phrase_needles(text: str, needles: list[str]) -> list[str]:
+    """The needles worth marking in ``text``: a part of a longer needle only where the whole is absent.
+
+    The query 签约医生 gives the needles 签约医生, 签约 and 医生.  When the text
+    holds 签约医生, marking 签约 and 医生 elsewhere would scatter the reader's eye
+    over loose words, so only the phrase is marked; when the phrase never occurs,
+    its parts are all there is to show.
+    """
+    low = (text or "").lower()
+    present = [n for n in dict.fromkeys(needles) if n and n.lower() in low]
+    return [n for n in present
+            if not any(m != n and n.lower() in m.lower() for m in present)]
+
+
+def page_needles(text: str, pq: qmod.ParsedQuery) -> list[str]:
+    """What to mark on a document page for a query: per query item, the item itself where the text has it.
+
+    Only when the text lacks the item as typed are its synonym forms and, failing
+    those, its words marked (:func:`phrase_needles`), so 家庭医生签约 is not
+    joined by 家医 inside 22家医疗机构, nor 签约医生 by every 医生.
+    """
+    low = (text or "").lower()
+    out: list[str] = []
+    for it in pq.positive_items():
+        own = [t for t in (it.text, it.typed) if t and t.lower() in low]
+        if own:
+            out += own
+            continue
+        single = qmod.ParsedQuery(groups=[[it]], use_synonyms=pq.use_synonyms)
+        out += phrase_needles(text, qmod.highlight_needles(single))
+    return list(dict.fromkeys(out))
+
+
+def mark_matches(pieces: list[str], needles: list[str]) -> tuple[list[Markup], int]:
+    """The pieces of one page (its sentences, in reading order) with the matches marked and numbered.
+
+    Every ``<mark id="mK">`` (K = 1, 2 … over the whole page) carries links to the
+    previous and the next match, which the style sheet shows on the match the
+    address points to (``:target``): the document page jumps from match to match
+    through anchors alone, and a script only adds floating previous/next buttons.
+    Returns the marked pieces and the number of matches.
+    """
+    wanted = phrase_needles("\n".join(pieces), needles)
+    spans = [find_spans(p, wanted) for p in pieces]
+    total = sum(len(sp) for sp in spans)
+    k = 0
+    out: list[Markup] = []
+    for piece, sp in zip(pieces, spans):
+        parts: list[str] = []
+        pos = 0
+        for s, e in sp:
+            k += 1
+            prev = f'<a class="mnav prev" href="#m{k - 1}" aria-label="上一处匹配">‹</a>' if k > 1 else ""
+            nxt = f'<a class="mnav next" href="#m{k + 1}" aria-label="下一处匹配">›</a>' if k < total else ""
+            parts.append(str(escape(piece[pos:s])))
+            parts.append(f'<mark id="m{k}">{prev}{escape(piece[s:e])}{nxt}</mark>')
+            pos = e
+        parts.append(str(escape(piece[pos:])))
+        out.append(Markup("".join(parts)))
+    return out, total

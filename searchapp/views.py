@@ -9,12 +9,13 @@ import csv
 import io
 import json
 import re
-from datetime import UTC, datetime
-from urllib.parse import quote, urlencode, urlsplit
+from datetime import UTC, date, datetime
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup
 
+from . import query as qmod
 from .csvcell import safe_row
 from .engine import DEFAULT_PER_PAGE, EXPORT_CAP, SORTS
 from .facets import (
@@ -28,8 +29,8 @@ from .facets import (
     listings,
     year_chart_svg,
 )
-from .highlight import highlight
-from .sentences import paragraphs_with_sentences
+from .highlight import highlight, mark_matches
+from .sentences import paragraphs
 
 bp = Blueprint("ui", __name__)
 
@@ -85,6 +86,12 @@ def facet_page_url(name: str, base_path: str, regions: list[str] | None = None, 
     pairs += [("region", r) for r in regions or []]
     pairs += [(k, v) for k, v in changes.items() if v not in ("", None)]
     return path + ("?" + urlencode(pairs) if pairs else "")
+
+
+@bp.app_template_global()
+def mark_query(text: str, needles: list[str]):
+    """Template helper: ``text`` escaped with the query's matches marked."""
+    return highlight(text, needles)
 
 
 @bp.app_template_global()
@@ -146,8 +153,51 @@ def sentences():
     q = request.args.get("q", "")
     res = eng.sentences(q, Filters.from_args(request.args), request.args.get("page", 1),
                         request.args.get("per_page", 20))
+    base = request.host_url.rstrip("/")
     return render_template("sentences.html", res=res, q=q, base_path="/sentences", mode="sentences",
-                           **_facet_context(res))
+                           base_url=base, export_cap=SENTENCE_EXPORT_CAP, **_facet_context(res))
+
+
+SENTENCE_EXPORT_CAP = 2000
+SENTENCE_CSV_COLUMNS = ["sentence", "heading", "title", "region", "year", "reports", "doc_id", "url", "citation"]
+
+
+def attachment(name: str, ext: str) -> str:
+    """A Content-Disposition value for a download named after what it holds (UTF-8 names, RFC 6266)."""
+    ascii_name = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in name)
+    return f"attachment; filename={ascii_name}.{ext}; filename*=UTF-8''{quote(name)}.{ext}"
+
+
+@bp.get("/sentences/export")
+def sentences_export():
+    """The example sentences of the current query and filters (all pages) as CSV or JSON.
+
+    Each row is a sentence with its citation and a link to it inside its report;
+    CSV cells are formula-safe (``searchapp.csvcell``).
+    """
+    eng = _engine()
+    if not eng.available():
+        abort(404)
+    q = request.args.get("q", "")
+    res = eng.sentences(q, Filters.from_args(request.args), 1, SENTENCE_EXPORT_CAP,
+                        _max_per_page=SENTENCE_EXPORT_CAP)
+    base = request.host_url.rstrip("/")
+    name = f"例句_{q.strip()[:40] or '全部'}_{date.today().isoformat()}"
+    if request.args.get("format") == "json":
+        body = json.dumps({"query": res.query, "filters": [list(p) for p in res.filters.pairs()],
+                           "total": res.total, "exported": len(res.sentences), "cap": SENTENCE_EXPORT_CAP,
+                           "reports": res.reports, "no_sentences_reason": res.why_none or None,
+                           "sentences": [e.as_json(base) for e in res.sentences]},
+                          ensure_ascii=False, indent=1)
+        return Response(body, mimetype="application/json", headers={"Content-Disposition": attachment(name, "json")})
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(SENTENCE_CSV_COLUMNS)
+    for e in res.sentences:
+        w.writerow(safe_row([e.text, e.heading or "", e.title, "".join(e.region), e.year or "", e.count,
+                             e.doc_id, e.permalink(base), e.copy_text(base)]))
+    return Response("\ufeff" + buf.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": attachment(name, "csv")})
 
 
 EXPORT_FIELDS = ("id", "title", "region", "year", "topics", "doc_type", "site", "source_url", "published",
@@ -227,6 +277,29 @@ def export():
                     headers={"Content-Disposition": _disposition(filename)})
 
 
+def is_admin() -> bool:
+    """Whether the request comes from a logged-in administrator (who may see server paths)."""
+    from . import admin
+
+    return admin.enabled() and admin.logged_in()
+
+
+def reader_document(doc: dict, admin: bool) -> dict:
+    """A document as readers get it: provenance (URL, site, dates), never the server's file path.
+
+    ``path`` (where the file lies on the server) is for administrators only:
+    it means nothing to a reader and tells strangers how the server is laid out.
+    """
+    out = dict(doc)
+    out.pop("needles", None)
+    if out.get("url"):
+        out["url_text"] = unquote(out["url"])  # 中文 as the reader typed it, not %E4%B8%AD…
+    path = out.pop("path", None)
+    if admin:
+        out["path"] = path
+    return out
+
+
 @bp.get("/doc/<doc_id>")
 def document(doc_id: str):
     eng = _engine()
@@ -236,22 +309,31 @@ def document(doc_id: str):
     doc = eng.document(doc_id, q) if eng.available() else None
     if doc is None:
         abort(404)
-    needles = doc.pop("needles", [])
-    paras = [[(n, highlight(s, needles)) for n, s in para] for para in paragraphs_with_sentences(doc["text"])]
+    needles = doc.get("needles", [])
+    doc = reader_document(doc, is_admin())
+    paras = paragraphs(doc["text"])
+    marked, matches = mark_matches([s.text for para in paras for s in para], needles)
+    it = iter(marked)
+    rows = [[(s, next(it)) for s in para] for para in paras]
     dup_titles = eng.titles(doc["duplicates"]) if doc["duplicates"] else {}
-    return render_template("doc.html", doc=doc, q=q, dup_titles=dup_titles, paragraphs=paras,
+    # the match bar only for a query that has something to find (not for "-疫情" alone)
+    return render_template("doc.html", doc=doc, q=q, dup_titles=dup_titles, paragraphs=rows,
+                           matches=matches, show_matches=bool(qmod.parse(q).positive_items()) if q else False,
                            similar=eng.similar(doc_id))
 
 
 def download(doc_id: str):
-    """The clean text as a UTF-8 text file."""
+    """The clean text as a UTF-8 text file, headed by its metadata and where it came from."""
     eng = _engine()
     doc = eng.document(doc_id) if eng.available() else None
     if doc is None:
         abort(404)
     head = [doc["display_title"],
             f"地区：{' › '.join(doc['region']) or '未知'}　年份：{doc['year'] or '未知'}　类型：{doc['doc_type']}",
-            f"来源：{doc['source'] or '未知'}　文档编号：{doc['id']}", ""]
-    body = "\n".join(head) + doc["text"] + "\n"
-    return Response(body, mimetype="text/plain; charset=utf-8",
-                    headers={"Content-Disposition": f"attachment; filename={doc['id']}.txt"})
+            f"来源：{doc['site'] or '未知'}　文档编号：{doc['id']}"]
+    if doc.get("url"):
+        head.append(f"原文网址：{doc['url']}")
+    body = "\n".join(head + [""]) + doc["text"] + "\n"
+    # mimetype without a charset: Flask adds "; charset=utf-8" to text/* itself (one charset, not two)
+    return Response(body, mimetype="text/plain",
+                    headers={"Content-Disposition": attachment(doc["id"], "txt")})

@@ -37,6 +37,7 @@ LAYERS: dict[str, int] = {
     "indexer.clean": 1,
     "indexer.meta": 1,
     "indexer.ingest": 1,
+    "indexer.provenance": 1,  # a page's source URL and retrieval date (reads indexer.models only)
     "indexer.evaluate": 1,
     "indexer.cleaneval": 1,
     "indexer.engine": 2,

@@ -152,7 +152,8 @@ def to_fields(doc: Document, *, file: str, file_hash: str, text_key: str, gram_c
         "truncated": bool(a.truncated),
         "damaged": bool(a.damaged),
         "meta": {"region": m.region, "year": m.year, "topics": m.topics, "doc_type": m.doc_type,
-                 "heading": a.heading, "undecodable_bytes": a.undecodable_bytes, "extractor": a.extractor},
+                 "heading": a.heading, "undecodable_bytes": a.undecodable_bytes, "extractor": a.extractor,
+                 "url": doc.url, "retrieved": doc.retrieved},
         "facets": encode_facet_record(doc),
     }
     if m.year:

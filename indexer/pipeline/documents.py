@@ -16,6 +16,7 @@ from ..clean import clean_page
 from ..ingest import Skipped, read_file
 from ..meta import extract_meta
 from ..models import Document
+from ..provenance import page_provenance
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ def documents_from_file(path: Path) -> tuple[list[Document], list[Skipped]]:
             skipped.append(Skipped(page.path, f"cleaning failed: {type(exc).__name__}: {exc}"))
             continue
         articles = [a for a in articles if a.text and a.text.strip()]
+        prov = page_provenance(page)
         if not articles:
             tried = " (nor by the readability, trafilatura and jusText fallbacks)" if page.kind == "html" else ""
             skipped.append(Skipped(page.path, f"no report text found after cleaning{tried}"))
@@ -66,5 +68,6 @@ def documents_from_file(path: Path) -> tuple[list[Document], list[Skipped]]:
                 log.debug("metadata of %s failed", page.path, exc_info=True)
                 skipped.append(Skipped(page.path, f"metadata failed: {type(exc).__name__}: {exc}"))
                 continue
-            docs.append(Document(id=doc_id(page.path, n), path=page.path, article=article, meta=meta))
+            docs.append(Document(id=doc_id(page.path, n), path=page.path, article=article, meta=meta,
+                                 url=prov.url, retrieved=prov.retrieved))
     return docs, skipped
