@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request, send_from_directory
 
 from indexer.engine import store
 from indexer.settings import Settings
@@ -67,6 +67,12 @@ def create_app(test_config: dict[str, Any] | None = None, settings: Settings | N
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
+
+    @app.get("/favicon.ico")
+    def favicon():
+        """Browsers ask for /favicon.ico whatever the page links; the icon is served locally."""
+        return send_from_directory(app.static_folder or "static", "favicon.ico",
+                                   mimetype="image/vnd.microsoft.icon", max_age=86400)
 
     @app.errorhandler(404)
     def not_found(err: Exception) -> tuple[Any, int]:

@@ -29,7 +29,6 @@ import os
 import secrets
 import threading
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +39,9 @@ from markupsafe import Markup, escape
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from indexer.engine import store
-from indexer.engine.schema import UNKNOWN, decode_facet_record
 
 from .adminstate import STATE_FILE, AdminState
+from .facets import REGION, YEAR, FacetTable
 from .uploads import ALLOWED_EXTENSIONS, Limits, save_uploads
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -406,24 +405,16 @@ def index_stats() -> dict[str, Any]:
     if cache.get("key") == key:
         stats = dict(cache["stats"])
     else:
-        years: Counter = Counter()
-        provinces: Counter = Counter()
         with ix.searcher() as s:
-            r = s.reader()
             docs = s.doc_count()
-            if r.has_column("facets"):
-                col = r.column_reader("facets")
-                for n in range(r.doc_count_all()):
-                    if r.is_deleted(n):
-                        continue
-                    rec = decode_facet_record(col[n] or b"{}")  # no record: counted as unknown
-                    if rec is None:
-                        continue
-                    years[str(rec.year) if rec.year else UNKNOWN] += 1
-                    provinces[rec.region[0] if rec.region else UNKNOWN] += 1
+            # Counted per document (no near-duplicate grouping), by the same facet classes the search uses.
+            table = FacetTable.load(s, {})
+            live = table.live_docs()
+            years = table.count_facet(live, YEAR.name)
+            provinces = table.count_facet(live, REGION.name, 0)
         stats = {"available": True, "documents": docs,
-                 "years": sorted(years.items(), key=lambda kv: (kv[0] == UNKNOWN, kv[0])),
-                 "provinces": sorted(provinces.items(), key=lambda kv: (-kv[1], kv[0])),
+                 "years": YEAR.chronological(years),
+                 "provinces": REGION.ordered(provinces, "count"),
                  "generation": key[1], "layout": "pointer" if store.current_generation_name(ix_dir) else "plain"}
         cache.clear()
         cache.update(key=key, stats=stats)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, jsonify, request
 
 from .engine import DEFAULT_PER_PAGE
-from .facets import Filters
+from .facets import Filters, ListingOptions, listings
 from .views import is_admin, reader_document
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -18,7 +18,14 @@ def _engine():
 
 @bp.get("/search")
 def search():
-    """``GET /api/search?q=&region=&year=&topic=&doc_type=&sort=&page=&per_page=``."""
+    """``GET /api/search?q=&region=&year=&topic=&doc_type=&sort=&page=&per_page=``.
+
+    Facet paging (README, "JSON API"): ``facet_limit``, ``facet_offset``, ``facet_sort``,
+    ``facet_prefix``, each also per facet as ``facet_limit.region=…``.  ``facets`` holds
+    the window of each facet's values; ``facet_info`` says where the window lies
+    (``total_values``, ``has_more``), which selected values fall outside it, and the
+    region's "本级" row.
+    """
     eng = _engine()
     if not eng.available():
         return jsonify({"error": "no index yet: run `reportsearch index PATH`", "total": 0, "hits": [],
@@ -27,7 +34,16 @@ def search():
         request.args.get("q", ""), Filters.from_args(request.args), request.args.get("sort", "relevance"),
         request.args.get("page", 1), request.args.get("per_page", DEFAULT_PER_PAGE),
     )
-    return jsonify(res.as_json())
+    return jsonify(_with_facet_pages(res.as_json(), res))
+
+
+def _with_facet_pages(data: dict, res) -> dict:
+    """Replace each facet's counts by the requested window and add ``facet_info`` (ordered rows)."""
+    lists = listings(res, ListingOptions.from_args(request.args, None))
+    data["facets"] = {name: {i.value: i.count for i in fl.items} for name, fl in lists.items()}
+    data["facet_info"] = {name: fl.as_json() for name, fl in lists.items()}
+    data["filters"] = res.filters.as_dict()
+    return data
 
 
 @bp.get("/docs/<doc_id>")
@@ -54,7 +70,7 @@ def sentences():
         return jsonify({"error": "no index yet", "total": 0, "sentences": []}), 503
     res = eng.sentences(request.args.get("q", ""), Filters.from_args(request.args), request.args.get("page", 1),
                         request.args.get("per_page", 20))
-    return jsonify(res.as_json(request.host_url.rstrip("/")))
+    return jsonify(_with_facet_pages(res.as_json(request.host_url.rstrip("/")), res))
 
 
 @bp.get("/suggest")

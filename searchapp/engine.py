@@ -81,11 +81,13 @@ class Hit:
     duplicates: list[str] = field(default_factory=list)
     source: str | None = None
     published: str | None = None
+    url: str | None = None  # the page's source address, when the input records it
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "region": self.region, "year": self.year,
                 "topics": self.topics, "doc_type": self.doc_type, "snippet": str(self.snippet),
-                "duplicates": self.duplicates, "source": self.source, "published": self.published}
+                "duplicates": self.duplicates, "source": self.source, "published": self.published,
+                "url": self.url}
 
 
 @dataclass
@@ -99,6 +101,7 @@ class SearchResult:
     per_page: int
     sort: str
     region_level: int = 0
+    own_level: int = 0  # reports filed at the selected region itself (the facet's "本级" row)
     messages: list[str] = field(default_factory=list)
     needles: list[str] = field(default_factory=list)
     suggestion: str | None = None  # "did you mean": a near variant of the query that has results
@@ -128,6 +131,7 @@ class SentenceResult:
     needles: list[str] = field(default_factory=list)
     marked: list[Markup] = field(default_factory=list)
     region_level: int = 0
+    own_level: int = 0
     reports: int = 0  # reports the query matches (with the filters): the 报告 tab's total
     why_none: str = ""  # when reports match but give no sentence: why, in words for the page
 
@@ -428,7 +432,7 @@ class SearchEngine:
         total, facets, level = fc.total, fc.counts, fc.region_level
         result = SearchResult(query=q or "", filters=filters, total=total, hits=[], facets=facets,
                               page=page, per_page=per_page, sort=sort, region_level=level,
-                              messages=messages, needles=needles,
+                              own_level=fc.own_level, messages=messages, needles=needles,
                               refine=understand.suggestions(ranked.understanding, filters, ranked.meta_counts,
                                                             len(docs)) if total else [])
         # "did you mean": only when the query itself finds nothing (not when filters alone
@@ -551,7 +555,7 @@ class SearchEngine:
             year=meta.get("year"), topics=list(meta.get("topics") or []),
             doc_type=meta.get("doc_type") or UNKNOWN, snippet=snippet(stored.get("content") or "", needles),
             duplicates=list(gen.groups.get(stored["id"], [])), source=stored.get("source"),
-            published=stored.get("published"),
+            published=stored.get("published"), url=meta.get("url") or stored.get("url"),
         )
 
     def _did_you_mean(self, gen: Generation, r: _Reader, pq: qmod.ParsedQuery,
@@ -615,6 +619,7 @@ class SearchEngine:
             fc = facets_mod.compute(table, matched, filters,
                                     first=int(docs[best[0]]) if len(best) else None)
             res.facets, res.region_level, res.reports = fc.counts, fc.region_level, fc.total
+            res.own_level = fc.own_level
             if len(fc.docnums) > scan_docs:
                 res.messages.append(f"匹配的报告较多，例句取自相关度最高的 {scan_docs} 篇。")
             found: dict[str, Example] = {}

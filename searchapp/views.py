@@ -8,15 +8,27 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
-from urllib.parse import quote, unquote, urlencode
+import re
+from datetime import UTC, date, datetime
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
+from markupsafe import Markup
 
 from . import query as qmod
 from .csvcell import safe_row
 from .engine import DEFAULT_PER_PAGE, EXPORT_CAP, SORTS
-from .facets import FACET_LABELS, FACET_NAMES, MAX_VALUES_PER_FACET, Filters, ordered, year_chart_svg
+from .facets import (
+    FACET_LABELS,
+    FACET_NAMES,
+    FACET_PAGE_SIZE,
+    FACETS,
+    MAX_VALUES_PER_FACET,
+    Filters,
+    ListingOptions,
+    listings,
+    year_chart_svg,
+)
 from .highlight import highlight, mark_matches
 from .sentences import paragraphs
 
@@ -32,8 +44,13 @@ def _engine():
 def url_with(path: str = "/", add: dict[str, str] | None = None, remove: tuple[str, str] | None = None,
              drop: tuple[str, ...] = (), add_many: list[tuple[str, str]] | None = None,
              set_: dict[str, str] | None = None) -> str:
-    """The current URL's arguments with changes applied (the page always resets)."""
-    pairs = [(k, v) for k, v in request.args.items(multi=True) if v != "" and k != "page"]
+    """The current URL's arguments with changes applied (the page always resets).
+
+    A facet list's own paging (``facet_*``, on ``/facet/<name>``) never carries over
+    into a results URL.
+    """
+    pairs = [(k, v) for k, v in request.args.items(multi=True)
+             if v != "" and k != "page" and not k.startswith("facet_")]
     pairs = [(k, v) for k, v in pairs if k not in drop]
     if set_:
         pairs = [(k, v) for k, v in pairs if k not in set_] + [(k, v) for k, v in set_.items()]
@@ -53,8 +70,22 @@ def search_url(path: str = "/", add=None, remove=None, drop=(), add_many=None, s
 
 @bp.app_template_global()
 def region_url(path: str, regions: list[str]) -> str:
-    """The current URL with the region filter set to ``regions`` (a breadcrumb step)."""
-    return url_with(path, drop=("region",), add_many=[("region", r) for r in regions])
+    """The current URL with the region filter set to ``regions`` (a breadcrumb step; "本级" is dropped)."""
+    return url_with(path, drop=("region", "region_exact"), add_many=[("region", r) for r in regions])
+
+
+@bp.app_template_global()
+def facet_page_url(name: str, base_path: str, regions: list[str] | None = None, **changes: str) -> str:
+    """The full list of one facet (``/facet/<name>``) for the current results, with paging ``changes``.
+
+    ``regions`` sets the region path (a breadcrumb step; "本级" and the offset are dropped).
+    """
+    path = ("/sentences" if base_path == "/sentences" else "") + f"/facet/{name}"
+    drop = set(changes) | ({"region", "region_exact", "facet_offset"} if regions is not None else set())
+    pairs = [(k, v) for k, v in request.args.items(multi=True) if v != "" and k != "page" and k not in drop]
+    pairs += [("region", r) for r in regions or []]
+    pairs += [(k, v) for k, v in changes.items() if v not in ("", None)]
+    return path + ("?" + urlencode(pairs) if pairs else "")
 
 
 @bp.app_template_global()
@@ -72,11 +103,32 @@ def page_url(n: int) -> str:
 
 def _facet_context(res) -> dict:
     return {
-        "facet_lists": {name: ordered(res.facets.get(name, {}), name)[:MAX_VALUES_PER_FACET] for name in FACET_NAMES},
+        "facet_lists": listings(res, ListingOptions.top(MAX_VALUES_PER_FACET)),
         "year_chart": year_chart_svg(res.facets.get("year", {}), res.filters,
                                      lambda y: url_with(request.path, add={"year": y})),
         "labels": FACET_LABELS, "facet_names": FACET_NAMES,
     }
+
+
+@bp.get("/facet/<name>")
+@bp.get("/sentences/facet/<name>")
+def facet_page(name: str):
+    """Every value of one facet for the current query and filters: filter box, sort, pages (no script needed).
+
+    The counts are the result page's own (the example-sentence view counts reports
+    the same way), so each row gives the total its click gives.
+    """
+    eng = _engine()
+    if name not in FACETS or not eng.available():
+        abort(404)
+    base_path = "/sentences" if request.path.startswith("/sentences/") else "/"
+    q = request.args.get("q", "")
+    res = eng.search(q, Filters.from_args(request.args), request.args.get("sort", "relevance"), 1, 1)
+    opts = ListingOptions.from_args(request.args, FACET_PAGE_SIZE)
+    fl = listings(res, opts)[name]
+    return render_template("facet.html", res=res, q=q, fl=fl, name=name, base_path=base_path,
+                           labels=FACET_LABELS, mode="sentences" if base_path == "/sentences" else "reports",
+                           page_size=opts.limits[name] or FACET_PAGE_SIZE)
 
 
 @bp.get("/")
@@ -148,38 +200,81 @@ def sentences_export():
                     headers={"Content-Disposition": attachment(name, "csv")})
 
 
+EXPORT_FIELDS = ("id", "title", "region", "year", "topics", "doc_type", "site", "source_url", "published",
+                 "snippet", "duplicates", "permalink")
+
+
+def _site(source: str | None, url: str | None) -> str:
+    """The site a report comes from: the name the page gives itself, else its address's host."""
+    if source:
+        return source
+    try:
+        return urlsplit(url).hostname or "" if url else ""
+    except ValueError:
+        return ""
+
+
+def export_filename(q: str, filters: Filters, ext: str, now: datetime | None = None) -> str:
+    """A file name that says what the file holds: query, filters, date (``报告_卫生_云南省_20261206.csv``)."""
+    parts = ["报告"]
+    if q.strip():
+        parts.append(q.strip())
+    parts += [d.split("：", 1)[1] for d in filters.describe()]
+    parts.append((now or datetime.now(UTC)).strftime("%Y%m%d"))
+    name = "_".join(p.replace(" › ", "-") for p in parts)
+    name = re.sub(r'[\\/:*?"<>|\s\x00-\x1f]+', "-", name)
+    name = re.sub(r"-{2,}", "-", name).replace("-_", "_").replace("_-", "_")
+    if len(name) > 120:  # the date stays at the end
+        name = name[:110].rstrip("-_") + "等_" + parts[-1]
+    return f"{name}.{ext}"
+
+
+def _disposition(filename: str) -> str:
+    """``attachment`` with an ASCII fallback name and the UTF-8 name (RFC 6266 / RFC 5987)."""
+    stamp = re.search(r"(\d{8})\.(\w+)$", filename)
+    ascii_name = f"reports_{stamp.group(1)}.{stamp.group(2)}" if stamp else "reports"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
 @bp.get("/export")
 def export():
-    """The current result set (all pages, up to EXPORT_CAP reports) as CSV or JSON."""
+    """The current result set (all pages, up to EXPORT_CAP reports) as CSV or JSON.
+
+    Each record carries its source address and site, the snippet and a permalink;
+    the JSON records the query and every active filter, and the file name says both.
+    """
     eng = _engine()
     if not eng.available():
         abort(404)
-    fmt = request.args.get("format", "csv")
-    res = eng.all_hits(request.args.get("q", ""), Filters.from_args(request.args),
-                       request.args.get("sort", "relevance"), EXPORT_CAP)
+    fmt = "json" if request.args.get("format") == "json" else "csv"
+    q = request.args.get("q", "")
+    res = eng.all_hits(q, Filters.from_args(request.args), request.args.get("sort", "relevance"), EXPORT_CAP)
     base = request.host_url.rstrip("/")
     rows = []
     for h in res.hits:
-        d = h.as_json()
-        d.pop("snippet", None)
-        d["url"] = f"{base}/doc/{h.id}"
-        rows.append(d)
+        rows.append({"id": h.id, "title": h.title, "region": h.region, "year": h.year, "topics": h.topics,
+                     "doc_type": h.doc_type, "site": _site(h.source, h.url), "source_url": h.url or "",
+                     "published": h.published, "snippet": Markup(h.snippet).striptags(),
+                     "duplicates": h.duplicates, "permalink": f"{base}/doc/{h.id}"})
     note = f"共 {res.total} 篇，导出前 {min(res.total, EXPORT_CAP)} 篇（上限 {EXPORT_CAP}）"
+    filename = export_filename(q, res.filters, fmt)
     if fmt == "json":
-        body = json.dumps({"query": res.query, "filters": dict(res.filters.pairs()), "total": res.total,
-                           "exported": len(rows), "cap": EXPORT_CAP, "note": note, "hits": rows},
-                          ensure_ascii=False, indent=1)
+        body = json.dumps({"query": res.query, "filters": res.filters.as_dict(),
+                           "filters_text": res.filters.describe(), "sort": res.sort,
+                           "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                           "total": res.total, "exported": len(rows), "cap": EXPORT_CAP, "note": note,
+                           "hits": rows}, ensure_ascii=False, indent=1)
         return Response(body, mimetype="application/json",
-                        headers={"Content-Disposition": "attachment; filename=reports.json"})
+                        headers={"Content-Disposition": _disposition(filename)})
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["id", "title", "region", "year", "topics", "doc_type", "source", "published", "duplicates", "url"])
+    w.writerow(EXPORT_FIELDS)
     for d in rows:
         w.writerow(safe_row([d["id"], d["title"], " › ".join(d["region"]), d["year"] or "", "、".join(d["topics"]),
-                             d["doc_type"], d["source"] or "", d["published"] or "", " ".join(d["duplicates"]),
-                             d["url"]]))
+                             d["doc_type"], d["site"], d["source_url"], d["published"] or "", d["snippet"],
+                             " ".join(d["duplicates"]), d["permalink"]]))
     return Response("\ufeff" + buf.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=reports.csv"})
+                    headers={"Content-Disposition": _disposition(filename)})
 
 
 def is_admin() -> bool:

@@ -131,10 +131,10 @@ def test_export_csv_and_json_of_result_set(client):
     rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff"))))
     total = client.get("/api/search", query_string={"q": "卫生", "region": "云南省"}).get_json()["total"]
     assert len(rows) == total and all(row["region"].startswith("云南省") for row in rows)
-    assert all(row["url"].startswith("http") and "/doc/" in row["url"] for row in rows)
+    assert all(row["permalink"].startswith("http") and "/doc/" in row["permalink"] for row in rows)
     data = json.loads(client.get("/export?q=卫生&format=json").get_data(as_text=True))
     assert data["cap"] == 1000 and data["exported"] == min(data["total"], 1000)
-    assert {"id", "title", "region", "year", "topics", "doc_type", "url"} <= set(data["hits"][0])
+    assert {"id", "title", "region", "year", "topics", "doc_type", "permalink", "source_url"} <= set(data["hits"][0])
 
 
 def test_document_text_download(client):
