@@ -10,6 +10,7 @@ import copy
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -257,8 +258,11 @@ class SearchEngine:
             # One evaluation of the query (no filter), ranked (``searchapp.ranking``): the
             # filters and every facet's "all other filters" view are masks over its
             # matches, and the page is the best few of the filtered matches.
+            # stored fields read once per search: the proximity bonus reads the best 20
+            # reports' text, and the page's hits are mostly among them
+            stored_of = _StoredMemo(s)
             ranked = ranking.rank(pq, table, lambda wq: self._match(s, wq),
-                                  lambda n: s.stored_fields(n).get("content") or "")
+                                  lambda n: stored_of(n).get("content") or "")
             docs, scores = ranked.docs, ranked.scores
             if ranked.expansion_added:
                 messages.append(pq.expansion_note(ranked.expansion_added) or "")
@@ -283,7 +287,7 @@ class SearchEngine:
             if (page - 1) * per_page >= total:
                 messages.append(f"页码超出范围：共 {result.pages} 页。")
                 return result
-            for stored in self._collapsed_page(s, table, key, fdocs, page, per_page):
+            for stored in self._collapsed_page(s, table, key, fdocs, page, per_page, stored_of):
                 result.hits.append(self._hit(stored, needles))
         return result
 
@@ -329,7 +333,8 @@ class SearchEngine:
 
     @staticmethod
     def _collapsed_page(s, table: FacetTable, key: np.ndarray, docs: np.ndarray, page: int,
-                        per_page: int) -> list[dict[str, Any]]:
+                        per_page: int, read: Callable[[int], dict[str, Any]] | None = None
+                        ) -> list[dict[str, Any]]:
         """Stored fields of one page of results, each near-duplicate group shown once (its best copy).
 
         Only the best few matches are put in order (``top_order``); more are taken
@@ -352,7 +357,8 @@ class SearchEngine:
             if len(kept) >= want or k >= len(docs):
                 break
             k = min(len(docs), k * 4)
-        return [s.stored_fields(n) for n in kept[(page - 1) * per_page: want]]
+        read = read or s.stored_fields
+        return [read(n) for n in kept[(page - 1) * per_page: want]]
 
     def ids_matching(self, q: str, filters: Filters | None = None) -> set[str]:
         """Ids of every document the query matches (uncollapsed): for recall checks and exports."""
@@ -571,6 +577,20 @@ class SearchEngine:
     def doc_count(self) -> int:
         with self._lock:
             return self._current().doc_count()
+
+
+class _StoredMemo:
+    """``searcher.stored_fields`` for the length of one search, each document read (and unpickled) once."""
+
+    def __init__(self, searcher: Any) -> None:
+        self._searcher = searcher
+        self._seen: dict[int, dict[str, Any]] = {}
+
+    def __call__(self, docnum: int) -> dict[str, Any]:
+        stored = self._seen.get(docnum)
+        if stored is None:
+            stored = self._seen[docnum] = self._searcher.stored_fields(docnum)
+        return stored
 
 
 def engine_of(app: Any) -> SearchEngine:
