@@ -166,8 +166,34 @@ def current() -> Settings:
     global _from_env
     if _installed is not None:
         return _installed
-    env = os.environ
-    key = tuple(env.get(PREFIX + name) for name in VARIABLES) + (env.get("XDG_CACHE_HOME"), env.get("HOME"))
+    key = _env_key()
     if _from_env is None or _from_env[0] != key:
-        _from_env = (key, Settings.from_env(env))
+        _from_env = (key, Settings.from_env(os.environ))
     return _from_env[1]
+
+
+_KEY_NAMES = tuple(PREFIX + name for name in VARIABLES) + ("XDG_CACHE_HOME", "HOME")
+
+
+def _env_key() -> tuple[Any, ...]:
+    """The values of the variables :class:`Settings` reads: :func:`current` compares them per call.
+
+    Why not ``os.environ.get`` per name: :func:`current` runs on every tokenization
+    (the segmenter choice), and 15 ``os.environ.get`` calls (each encodes its key)
+    cost ~10 µs, several times the cut of a short query (``python -m bench`` measured
+    it in query latency).  ``os.environ`` keeps its encoded contents in one dict,
+    updated by every ``os.environ[...] =`` / ``del`` / ``monkeypatch.setenv``: looking
+    the pre-encoded names up there gives the same answer in well under a microsecond.
+    """
+    env = os.environ
+    data = getattr(env, "_data", None)
+    encode = getattr(env, "encodekey", None)
+    if not isinstance(data, dict) or encode is None:  # another Python: the portable way
+        return tuple(env.get(name) for name in _KEY_NAMES)
+    global _encoded_names
+    if _encoded_names is None:
+        _encoded_names = tuple(encode(name) for name in _KEY_NAMES)
+    return tuple(map(data.get, _encoded_names))
+
+
+_encoded_names: tuple[Any, ...] | None = None

@@ -24,7 +24,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -418,7 +418,10 @@ class SearchEngine:
                 cut.append(True)
             return docs, scores
 
-        ranked = ranking.rank(pq, table, match, lambda n: s.stored_fields(n).get("content") or "")
+        # stored fields read once per search: the proximity bonus reads the best 20
+        # reports' text, and the page's hits are mostly among them
+        stored_of = _StoredMemo(s)
+        ranked = ranking.rank(pq, table, match, lambda n: stored_of(n).get("content") or "")
         complete = not cut
         docs, scores = ranked.docs, ranked.scores
         if ranked.expansion_added:
@@ -446,7 +449,7 @@ class SearchEngine:
         if (page - 1) * per_page >= total:
             messages.append(f"页码超出范围：共 {result.pages} 页。")
             return result, complete
-        for stored in self._collapsed_page(s, table, key, fdocs, page, per_page):
+        for stored in self._collapsed_page(s, table, key, fdocs, page, per_page, stored_of):
             result.hits.append(self._hit(gen, stored, needles))
         return result, complete
 
@@ -507,7 +510,8 @@ class SearchEngine:
 
     @staticmethod
     def _collapsed_page(s, table: FacetTable, key: np.ndarray, docs: np.ndarray, page: int,
-                        per_page: int) -> list[dict[str, Any]]:
+                        per_page: int, read: Callable[[int], dict[str, Any]] | None = None
+                        ) -> list[dict[str, Any]]:
         """Stored fields of one page of results, each near-duplicate group shown once (its best copy).
 
         Only the best few matches are put in order (``top_order``); more are taken
@@ -530,7 +534,8 @@ class SearchEngine:
             if len(kept) >= want or k >= len(docs):
                 break
             k = min(len(docs), k * 4)
-        return [s.stored_fields(n) for n in kept[(page - 1) * per_page: want]]
+        read = read or s.stored_fields
+        return [read(n) for n in kept[(page - 1) * per_page: want]]
 
     def ids_matching(self, q: str, filters: Filters | None = None) -> set[str]:
         """Ids of every document the query matches (uncollapsed): for recall checks and exports."""
@@ -764,6 +769,20 @@ class SearchEngine:
     def doc_count(self) -> int:
         with self._borrow() as (_gen, r):
             return r.searcher.doc_count()
+
+
+class _StoredMemo:
+    """``searcher.stored_fields`` for the length of one search, each document read (and unpickled) once."""
+
+    def __init__(self, searcher: Any) -> None:
+        self._searcher = searcher
+        self._seen: dict[int, dict[str, Any]] = {}
+
+    def __call__(self, docnum: int) -> dict[str, Any]:
+        stored = self._seen.get(docnum)
+        if stored is None:
+            stored = self._seen[docnum] = self._searcher.stored_fields(docnum)
+        return stored
 
 
 def engine_of(app: Any) -> SearchEngine:

@@ -56,6 +56,24 @@ def test_current_follows_the_environment_unless_installed(monkeypatch):
     assert S.current().runs_per_segment == 9
 
 
+def test_current_sees_every_kind_of_environment_change(monkeypatch):
+    """current() compares the variables through os.environ's own dict (it runs per tokenization):
+    setting, deleting and plain ``os.environ[...] =`` must all be seen, HOME included."""
+    monkeypatch.delenv("REPORTSEARCH_SEGMENTER", raising=False)
+    monkeypatch.delenv("REPORTSEARCH_CACHE_DIR", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    assert S.current().segmenter == "fast"
+    monkeypatch.setenv("REPORTSEARCH_SEGMENTER", "jieba")
+    assert S.current().segmenter == "jieba"
+    monkeypatch.delenv("REPORTSEARCH_SEGMENTER")
+    assert S.current().segmenter == "fast"
+    monkeypatch.setenv("HOME", "/nonexistent-home-a")
+    assert S.current().cache_dir == Path("/nonexistent-home-a/.cache/reportsearch")
+    import os
+    os.environ["HOME"] = "/nonexistent-home-b"  # monkeypatch restores HOME afterwards
+    assert S.current().cache_dir == Path("/nonexistent-home-b/.cache/reportsearch")
+
+
 def test_no_other_module_reads_the_environment_for_a_setting():
     """One place: no ``REPORTSEARCH_`` variable is read anywhere but indexer/settings.py."""
     bad = []

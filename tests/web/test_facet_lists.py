@@ -88,12 +88,12 @@ def test_own_level_rows_add_up_and_filter_exactly(client):
 def test_own_level_filter_equals_its_whoosh_query(engine):
     """``region_exact`` as a mask and as a Whoosh query (did-you-mean uses the query) select the same documents."""
     engine.search("")  # open the searcher
-    table = engine._table
-    s = engine._searcher
-    for p in ("云南省", "黑龙江省", "全国"):
-        f = Filters(region=[p], region_exact=True)
-        ref = sorted(n for n in s.docs_for_query(f.to_query(table=table)) if n in table.records)
-        assert (table.filter_mask(f) & table.live).nonzero()[0].tolist() == ref, p
+    with engine._borrow() as (gen, r):
+        table, s = gen.table, r.searcher
+        for p in ("云南省", "黑龙江省", "全国"):
+            f = Filters(region=[p], region_exact=True)
+            ref = sorted(n for n in s.docs_for_query(f.to_query(table=table)) if n in table.records)
+            assert (table.filter_mask(f) & table.live).nonzero()[0].tolist() == ref, p
 
 
 def test_facet_page_lists_every_value_without_script(client):
