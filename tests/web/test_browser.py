@@ -5,47 +5,22 @@ missing browser is a failure, so the test cannot pass by not running.
 """
 from __future__ import annotations
 
-import os
-import shutil
-import threading
-
 import pytest
+from browsing import chromium, serving
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
 def server(full_index):
-    from werkzeug.serving import make_server
-
-    from searchapp import create_app
-
-    app = create_app({"INDEX_DIR": str(full_index)})
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
+    with serving({"INDEX_DIR": str(full_index)}) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
-    if not CHROMIUM:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed (apt-get install chromium)")
-        pytest.skip("chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS,
-                                    headless=True)
-        pg = browser.new_page(viewport={"width": 1280, "height": 900})
-        yield pg
-        browser.close()
+    with chromium() as browser:
+        yield browser.new_page(viewport={"width": 1280, "height": 900})
 
 
 def test_search_click_facet_open_document(server, page, tmp_path):

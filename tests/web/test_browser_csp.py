@@ -9,12 +9,10 @@ an init script collects: init scripts run outside the page's policy).
 """
 from __future__ import annotations
 
-import os
 import re
-import threading
 
 import pytest
-from test_browser import ARGS, CHROMIUM
+from browsing import chromium, serving
 
 pytestmark = pytest.mark.browser
 
@@ -29,29 +27,14 @@ document.addEventListener("securitypolicyviolation", function (e) {
 
 @pytest.fixture(scope="module")
 def server(full_index, tmp_path_factory):
-    from werkzeug.serving import make_server
-
-    from searchapp import create_app
-
-    app = create_app({"INDEX_DIR": str(full_index), "ADMIN_PASSWORD": PASSWORD,
-                      "DATA_DIR": str(tmp_path_factory.mktemp("csp-data"))})
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
+    with serving({"INDEX_DIR": str(full_index), "ADMIN_PASSWORD": PASSWORD,
+                  "DATA_DIR": str(tmp_path_factory.mktemp("csp-data"))}) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def page():
-    if not CHROMIUM:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed (apt-get install chromium)")
-        pytest.skip("chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium() as browser:
         pg = browser.new_page(viewport={"width": 1280, "height": 900})
         pg.add_init_script(_COLLECT)
         errors: list[str] = []
@@ -59,7 +42,6 @@ def page():
         pg.on("pageerror", lambda e: errors.append(f"script error: {e}"))
         pg.csp_errors = errors  # type: ignore[attr-defined]
         yield pg
-        browser.close()
 
 
 def _violations(page) -> list[str]:

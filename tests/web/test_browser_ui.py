@@ -7,50 +7,28 @@ missing browser fails.
 """
 from __future__ import annotations
 
-import os
-import shutil
-import threading
-
 import pytest
+from browsing import chromium, serving
 from werkzeug.security import generate_password_hash
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ADMIN_PASSWORD = "浏览器测试-口令-2026"
 PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
 def site(full_index, tmp_path_factory):
-    from werkzeug.serving import make_server
-
-    from searchapp import create_app
-
     tmp = tmp_path_factory.mktemp("ui")
-    app = create_app({"INDEX_DIR": str(full_index), "SECRET_KEY": "k" * 64, "UPLOAD_DIR": str(tmp / "uploads"),
-                      "ADMIN_PASSWORD_HASH": generate_password_hash(ADMIN_PASSWORD), "INDEX_WORKERS": 1})
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
+    with serving({"INDEX_DIR": str(full_index), "SECRET_KEY": "k" * 64, "UPLOAD_DIR": str(tmp / "uploads"),
+                  "ADMIN_PASSWORD_HASH": generate_password_hash(ADMIN_PASSWORD), "INDEX_WORKERS": 1}) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed (apt-get install chromium)")
-        pytest.skip("chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture()
