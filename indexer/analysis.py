@@ -227,14 +227,14 @@ def simplified_variant(text: str) -> str | None:
     return simp if simp != text else None
 
 
-def normalize(text: str) -> str:
+def matching_form(text: str) -> str:
     """NFKC (full-width letters/digits → ASCII) and lower case: the form both sides are matched in."""
     return nfkc(text).lower()
 
 
 def gram_text(text: str) -> str:
     """The normalised text with white space removed, as the bigram field sees it."""
-    return _SPACE.sub("", normalize(text))
+    return _SPACE.sub("", matching_form(text))
 
 
 class JiebaTokenizer(Tokenizer):

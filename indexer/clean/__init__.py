@@ -29,7 +29,7 @@ from .pageinfo import page_info
 from .split import (
     Segment,
     choose_title,
-    norm_title,
+    title_key,
     split_segments,
     strip_title_lines,
     title_like,
@@ -178,7 +178,7 @@ def _segment_article(
         if page_heading and not heading and page_heading != title:
             heading = page_heading
         if hint_title:
-            if title and title != hint_title and norm_title(title) != norm_title(hint_title):
+            if title and title != hint_title and title_key(title) != title_key(hint_title):
                 heading = heading or title
             title = hint_title if not (title and hint_title.endswith(title) and len(title) >= 6
                                        and re.match(r"^\d{2,4}年?度?$", hint_title[: -len(title)])) else title

@@ -82,7 +82,7 @@ class Segment:
     extra: dict = field(default_factory=dict)
 
 
-def norm_title(s: str) -> str:
+def title_key(s: str) -> str:
     """Title comparison key: no digits, years, punctuation, spaces or file extension."""
     return _NORM_DROP.sub("", rules.strip_file_ext(strip_tag_prefix(_TITLE_LABEL.sub("", s))))
 
@@ -150,11 +150,11 @@ def _pian_markers(texts: list[str]) -> list[tuple[int, str | None, str | None]]:
             after.append((i, m.group(1), piece_number(m.group(2)), m.group(3)))
     after = [a for a in after if a[2] is not None and title_like(a[1], 50)]
     numbers = [a[2] for a in after]
-    run_on_titles = {norm_title(a[1]) for a in after if a[3] is not None}
+    run_on_titles = {title_key(a[1]) for a in after if a[3] is not None}
     # title-first markers count only as a numbered sequence (1, 2, 3 …), never a lone "…篇2";
     # with text run on, only when every marker names the same title
     if len(after) >= 2 and numbers == sorted(numbers) and len(set(numbers)) == len(numbers):  # type: ignore[type-var]
-        if not run_on_titles or len({norm_title(a[1]) for a in after}) == 1:
+        if not run_on_titles or len({title_key(a[1]) for a in after}) == 1:
             return [(i, title, rest) for i, title, _, rest in after]
     return []
 
@@ -166,7 +166,7 @@ def _repeated_titles(runs: list[tuple[str, int, int]], texts: list[str]) -> list
     by_key: dict[str, list[int]] = {}
     for i, t in enumerate(texts):
         if title_like(t, 40) and DOC_SUFFIX.search(t):
-            by_key.setdefault(norm_title(t), []).append(i)
+            by_key.setdefault(title_key(t), []).append(i)
     for key, idx in by_key.items():
         if len(idx) < 2 or not key:
             continue
@@ -281,7 +281,7 @@ def choose_title(lines: list[str], repeated: set[str], site: str | None) -> tupl
         score = 1 if not cands else 0
         if DOC_SUFFIX.search(t):
             score += 3
-        if raw in repeated or any(norm_title(raw) == norm_title(x) for x in lines[i + 1 : h]):
+        if raw in repeated or any(title_key(raw) == title_key(x) for x in lines[i + 1 : h]):
             score += 2
         if re.search(r"在.{2,40}(?:会议|大会)上", t) or re.search(r"(?:市长|省长|主席|书记|局长|院长)\s*\S{1,4}$", t):
             score -= 5
@@ -300,12 +300,12 @@ def choose_title(lines: list[str], repeated: set[str], site: str | None) -> tupl
 
 def strip_title_lines(lines: list[str], title: str | None, heading: str | None) -> list[str]:
     """Remove the title (and page-heading copies of it) from the head of the text."""
-    keys = {norm_title(x) for x in (title, heading) if x}
+    keys = {title_key(x) for x in (title, heading) if x}
     keys.discard("")
     h = head_zone(lines)
     out = []
     for i, ln in enumerate(lines):
-        if i < max(h, 1) + 1 and i < 15 and (norm_title(ln) in keys or _TITLE_LABEL.match(ln)):
+        if i < max(h, 1) + 1 and i < 15 and (title_key(ln) in keys or _TITLE_LABEL.match(ln)):
             continue
         out.append(ln)
     return out

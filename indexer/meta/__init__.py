@@ -25,7 +25,7 @@ from typing import Any
 
 from ..models import Article, Meta
 from .doctype import DOC_TYPES, extract_doc_type
-from .textutil import normalize, to_simplified
+from .textutil import fold_width, to_simplified
 from .regions import NATIONAL, extract_region, region_levels, resolve_name
 from .topics import extract_topics, taxonomy
 from .years import extract_year, normalize_date
@@ -66,8 +66,8 @@ def extract_meta(article: Article, hints: dict | None = None) -> Meta:
     if not isinstance(text, str):
         text = str(text)
     # normalise once here; the extractors' own normalise() is then a cheap no-op scan
-    title = to_simplified(normalize(title)) or None
-    text = to_simplified(normalize(text))
+    title = to_simplified(fold_width(title)) or None
+    text = to_simplified(fold_width(text))
     heading = _s(getattr(article, "heading", None))
     heading = to_simplified(heading) if heading else heading
     published = normalize_date(getattr(article, "published", None)) or normalize_date(hints.get("publish_date"))

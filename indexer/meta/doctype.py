@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from .textutil import normalize
+from .textutil import fold_width
 
 DOC_TYPES = ("工作总结", "工作计划", "工作汇报", "经验交流材料", "讲话", "实施方案", "政府工作报告", "决议", "其他")
 
@@ -69,7 +69,7 @@ def _from_title(title: str) -> str | None:
 def extract_doc_type(title: str | None, text: str | None, heading: str | None = None) -> str:
     """One of ``DOC_TYPES``; ``其他`` when neither title nor structure says. Never raises."""
     try:
-        return _extract(normalize(title), normalize(text), normalize(heading))
+        return _extract(fold_width(title), fold_width(text), fold_width(heading))
     except Exception:
         return "其他"
 

@@ -65,7 +65,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from .acmatch import LongestMatcher
-from .textutil import PLACEHOLDER_CHARS, is_chrome_line, normalize
+from .textutil import PLACEHOLDER_CHARS, fold_width, is_chrome_line
 
 try:  # pragma: no cover - import guard
     import ahocorasick  # type: ignore
@@ -591,7 +591,7 @@ def resolve_name(name: str) -> list[str] | None:
     that exist in several places (朝阳区, 鼓楼区, 大兴镇) give ``None``.
     """
     try:
-        name = normalize(name).strip()
+        name = fold_width(name).strip()
         if name == NATIONAL:
             return [NATIONAL]
         if not name or any(ch in PLACEHOLDER_CHARS for ch in name):
@@ -921,7 +921,7 @@ def extract_region(title: str | None, text: str | None, hints: dict | None = Non
     province more strongly.
     """
     try:
-        return _extract_region(normalize(title), normalize(text), hints or {})
+        return _extract_region(fold_width(title), fold_width(text), hints or {})
     except Exception:  # never let a facet break indexing
         return []
 

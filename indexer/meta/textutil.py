@@ -25,10 +25,10 @@ _TABLE_STR = {chr(k): v or "" for k, v in _TABLE.items()}
 _NEEDS_FIX = re.compile("[\uff01-\uff5e\u3000\u00a0\x00\u200b\u200d\ufeff]")
 
 
-_RECENT: tuple[str, ...] = ()  # the last few outputs of normalize() (title, text, heading)
+_RECENT: tuple[str, ...] = ()  # the last few outputs of fold_width() (title, text, heading)
 
 
-def normalize(text: str | None) -> str:
+def fold_width(text: str | None) -> str:
     """Full-width digits/letters/punctuation → ASCII (as NFKC would), drop NULs/zero-width marks.
 
     Never raises: ``None`` and non-strings become ``""``.

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import acmatch
-from .textutil import normalize
+from .textutil import fold_width
 
 try:  # pragma: no cover
     import ahocorasick  # type: ignore
@@ -116,7 +116,7 @@ def load_taxonomy(path: Path | str = TAXONOMY_PATH) -> Taxonomy:
             raise ValueError(f"topic {name} has no terms")
         names.append(name)
         for term, w in tt.items():
-            term = normalize(term)
+            term = fold_width(term)
             if not term or not isinstance(w, (int, float)) or isinstance(w, bool) or w <= 0:
                 raise ValueError(f"topic {name}: bad term {term!r}={w!r}")
             terms[term].append((len(names) - 1, float(w)))
@@ -163,9 +163,9 @@ def load_taxonomy(path: Path | str = TAXONOMY_PATH) -> Taxonomy:
     for key, val in (("health_words", words), ("multi_subject_titles", titles), ("multi_subject_doc_types", types)):
         if not isinstance(val, list) or not all(isinstance(w, str) and w for w in val):
             raise ValueError(f"[long_reports] {key} must be a list of strings")
-    tax.health_words = tuple(normalize(w) for w in words)
+    tax.health_words = tuple(fold_width(w) for w in words)
     tax.multi_subject_doc_types = tuple(types)
-    tax.multi_subject_title = re.compile("|".join(re.escape(normalize(t)) for t in titles)) if titles else None
+    tax.multi_subject_title = re.compile("|".join(re.escape(fold_width(t)) for t in titles)) if titles else None
     tax.long_report_chars = int(rep.get("long_report_chars", 8000))
     tax.long_report_max_health_share = float(rep.get("long_report_max_health_share", 0.2))
     tax.passage_min_score = float(rep.get("passage_min_score", 3.0))
@@ -427,8 +427,8 @@ def extract_topics(title: str | None, text: str | None, tax: Taxonomy | None = N
         tax = tax or taxonomy()
         if not tax.names:
             return []
-        title_n = fill_gaps(normalize(title), tax)
-        body = fill_gaps(normalize(text), tax)
+        title_n = fill_gaps(fold_width(title), tax)
+        body = fill_gaps(fold_width(text), tax)
         passages = is_multi_subject(title_n, body, tax, doc_type)
         if passages is not None:
             return passage_topics(passages, tax)

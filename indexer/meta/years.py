@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from .textutil import cn_digits_to_int, normalize
+from .textutil import cn_digits_to_int, fold_width
 
 MIN_YEAR, MAX_YEAR = 1949, 2100
 
@@ -41,7 +41,7 @@ def normalize_date(value: object) -> str | None:
     """ISO ``YYYY-MM-DD`` (or ``YYYY-MM``) from 2020/10/30 20:24:35, 2011-11-23 13:50, 2020年10月30日 …"""
     if not isinstance(value, str) or not value.strip():
         return None
-    m = _ISO.search(normalize(value))
+    m = _ISO.search(fold_width(value))
     if not m:
         return None
     y, mo = int(m.group(1)), int(m.group(2))
@@ -71,7 +71,7 @@ def _years_in(text: str) -> list[tuple[int, int, int]]:
 def extract_year(title: str | None, text: str | None, published: str | None = None, hint_year: object = None) -> int | None:
     """The year the report covers, or ``None`` when the page does not say. Never raises."""
     try:
-        return _extract_year(normalize(title), normalize(text), published, hint_year)
+        return _extract_year(fold_width(title), fold_width(text), published, hint_year)
     except Exception:
         return None
 

@@ -218,7 +218,7 @@ _REPLACED = "".join(clean_normalize._TRANSLATE_STR) + "".join(textutil._TABLE_ST
 def test_replace_loops_equal_translate(s: str) -> None:
     t = s.replace("\r\n", "\n").replace("\r", "\n")
     assert clean_normalize.normalize_text(s) == (clean_normalize._SURROGATES.sub("", t.translate(clean_normalize._TRANSLATE)) if s else "")
-    assert textutil.normalize(s) == (s.translate(textutil._TABLE) if s else "")
+    assert textutil.fold_width(s) == (s.translate(textutil._TABLE) if s else "")
 
 
 def test_damage_hits_count_in_first_seen_order(shared) -> None:
