@@ -101,7 +101,7 @@ def parse_wrk(out: str) -> dict:
         res["latency_mean_ms"] = round(_ms(m.group(1), m.group(2)), 2)
         res["latency_max_ms"] = round(_ms(m.group(5), m.group(6)), 2)
     for pct in ("50", "90", "99"):
-        m = re.search(rf"^\s*{pct}(?:\.0+)?%\s+([\d.]+)(us|ms|s|m)", out, re.M)
+        m = re.search(rf"^\s*{pct}(?:\.0+)?%\s+([\d.]+)(us|ms|s|m)", out, re.MULTILINE)
         if m:
             res[f"latency_p{pct}_ms"] = round(_ms(m.group(1), m.group(2)), 2)
     m = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", out)
@@ -236,7 +236,7 @@ def _get(base: str, path: str, timeout: float) -> int:
 def _percentile(sorted_ms: list[float], p: float) -> float:
     if not sorted_ms:
         return 0.0
-    k = min(len(sorted_ms) - 1, max(0, int(round(p / 100 * len(sorted_ms) + 0.5)) - 1))
+    k = min(len(sorted_ms) - 1, max(0, round(p / 100 * len(sorted_ms) + 0.5) - 1))
     return round(sorted_ms[k], 1)
 
 

@@ -9,17 +9,19 @@ text at query time).  Both run in this process on the same corpus files.
 from __future__ import annotations
 
 import gc
-import json
+import logging
 import os
 import shutil
 import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from . import corpus as corpus_mod
+
+log = logging.getLogger(__name__)
 
 # (query, filters) as the UI sends them: single words, several words, quoted phrases,
 # with and without facet filters.  Every run asks all 30, each with facet counts and snippets.
@@ -93,6 +95,7 @@ class PeakMemory:
         import psutil
 
         self._p = psutil.Process()
+        self._psutil_error = psutil.Error
         self.peak = 0
         self.peak_rss = 0
         self._pids: list[int] = [os.getpid()]
@@ -105,8 +108,8 @@ class PeakMemory:
         if now - self._pids_at >= self.REFRESH_S:
             try:
                 self._pids = [self._p.pid] + [c.pid for c in self._p.children(recursive=True)]
-            except Exception:
-                pass
+            except self._psutil_error as exc:  # a child exited mid-walk: keep the last list until the next refresh
+                log.debug("process tree walk failed: %r", exc)
             self._pids_at = now
 
     def _sample(self, force: bool = False) -> tuple[int, int]:
@@ -138,8 +141,8 @@ class PeakMemory:
         while not self._stop.is_set():
             try:
                 self._update()
-            except Exception:
-                pass
+            except Exception as exc:  # noqa: BLE001 - the sampler thread must outlive any one failed sample
+                log.debug("memory sample failed: %r", exc)
             self._stop.wait(0.1)
 
     def __enter__(self):

@@ -27,21 +27,25 @@ segmentation at all.
 from __future__ import annotations
 
 import functools
+import logging
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 from whoosh.analysis import CompositeAnalyzer, LowercaseFilter, Token, Tokenizer
 
-from .segdict import _import_jieba, tokenizer as _jieba_tokenizer
+from .segdict import _import_jieba
+from .segdict import tokenizer as _jieba_tokenizer
 from .settings import current as current_settings
 from .textnorm import nfkc
+
+log = logging.getLogger(__name__)
 
 jieba = _import_jieba()  # (without its slow pkg_resources import; logs at WARNING)
 
 try:  # jieba-rs: same dictionary and algorithm as jieba, in Rust
     import rjieba as _rjieba
-except Exception:  # pragma: no cover - optional speed-up
+except ImportError:  # pragma: no cover - optional speed-up
     _rjieba = None
 
 
@@ -203,7 +207,8 @@ def _t2s():
         import opencc
 
         return opencc.OpenCC("t2s")
-    except Exception:  # OpenCC missing or its data unreadable: no conversion rather than a failure
+    except Exception as exc:  # noqa: BLE001 - OpenCC missing or its data unreadable: no conversion rather than a failure
+        log.debug("OpenCC unavailable, no traditional→simplified conversion: %r", exc)
         return None
 
 
@@ -214,7 +219,8 @@ def to_simplified(text: str) -> str:
         return text
     try:
         return conv.convert(text)
-    except Exception:
+    except Exception as exc:  # noqa: BLE001 - conversion is best-effort: the text unchanged beats a failed page
+        log.debug("OpenCC conversion failed: %r", exc)
         return text
 
 

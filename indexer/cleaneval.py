@@ -19,10 +19,10 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean, median
-from typing import Callable, Iterable
 
 from .clean import clean_page, clean_text, extractor_articles
 from .clean.fallback import METHODS, run_extractor

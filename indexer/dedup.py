@@ -27,10 +27,11 @@ import secrets
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -488,7 +489,7 @@ class DedupState:
         self.groups_changed = False
 
     @classmethod
-    def empty(cls, threshold: float = DEFAULT_THRESHOLD) -> "DedupState":
+    def empty(cls, threshold: float = DEFAULT_THRESHOLD) -> DedupState:
         return cls(threshold)
 
     def __len__(self) -> int:
@@ -935,7 +936,7 @@ class DedupState:
         self.__dict__.update(fresh.__dict__)
 
     @classmethod
-    def load(cls, path: Path, generation: int, threshold: float = DEFAULT_THRESHOLD) -> "DedupState | None":
+    def load(cls, path: Path, generation: int, threshold: float = DEFAULT_THRESHOLD) -> DedupState | None:
         """The state of ``generation`` (base plus journal) with today's parameters, else None."""
         path = Path(path)
         try:
@@ -958,7 +959,7 @@ class DedupState:
             return None
 
     @classmethod
-    def _load_v2(cls, path: Path, members: dict, meta: dict, generation: int, thr: float) -> "DedupState | None":
+    def _load_v2(cls, path: Path, members: dict, meta: dict, generation: int, thr: float) -> DedupState | None:
         st = cls(thr)
         n = int(meta["count"])
         st._ids = _member(path, members, "ids")
@@ -1009,7 +1010,7 @@ class DedupState:
                     or a["bands"].shape != (m, self._nbands):
                 raise ValueError("inconsistent journal record")
             expected += m
-        cat = lambda name: np.concatenate([a[name] for _, a in records])  # noqa: E731
+        cat = lambda name: np.concatenate([a[name] for _, a in records])
         self._append_rows(cat("ids"), cat("keys"), cat("files"), cat("years"), cat("has_sig"), cat("label"),
                           cat("sigs"), cat("bands"))
         n = self._n_slots
@@ -1023,7 +1024,7 @@ class DedupState:
             self._years[a["year_slots"]] = a["year_vals"]
 
     @classmethod
-    def _load_v1(cls, path: Path, meta: dict, generation: int, thr: float) -> "DedupState | None":
+    def _load_v1(cls, path: Path, meta: dict, generation: int, thr: float) -> DedupState | None:
         """A version-1 sidecar (the whole state in one npz): read whole, saved as a base next time."""
         with np.load(path, allow_pickle=False) as z:
             files = meta["files"]

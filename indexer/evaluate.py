@@ -33,8 +33,9 @@ import argparse
 import difflib
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .clean import clean_page
 from .models import Article, Page

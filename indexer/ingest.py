@@ -19,9 +19,10 @@ import json
 import re
 import sys
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from .models import Article, Page, PageKind
 from .settings import PREFIX
@@ -51,8 +52,8 @@ _HINT_KEYS = {
 }
 
 _GB_ALIASES = {"gb2312", "gbk", "gb_2312-80", "gb2312-80", "x-gbk", "cp936", "euc-cn", "csgb2312", "gb18030"}
-_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
-_XML_DECL = re.compile(rb"""^\s*<\?xml[^>]{0,100}encoding\s*=\s*["']([A-Za-z0-9_\-]+)""", re.I)
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.IGNORECASE)
+_XML_DECL = re.compile(rb"""^\s*<\?xml[^>]{0,100}encoding\s*=\s*["']([A-Za-z0-9_\-]+)""", re.IGNORECASE)
 # UTF-16 is read only with its byte-order mark: without one, any even-length byte string
 # "decodes" as UTF-16 (a BOM-less UTF-16 page has NUL bytes and is refused as binary).
 _CANDIDATE_ENCODINGS = ["utf_8", "gb18030", "big5hkscs"]
@@ -116,7 +117,7 @@ def looks_binary(data: bytes) -> bool:
     sample = data[:8192]
     if not sample:
         return False
-    if b"\x00" in sample and not (sample.startswith(codecs.BOM_UTF16_LE) or sample.startswith(codecs.BOM_UTF16_BE)):
+    if b"\x00" in sample and not (sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))):
         return True
     controls = sum(1 for b in sample if b < 9 or 13 < b < 32)
     return controls / len(sample) > 0.05

@@ -28,8 +28,9 @@ import os
 import pickle
 import sys
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable, TypeVar
+from typing import TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def read(name: str, key: bytes, codec: str = "pickle") -> tuple[bool, object]:
     try:
         with no_gc():
             return True, loads(memoryview(data)[head:])
-    except Exception as exc:  # corrupt: never trust it, never crash on it
+    except Exception as exc:  # noqa: BLE001 - a corrupt cache can raise anything on decode: never trust it, never crash on it
         log.info("cache file %s unreadable (%s: %s): rebuilding", path, type(exc).__name__, exc)
         return False, None
 
@@ -141,7 +142,7 @@ def write(name: str, key: bytes, value: object, codec: str = "pickle") -> bool:
         os.replace(tmp, d / f"{name}.cache")
         tmp = None
         return True
-    except Exception as exc:  # read-only or full disk, unpicklable value …: just don't cache
+    except Exception as exc:  # noqa: BLE001 - read-only or full disk, unpicklable value …: just don't cache
         log.info("cannot write cache file %s in %s (%s: %s)", name, d, type(exc).__name__, exc)
         return False
     finally:
@@ -171,5 +172,6 @@ def load_or_build(name: str, key_parts: Iterable[bytes | str], build: Callable[[
 def _safe_check(check: Callable[[object], bool], value: object) -> bool:
     try:
         return bool(check(value))
-    except Exception:
+    except Exception as exc:  # noqa: BLE001 - a decoded value of the wrong shape may fail the check any way: rebuild
+        log.info("cached value rejected by its check (%s: %s): rebuilding", type(exc).__name__, exc)
         return False

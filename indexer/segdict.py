@@ -85,7 +85,8 @@ def _initialize(jieba, dt) -> None:
             total = table[4]  # type: ignore[index]
             if not isinstance(total, int):
                 raise TypeError("total")
-        except Exception:
+        except Exception as exc:  # noqa: BLE001 - a cached table of the wrong shape can fail any way: jieba's own loading
+            logging.getLogger(__name__).info("jieba frequency cache unusable (%r): loading the dictionary", exc)
             freq = None
     if freq is None:
         dt.initialize()  # jieba's own loading (its cache or dict.txt): the reference
@@ -117,8 +118,21 @@ class LazyFreq:
     it, so a long run pays the dict once and then dict speed.
     """
 
-    __slots__ = ("_blob", "_starts", "_vals", "_slots", "_mask", "_n", "_memo", "_absent", "_written", "_lookups", "_full", "_owner",
-                 "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_absent",
+        "_blob",
+        "_full",
+        "_lookups",
+        "_mask",
+        "_memo",
+        "_n",
+        "_owner",
+        "_slots",
+        "_starts",
+        "_vals",
+        "_written",
+    )
 
     def __init__(self, blob: bytes, starts: bytes, vals: bytes, slots: bytes, owner: object = None) -> None:
         st = memoryview(starts).cast("I")

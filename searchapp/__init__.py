@@ -12,9 +12,9 @@ from typing import Any
 from flask import Flask, jsonify, render_template, request, send_from_directory
 
 from indexer.engine import store
+from indexer.engine.integrity import IndexDamaged, IndexHealth, Problem
 from indexer.settings import Settings
 from indexer.settings import current as current_settings
-from indexer.engine.integrity import IndexDamaged, IndexHealth, Problem
 
 from . import understand
 from .engine import SearchEngine, engine_of
@@ -81,7 +81,7 @@ def create_app(test_config: dict[str, Any] | None = None, settings: Settings | N
         return render_template("error.html", code=404, message="没有找到这个页面或文档。"), 404
 
     @app.errorhandler(405)
-    def wrong_method(err):  # noqa: ANN001
+    def wrong_method(err):
         if request.path.startswith("/admin") and not app.config.get("ADMIN_PASSWORD_HASH"):
             return not_found(err)  # admin off: no URL under /admin exists, whatever the method
         if request.path.startswith("/api/"):
@@ -89,7 +89,7 @@ def create_app(test_config: dict[str, Any] | None = None, settings: Settings | N
         return render_template("error.html", code=405, message="不支持这种请求方式。"), 405
 
     @app.after_request
-    def security_headers(resp):  # noqa: ANN001
+    def security_headers(resp):
         """Every page: no framing, no MIME sniffing, scripts only from our own static files."""
         for name, value in SECURITY_HEADERS.items():
             resp.headers.setdefault(name, value)
@@ -98,7 +98,7 @@ def create_app(test_config: dict[str, Any] | None = None, settings: Settings | N
     health = IndexHealth(Path(app.config["INDEX_DIR"]))
     logged: list[list[Problem]] = [[]]  # the findings last logged: one log line per finding, not per request
 
-    def unavailable(problems: list[Problem]):  # noqa: ANN202
+    def unavailable(problems: list[Problem]):
         """A damaged index: say so, and what the admin should do, instead of "internal error" or wrong counts."""
         if problems != logged[0]:
             logged[0] = problems
@@ -111,14 +111,14 @@ def create_app(test_config: dict[str, Any] | None = None, settings: Settings | N
                                        "并用 reportsearch index --rebuild 重建索引。"), 503, {"Retry-After": "300"}
 
     @app.before_request
-    def index_is_whole():  # noqa: ANN202
+    def index_is_whole():
         if request.endpoint == "static" or request.path.startswith("/admin"):
             return None  # the admin pages stay usable to see and repair it
         problems = health.problems()
         return unavailable(problems) if problems else None
 
     @app.errorhandler(500)
-    def server_error(err):  # noqa: ANN001
+    def server_error(err):
         original = getattr(err, "original_exception", None)
         problems = original.problems if isinstance(original, IndexDamaged) else health.problems(recheck=True)
         if problems:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import hmac
+import logging
 import os
 import secrets
 import threading
@@ -32,8 +33,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import (Blueprint, Flask, current_app, flash, get_flashed_messages, has_request_context, jsonify,
-                   redirect, render_template, request, session, url_for)
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    get_flashed_messages,
+    has_request_context,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup, escape
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -43,6 +56,8 @@ from indexer.engine import store
 from .adminstate import STATE_FILE, AdminState
 from .facets import REGION, YEAR, FacetTable
 from .uploads import ALLOWED_EXTENSIONS, Limits, save_uploads
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -248,7 +263,7 @@ def headers(resp):
 
 
 @bp.errorhandler(413)
-def too_large(err):  # noqa: ANN001
+def too_large(err):
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
     msg = f"上传内容过大（单次请求上限 {limit // (1024 * 1024)} MB）。"
     if _is_api():
@@ -333,14 +348,14 @@ class BackgroundIndexer:
             self.summary = summary.as_dict()
         except IndexBusy as exc:
             self.error = f"另一个索引任务正在运行：{exc}"
-        except Exception as exc:  # reported on the page; the index is left as it was
+        except Exception as exc:  # noqa: BLE001 - background thread: any failure is reported on the page; the index is left as it was
             self.error = f"{type(exc).__name__}: {exc}"
         finally:
             if on_done:
                 try:
                     on_done()
                 except Exception:
-                    pass
+                    log.debug("admin index job: on_done callback failed", exc_info=True)
 
     def join(self, timeout: float | None = None) -> None:
         if self.thread is not None:

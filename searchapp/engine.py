@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import math
 import os
 import threading
@@ -29,28 +30,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
-import logging
-
 import numpy as np
+from markupsafe import Markup
 from whoosh import query as Q
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, FileIndex
 from whoosh.searching import Searcher
 
-from indexer.engine import store
 from indexer.analysis import gram_text
+from indexer.engine import store
+from indexer.engine.fastquery import Evaluator, PostingCache, Unsupported, top_order
 from indexer.engine.schema import UNKNOWN
+from indexer.engine.scoring import CachedBM25F
 from indexer.provenance import clean_url, site_of
 
-from . import query as qmod
 from . import facets as facets_mod
+from . import query as qmod
 from . import ranking, understand
 from .facets import FacetTable, Filters
-from indexer.engine.fastquery import Evaluator, PostingCache, Unsupported, top_order
 from .highlight import highlight, page_needles, snippet
-from indexer.engine.scoring import CachedBM25F
 from .sentences import Example, find_examples, no_sentence_reason, sentence_key
 
 MAX_PER_PAGE = 100
@@ -171,7 +170,7 @@ class _OutOfTime(Exception):
 class _Reader:
     """One searcher of a generation and its numpy evaluator: used by one request at a time."""
 
-    __slots__ = ("searcher", "evaluator")
+    __slots__ = ("evaluator", "searcher")
 
     def __init__(self, searcher, postings: PostingCache):
         self.searcher = searcher
@@ -183,8 +182,8 @@ class _Reader:
     def close(self) -> None:
         try:
             self.searcher.close()
-        except Exception:  # closing must not fail a request
-            pass
+        except Exception as exc:  # noqa: BLE001 - best-effort cleanup: closing must not fail a request
+            log.debug("closing a searcher failed: %r", exc)
 
 
 class Generation:
@@ -277,7 +276,8 @@ def _signature(index_dir: Path) -> tuple:
     live = store.live_dir(index_dir)
     try:
         toc_gen = TOC._latest_generation(FileStorage(str(live)), store.INDEXNAME)
-    except Exception:  # the folder is being swapped: the generation open keeps answering
+    except Exception as exc:  # noqa: BLE001 - the folder is being swapped (any error mid-swap): the generation open keeps answering
+        log.debug("TOC generation unreadable while swapping: %r", exc)
         toc_gen = None
     return (str(live), toc_gen, _groups_stat(live))
 
@@ -345,7 +345,8 @@ class SearchEngine:
         gen = self._generation()
         try:
             r = gen.acquire()
-        except Exception:  # its files were replaced between the check and the open: take the new state
+        except Exception as exc:  # noqa: BLE001 - its files were replaced between the check and the open: take the new state
+            log.debug("generation replaced before it opened (%r): opening the new one", exc)
             gen = self._generation()
             r = gen.acquire()
         try:
@@ -705,7 +706,8 @@ class SearchEngine:
             try:
                 terms = [(reader.doc_frequency("content", t), t.decode("utf-8") if isinstance(t, bytes) else t)
                          for t in reader.expand_prefix("content", p)]
-            except Exception:
+            except Exception as exc:  # noqa: BLE001 - suggestions are best-effort: titles alone rather than a failed request
+                log.debug("term suggestions failed for %r: %r", p, exc)
                 terms = []
             for _df, term in sorted(terms, key=lambda x: (-x[0], x[1]))[: limit * 2]:
                 if term not in seen and len(out) < limit * 2 and len(term) > len(p) - 1:

@@ -30,9 +30,10 @@ import shutil
 import stat
 import unicodedata
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Iterable
+from typing import BinaryIO
 
 from indexer.ingest import looks_binary
 
@@ -63,7 +64,7 @@ class Limits:
     max_zip_total_bytes: int = 256 * 1024 * 1024  # all members of one zip, uncompressed
 
     @classmethod
-    def from_config(cls, cfg) -> "Limits":
+    def from_config(cls, cfg) -> Limits:
         return cls(max_file_bytes=int(cfg.get("ADMIN_MAX_FILE_BYTES", cls.max_file_bytes)),
                    max_zip_bytes=int(cfg.get("ADMIN_MAX_ZIP_BYTES", cls.max_zip_bytes)),
                    max_zip_members=int(cfg.get("ADMIN_MAX_ZIP_MEMBERS", cls.max_zip_members)),

@@ -63,7 +63,7 @@ def url_with(path: str = "/", add: dict[str, str] | None = None, remove: tuple[s
 
 
 @bp.app_template_global()
-def search_url(path: str = "/", add=None, remove=None, drop=(), add_many=None, set=None) -> str:  # noqa: A002
+def search_url(path: str = "/", add=None, remove=None, drop=(), add_many=None, set=None) -> str:
     """Template helper around :func:`url_with`."""
     return url_with(path, add=add, remove=remove, drop=tuple(drop or ()), add_many=add_many, set_=set)
 

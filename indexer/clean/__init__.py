@@ -29,20 +29,20 @@ from .pageinfo import page_info
 from .split import (
     Segment,
     choose_title,
-    title_key,
     split_segments,
     strip_title_lines,
+    title_key,
     title_like,
 )
 from .textdump import clean_lines
 
-__all__ = ["clean_page", "clean_text", "extractor_articles", "repair_terms", "is_damaged"]
+__all__ = ["clean_page", "clean_text", "extractor_articles", "is_damaged", "repair_terms"]
 
 log = logging.getLogger(__name__)
 
 #: An article needs at least this many CJK characters of text to be a report.
 MIN_ARTICLE_CJK = 50
-_HTML_SNIFF = re.compile(r"<\s*(?:html|body|div|p|table|head|meta|title|br|span|article)\b", re.I)
+_HTML_SNIFF = re.compile(r"<\s*(?:html|body|div|p|table|head|meta|title|br|span|article)\b", re.IGNORECASE)
 _PROMO_HEADING = re.compile(r"整理了\s*\d+\s*篇\s*([^,，。.；;]{2,40}(?:范文|文章|材料|总结|计划))")
 
 
@@ -70,7 +70,7 @@ def clean_page(page: Page, join_breaks: bool = True) -> list[Article]:
     except RecursionError:
         log.warning("clean_page: recursion limit on %s", getattr(page, "path", "?"))
         return []
-    except Exception:  # noqa: BLE001 - a hostile page must not stop a 100k-page run
+    except Exception:
         log.exception("clean_page failed on %s", getattr(page, "path", "?"))
         return []
 

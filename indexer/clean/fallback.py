@@ -41,8 +41,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from lxml import etree
 
@@ -148,7 +148,7 @@ def run_extractor(method: str, html: str) -> list[str]:
         return EXTRACTORS[method](html)
     except RecursionError:
         return []
-    except Exception:  # noqa: BLE001 - third-party code on hostile pages
+    except Exception:
         log.debug("%s failed", method, exc_info=True)
         return []
 

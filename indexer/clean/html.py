@@ -41,7 +41,7 @@ docs/cleaning.md).  Publish dates stated in the markup come from htmldate.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from lxml import etree
 from lxml import html as lxml_html
@@ -50,24 +50,26 @@ from .deep import flatten_deep
 from .normalize import cjk_count, normalize_text, split_lines
 from .pageinfo import find_credit, find_published, find_site, find_truncated
 
-
 _JUNK_TAGS = (
     "script", "style", "noscript", "iframe", "nav", "header", "footer", "aside", "form", "select", "button",
     "svg", "template", "object", "embed", "canvas", "input", "textarea", "label", "map", "audio", "video",
 )
 _BLOCK_TAGS = frozenset(
-    "p div td th tr li ul ol dl dd dt h1 h2 h3 h4 h5 h6 section article blockquote pre table tbody thead tfoot "
-    "center main address figure figcaption hr body html font-block".split()
+    [
+        "p", "div", "td", "th", "tr", "li", "ul", "ol", "dl", "dd", "dt", "h1", "h2", "h3", "h4", "h5", "h6",
+        "section", "article", "blockquote", "pre", "table", "tbody", "thead", "tfoot", "center", "main",
+        "address", "figure", "figcaption", "hr", "body", "html", "font-block"
+    ]
 )
 _UNLIKELY = re.compile(
     r"comment|reply|replies|respond|share|social|toolbar|tool-bar|breadcrumb|crumb|position|location|footer|foot|header"
     r"|nav|menu|sidebar|side-bar|aside|advert|\bads?\b|banner|login|register|copyright|related|recommend|relate|sign\b"
     r"|signature|sign_|psig|tags?\b|pager|pagination|pages\b|hot|rank|popup|modal|qrcode|weixin|wechat|print|fontsize"
     r"|font-size|zoom|rate|rating|favorite|collect|attach|pls\b|author-info|userinfo|avatar|widget|sponsor|guess|like",
-    re.I,
+    re.IGNORECASE,
 )
-_LIKELY = re.compile(r"article|content|main|post|text|body|detail|message|t_f\b|entry|con\b|zoom|news_?txt|TRS_Editor|Custom_UnionStyle", re.I)
-_XML_DECL = re.compile(r"^\s*<\?xml[^>]{0,200}\?>", re.I)
+_LIKELY = re.compile(r"article|content|main|post|text|body|detail|message|t_f\b|entry|con\b|zoom|news_?txt|TRS_Editor|Custom_UnionStyle", re.IGNORECASE)
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]{0,200}\?>", re.IGNORECASE)
 _TITLE_SEP = re.compile(r"\s*(?:[-_|–—]|\s-\s)\s*")
 
 
@@ -124,9 +126,8 @@ def head_info(doc: etree._Element) -> dict:
     info["title"] = h1 or info.get("meta_title") or (parts[0] if parts else None)
     if site:
         info["site"] = site
-    if md := info.get("meta_date"):
-        if m := re.match(r"(\d{4})-(\d{2})-(\d{2})", md):
-            info["published"] = "-".join(m.groups())
+    if (md := info.get("meta_date")) and (m := re.match(r"(\d{4})-(\d{2})-(\d{2})", md)):
+        info["published"] = "-".join(m.groups())
     return info
 
 

@@ -11,6 +11,7 @@ All regexes use bounded quantifiers over negated classes: linear time.
 """
 from __future__ import annotations
 
+import itertools
 import re
 
 from .rules import PAGE_MARK, TERMINAL
@@ -73,7 +74,7 @@ def join_docx_chunks(lines: list[str]) -> tuple[list[str], bool]:
         return lines, False
     run = max(runs, key=len)
     # only blank lines may sit between chunks
-    for a, b in zip(run, run[1:]):
+    for a, b in itertools.pairwise(run):
         if any(lines[k] for k in range(a + 1, b)):
             return lines, False
     bodies = [_CHUNK.sub("", lines[i], count=1) for i in run]

@@ -20,6 +20,7 @@ does not end with a comma-like mark), a list item, a table row, on either side.
 """
 from __future__ import annotations
 
+import itertools
 import re
 
 from . import rules
@@ -126,7 +127,7 @@ def count_suspect_breaks(text: str) -> int:
     """Number of line breaks in ``text`` that look mid-sentence (consecutive lines only)."""
     lines = [ln.strip() for ln in text.split("\n")]
     width = wrap_width(lines)
-    return sum(1 for a, b in zip(lines, lines[1:]) if suspect_break(a, b, width))
+    return sum(1 for a, b in itertools.pairwise(lines) if suspect_break(a, b, width))
 
 
 def suspect_examples(text: str, limit: int = 3) -> list[str]:
@@ -134,7 +135,7 @@ def suspect_examples(text: str, limit: int = 3) -> list[str]:
     lines = [ln.strip() for ln in text.split("\n")]
     width = wrap_width(lines)
     out = []
-    for a, b in zip(lines, lines[1:]):
+    for a, b in itertools.pairwise(lines):
         if suspect_break(a, b, width):
             out.append(f"…{a[-15:]}⏎{b[:15]}…")
             if len(out) >= limit:

@@ -20,7 +20,7 @@ _TRANSLATE = {
     0x000B: "\n", 0x000C: "\n",
 }
 # C0/C1 control characters other than \t \n \r: random bytes decoded as str.
-for _c in list(range(0x00, 0x09)) + list(range(0x0E, 0x20)) + [0x7F] + list(range(0x80, 0x85)) + list(range(0x86, 0xA0)):
+for _c in list(range(0x09)) + list(range(0x0E, 0x20)) + [0x7F] + list(range(0x80, 0x85)) + list(range(0x86, 0xA0)):
     _TRANSLATE.setdefault(_c, None)
 _TRANSLATE_STR = {chr(k): v or "" for k, v in _TRANSLATE.items()}
 _TRANSLATABLE = re.compile("[" + "".join(re.escape(c) for c in sorted(_TRANSLATE_STR)) + "]")

@@ -29,9 +29,9 @@ _PUB_LABEL_ONLY = re.compile(r"^(?:发布时间|发表时间|发布日期|时间
 _HOME_NAME = re.compile(r"(?:到|返回|进入)\s*([\u4e00-\u9fa5A-Za-z0-9.]{2,14}?)\s*首页")
 _ICP_NAME = re.compile(r"([^\s|｜()（）:：]{2,20})\s*[(（]?\s*[\u4e00-\u9fa5]{0,2}ICP\s*[备证]")
 _NOT_NAME = re.compile(r"备案|许可|编号|标识|版权|所有|[Cc]opyright|号$|^\d+$")
-_COPY_NAME = re.compile(r"([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:com|cn|net|org|cc|top)|[\u4e00-\u9fa5]{2,14})\s*(?:网站)?版权所有", re.I)
+_COPY_NAME = re.compile(r"([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:com|cn|net|org|cc|top)|[\u4e00-\u9fa5]{2,14})\s*(?:网站)?版权所有", re.IGNORECASE)
 _NOTICE_NAME = re.compile(r"[(（]\s*([\u4e00-\u9fa5]{2,10}?(?:文库|网|网校城|网校|论坛|社区|平台|之家|资讯))\s*(?:www\.|此处)")
-_PROMO_DOMAIN = re.compile(r"^([A-Za-z0-9-]{2,30}\.(?:com|cn|net|org))\s*[\u4e00-\u9fa5]", re.I)
+_PROMO_DOMAIN = re.compile(r"^([A-Za-z0-9-]{2,30}\.(?:com|cn|net|org))\s*[\u4e00-\u9fa5]", re.IGNORECASE)
 _CREDIT = re.compile(r"^[(（]?\s*(?:来源|文章来源|信息来源|稿源)\s*[:：]\s*([^\s|｜()（）:：]{2,24})")
 _CREDIT_LABEL = re.compile(r"^(?:来源|文章来源|信息来源|稿源)\s*[:：]?\s*$")
 

@@ -24,6 +24,7 @@ states its own title without it.
 """
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -60,7 +61,7 @@ PIAN_AFTER_RUN_ON = re.compile(rf"^([^。，；\s]{{2,40}}?)(?:篇|范文)({_N})
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
 _TITLE_LABEL = re.compile(r"^(?:文章标题|标题|题目|文档标题)\s*[:：]\s*")
 _YEAR_PREFIX = re.compile(r"^(?:\d{2,4}|[〇一二三四五六七八九零]{2,4}|20xx|20XX|xx|XX)\s*年(?:度)?\s*$")
-_NORM_DROP = re.compile(r"[\s\d０-９〇年度\-_.·:：,，。“”\"'《》()（）]|docx?|pdf|txt", re.I)
+_NORM_DROP = re.compile(r"[\s\d０-９〇年度\-_.·:：,，。“”\"'《》()（）]|docx?|pdf|txt", re.IGNORECASE)
 _BAD_PUNCT = re.compile(r"[。，；！？,;!?]")
 # A feed/forum column tag in front of a title: "重磅｜…", "干货 | …", "【求助】…".
 _TAG_PREFIX = re.compile(r"^(?:【[^】]{1,6}】|\[[^\]]{1,6}\]|[\u4e00-\u9fa5]{1,4}\s*[｜|丨])\s*")
@@ -153,9 +154,9 @@ def _pian_markers(texts: list[str]) -> list[tuple[int, str | None, str | None]]:
     run_on_titles = {title_key(a[1]) for a in after if a[3] is not None}
     # title-first markers count only as a numbered sequence (1, 2, 3 …), never a lone "…篇2";
     # with text run on, only when every marker names the same title
-    if len(after) >= 2 and numbers == sorted(numbers) and len(set(numbers)) == len(numbers):  # type: ignore[type-var]
-        if not run_on_titles or len({title_key(a[1]) for a in after}) == 1:
-            return [(i, title, rest) for i, title, _, rest in after]
+    if (len(after) >= 2 and numbers == sorted(numbers) and len(set(numbers)) == len(numbers)  # type: ignore[type-var]
+            and (not run_on_titles or len({title_key(a[1]) for a in after}) == 1)):
+        return [(i, title, rest) for i, title, _, rest in after]
     return []
 
 
@@ -196,7 +197,7 @@ def split_segments(lines: list[str], stacked: bool = True) -> tuple[list[Segment
         pre = texts[: pian[0]]
         if sum(cjk_count(t) for t in pre) >= 150:
             segs.append(Segment(pre))
-        for a, b in zip(bounds, bounds[1:]):
+        for a, b in itertools.pairwise(bounds):
             body = texts[a + 1 : b]
             first = run_on[a]
             if first:

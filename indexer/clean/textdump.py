@@ -91,11 +91,11 @@ def mark_chrome(lines: list[str]) -> list[bool]:
         if rules.is_label_only(ln):
             drop[i] = True
             j = next_nonblank(i + 1)
-            if j < n and len(lines[j]) <= 24 and not re.search(r"[。，；]", lines[j]) and not rules.is_label_only(lines[j]):
-                if rules.chrome_kind(lines[j]) is None and not lines[j].startswith(("【", "[")):
-                    drop[j] = True
-                    i = j + 1
-                    continue
+            if (j < n and len(lines[j]) <= 24 and not re.search(r"[。，；]", lines[j]) and not rules.is_label_only(lines[j])
+                    and rules.chrome_kind(lines[j]) is None and not lines[j].startswith(("【", "["))):
+                drop[j] = True
+                i = j + 1
+                continue
             i += 1
             continue
         if rules.chrome_kind(ln) or rules.is_summary(ln):

@@ -21,23 +21,26 @@ none.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ..models import Article, Meta
 from .doctype import DOC_TYPES, extract_doc_type
-from .textutil import fold_width, to_simplified
 from .regions import NATIONAL, extract_region, region_levels, resolve_name
+from .textutil import fold_width, to_simplified
 from .topics import extract_topics, taxonomy
 from .years import extract_year, normalize_date
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "DOC_TYPES",
     "NATIONAL",
+    "extract_doc_type",
     "extract_meta",
     "extract_region",
-    "extract_year",
     "extract_topics",
-    "extract_doc_type",
+    "extract_year",
     "normalize_date",
     "region_levels",
     "resolve_name",
@@ -73,7 +76,8 @@ def extract_meta(article: Article, hints: dict | None = None) -> Meta:
     published = normalize_date(getattr(article, "published", None)) or normalize_date(hints.get("publish_date"))
     try:
         doc_type = extract_doc_type(title, text, heading)
-    except Exception:  # pragma: no cover - extract_doc_type already guards
+    except Exception as exc:  # noqa: BLE001 # pragma: no cover - extract_doc_type already guards; a facet never breaks indexing
+        log.debug("doc type extraction failed: %r", exc)
         doc_type = "其他"
     return Meta(
         region=extract_region(title, text, hints),

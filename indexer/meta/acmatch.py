@@ -46,15 +46,16 @@ more than the scans it saves.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 try:
     import ahocorasick  # type: ignore
-except Exception:  # pragma: no cover
+except ImportError:  # pragma: no cover
     ahocorasick = None  # type: ignore
 try:
     import ahocorasick_rs  # type: ignore
-except Exception:  # pragma: no cover
+except ImportError:  # pragma: no cover
     ahocorasick_rs = None  # type: ignore
 
 # Private-use characters, in none of the project's word lists.

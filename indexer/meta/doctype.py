@@ -19,9 +19,12 @@ page heading, which on 文库 pages often belongs to another document, only brea
 """
 from __future__ import annotations
 
+import logging
 import re
 
 from .textutil import fold_width
+
+log = logging.getLogger(__name__)
 
 DOC_TYPES = ("工作总结", "工作计划", "工作汇报", "经验交流材料", "讲话", "实施方案", "政府工作报告", "决议", "其他")
 
@@ -70,7 +73,8 @@ def extract_doc_type(title: str | None, text: str | None, heading: str | None = 
     """One of ``DOC_TYPES``; ``其他`` when neither title nor structure says. Never raises."""
     try:
         return _extract(fold_width(title), fold_width(text), fold_width(heading))
-    except Exception:
+    except Exception as exc:  # noqa: BLE001 - documented never to raise: a facet must not break indexing
+        log.debug("doc type extraction failed: %r", exc)
         return "其他"
 
 

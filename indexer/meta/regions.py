@@ -54,22 +54,24 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import logging
 import os
 import re
 import threading
 import warnings
 import zipfile
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 from .acmatch import LongestMatcher
 from .textutil import PLACEHOLDER_CHARS, fold_width, is_chrome_line
 
+log = logging.getLogger(__name__)
+
 try:  # pragma: no cover - import guard
     import ahocorasick  # type: ignore
-except Exception:  # pragma: no cover
+except ImportError:  # pragma: no cover
     ahocorasick = None  # type: ignore
 
 NATIONAL = "全国"
@@ -139,7 +141,7 @@ class _Nodes(Sequence):
     the time 43k objects would.
     """
 
-    __slots__ = ("_names", "_levels", "_paths", "_made")
+    __slots__ = ("_levels", "_made", "_names", "_paths")
 
     def __init__(self, names: list[str], levels: bytes, paths: list[tuple[str, ...]]) -> None:
         self._names, self._levels, self._paths = names, levels, paths
@@ -164,7 +166,7 @@ class _Aliases(Mapping):
     a tuple of ints for several (loads fast: ~115k names, no per-alias objects).
     """
 
-    __slots__ = ("_packed", "_decoded")
+    __slots__ = ("_decoded", "_packed")
 
     def __init__(self, packed: dict[str, int | tuple[int, ...]]) -> None:
         self._packed = packed
@@ -388,9 +390,7 @@ class _Gazetteer:
             old_name = old_names[-1]
             if old_name in self.aliases or len(old_name) <= 2:
                 continue
-            if len(new_f) >= 3 and len(old_names) >= 3:
-                self._alias(old_name, target, "old")
-            elif len(new_f) == 2 and len(old_names) == 2:
+            if len(new_f) >= 3 and len(old_names) >= 3 or len(new_f) == 2 and len(old_names) == 2:
                 self._alias(old_name, target, "old")
             else:
                 continue
@@ -465,7 +465,7 @@ class _Gazetteer:
                         # (振兴 v, 通道 v, 惠民 nr, 同心 n), or any very frequent word
                         if (tag != "ns" and freq >= 50) or freq >= 3000:
                             self.common_words.add(sp[0])
-        except Exception:  # pragma: no cover - jieba missing: be strict instead
+        except (ImportError, OSError, ValueError):  # pragma: no cover - jieba or its dict.txt missing/unreadable: be strict instead
             self.common_words = {k for k in bare if len(k) <= 2}
 
     def _build_automaton(self) -> None:
@@ -503,11 +503,11 @@ def _jionlp_path(name: str, sub: str = "dictionary") -> str | None:
     """Path of a file in the installed jionlp package (without importing it), or ``None``."""
     try:
         spec = importlib.util.find_spec("jionlp")
-    except Exception:
+    except (ImportError, ValueError):
         spec = None
     if spec is None or not spec.submodule_search_locations:
         return None
-    base = os.path.join(list(spec.submodule_search_locations)[0], sub, name)
+    base = os.path.join(next(iter(spec.submodule_search_locations)), sub, name)
     return base if os.path.exists(base) else None
 
 
@@ -544,7 +544,7 @@ def gazetteer() -> _Gazetteer:
                 g = _Gazetteer()
                 try:
                     g.load()
-                except Exception as exc:  # pragma: no cover - corrupt data file
+                except Exception as exc:  # noqa: BLE001 # pragma: no cover - corrupt data file: warned, an empty gazetteer rather than no indexing
                     warnings.warn(f"gazetteer failed to load: {exc!r}", RuntimeWarning, stacklevel=2)
                 _GAZ = g
     return _GAZ
@@ -611,7 +611,8 @@ def resolve_name(name: str) -> list[str] | None:
         if len(paths) == 1:
             return list(paths.pop())
         return None
-    except Exception:
+    except Exception as exc:  # noqa: BLE001 - a name that cannot be resolved is unknown, never an error
+        log.debug("region name %r could not be resolved: %r", name, exc)
         return None
 
 
@@ -922,7 +923,8 @@ def extract_region(title: str | None, text: str | None, hints: dict | None = Non
     """
     try:
         return _extract_region(fold_width(title), fold_width(text), hints or {})
-    except Exception:  # never let a facet break indexing
+    except Exception as exc:  # noqa: BLE001 - never let a facet break indexing
+        log.debug("region extraction failed: %r", exc)
         return []
 
 

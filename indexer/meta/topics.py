@@ -43,6 +43,7 @@ change them without touching code.
 """
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import tomllib
@@ -54,9 +55,11 @@ from pathlib import Path
 from . import acmatch
 from .textutil import fold_width
 
+log = logging.getLogger(__name__)
+
 try:  # pragma: no cover
     import ahocorasick  # type: ignore
-except Exception:  # pragma: no cover
+except ImportError:  # pragma: no cover
     ahocorasick = None  # type: ignore
 
 TAXONOMY_PATH = Path(__file__).resolve().parent.parent / "data" / "topics.toml"
@@ -134,9 +137,9 @@ def load_taxonomy(path: Path | str = TAXONOMY_PATH) -> Taxonomy:
         if pname not in names:
             raise ValueError(f"topic {names[child]}: unknown parent {pname}")
         parents[child] = names.index(pname)
-    for child in parents:  # one level only: a parent is not itself a child
-        if parents[child] in parents:
-            raise ValueError(f"topic {names[child]}: parent {names[parents[child]]} has a parent itself")
+    for child, parent in parents.items():  # one level only: a parent is not itself a child
+        if parent in parents:
+            raise ValueError(f"topic {names[child]}: parent {names[parent]} has a parent itself")
     tax = Taxonomy(
         names=names,
         terms=dict(terms),
@@ -252,7 +255,7 @@ def taxonomy() -> Taxonomy:
             if _TAX is None:
                 try:
                     _TAX = load_taxonomy()
-                except Exception as exc:  # pragma: no cover - broken data file
+                except Exception as exc:  # noqa: BLE001 # pragma: no cover - broken data file: warned, no topics rather than no indexing
                     warnings.warn(f"topic taxonomy failed to load: {exc!r}", RuntimeWarning, stacklevel=2)
                     _TAX = Taxonomy(names=[], terms={})
     return _TAX
@@ -476,7 +479,8 @@ def extract_topics(title: str | None, text: str | None, tax: Taxonomy | None = N
             reverse=True,
         )
         return [tax.names[ti] for _k, ti in ranked[: tax.max_topics]]
-    except Exception:
+    except Exception as exc:  # noqa: BLE001 - never let a facet break indexing
+        log.debug("topic extraction failed: %r", exc)
         return []
 
 

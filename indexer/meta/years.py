@@ -13,10 +13,13 @@ name a planning period, not the report year, and are ignored.
 """
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 
 from .textutil import cn_digits_to_int, fold_width
+
+log = logging.getLogger(__name__)
 
 MIN_YEAR, MAX_YEAR = 1949, 2100
 
@@ -72,7 +75,8 @@ def extract_year(title: str | None, text: str | None, published: str | None = No
     """The year the report covers, or ``None`` when the page does not say. Never raises."""
     try:
         return _extract_year(fold_width(title), fold_width(text), published, hint_year)
-    except Exception:
+    except Exception as exc:  # noqa: BLE001 - documented never to raise: a facet must not break indexing
+        log.debug("year extraction failed: %r", exc)
         return None
 
 

@@ -68,7 +68,7 @@ def test_load_benchmark_serves_the_search_page_under_gunicorn(full_index):
     if shutil.which("wrk") is None:
         pytest.skip("wrk is not installed (.ci/run installs Debian's wrk)")
     out = subprocess.run([sys.executable, "-m", "bench.load", "--index-dir", str(full_index), "--seconds", "2"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+                         cwd=ROOT, check=False, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["requests"] > 0 and data["requests_per_s"] > 0
@@ -78,7 +78,7 @@ def test_load_benchmark_serves_the_search_page_under_gunicorn(full_index):
 
 def test_load_benchmark_refuses_a_missing_index(tmp_path):
     out = subprocess.run([sys.executable, "-m", "bench.load", "--index-dir", str(tmp_path / "nope")],
-                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+                         cwd=ROOT, check=False, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "no index folder" in out.stderr
 
 

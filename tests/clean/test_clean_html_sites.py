@@ -5,11 +5,11 @@ import json
 from pathlib import Path
 
 import pytest
+from cleancheck import assert_matches_expected
 
 from indexer.clean import clean_page
-from indexer.clean.html import extract_lines, select_content, parse
+from indexer.clean.html import extract_lines, parse, select_content
 from indexer.models import Page
-from cleancheck import assert_matches_expected
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "clean"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))["pages"]

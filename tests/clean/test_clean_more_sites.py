@@ -11,11 +11,10 @@ import json
 from pathlib import Path
 
 import pytest
-
-from indexer.clean import clean_page
-from indexer.clean import rules
-from indexer.ingest import read_file
 from cleancheck import assert_matches_expected
+
+from indexer.clean import clean_page, rules
+from indexer.ingest import read_file
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "clean"
 EXPECTED = json.loads((FIXTURES / "expected_more.json").read_text(encoding="utf-8"))["pages"]

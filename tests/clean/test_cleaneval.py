@@ -69,7 +69,7 @@ def test_gold_index_lists_pages_of_many_sites_with_a_held_out_part() -> None:
 def test_cli_floor_fails_the_run(tmp_path: Path) -> None:
     _write_pair(tmp_path)
     cmd = [sys.executable, "-m", "indexer.evaluate", "--gold", str(tmp_path)]
-    ok = subprocess.run(cmd + ["--min-f1", "0.5"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    ok = subprocess.run(cmd + ["--min-f1", "0.5"], cwd=ROOT, check=False, capture_output=True, text=True, timeout=300)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    bad = subprocess.run(cmd + ["--min-f1", "1.01"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    bad = subprocess.run(cmd + ["--min-f1", "1.01"], cwd=ROOT, check=False, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 1 and "FAIL gold" in bad.stdout

@@ -17,7 +17,7 @@ LABELS = ROOT.parent / "shared" / "labels" / "seeds.json"
 
 @pytest.mark.skipif(not LABELS.exists(), reason="../shared not present")
 def test_cli_passes_on_seeds() -> None:
-    proc = subprocess.run([sys.executable, "-m", "indexer.evaluate", str(LABELS)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-m", "indexer.evaluate", str(LABELS)], cwd=ROOT, check=False, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "TOTAL must_keep 14/14" in proc.stdout and "article counts 5/5" in proc.stdout
     assert "000-d:" in proc.stdout and "RESULT PASS" in proc.stdout
@@ -34,7 +34,7 @@ def test_failing_label_gives_nonzero(tmp_path: Path) -> None:
     lines: list[str] = []
     assert evaluate(bad, out=lines.append) is False
     assert lines[-1] == "RESULT FAIL"
-    proc = subprocess.run([sys.executable, "-m", "indexer.evaluate", str(bad)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-m", "indexer.evaluate", str(bad)], cwd=ROOT, check=False, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1
 
 

@@ -17,8 +17,8 @@ from whoosh import formats
 
 from indexer.engine import blocks as B
 from indexer.engine import fastwrite as fw
-from indexer.engine.format import BLOCK_POSTINGS
 from indexer.engine import postings as P
+from indexer.engine.format import BLOCK_POSTINGS
 
 FMT = formats.Positions(field_boost=0.5)
 
@@ -144,8 +144,8 @@ def test_block_writer_segments_are_read_without_unpickling(shared, tmp_path, mon
     """Every term of a block-writer segment takes the numpy path, and gives Whoosh's postings."""
     from whoosh import index as whoosh_index
 
-    from indexer.pipeline import documents_from_file, text_key
     from indexer.engine.schema import build_schema, to_fields
+    from indexer.pipeline import documents_from_file, text_key
 
     ix = whoosh_index.create_in(str(tmp_path), build_schema())
     bw = fw.BulkWriter(ix)

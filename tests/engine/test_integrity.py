@@ -14,14 +14,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from reportgen import make_pages
 
 from indexer.engine import store
-from searchapp.cli import main as cli
 from indexer.engine.integrity import CHECKSUMS_FILE, check_index
 from indexer.pipeline import index_paths
 from searchapp import create_app
-
-from reportgen import make_pages
+from searchapp.cli import main as cli
 
 
 @pytest.fixture(scope="module")
@@ -120,11 +119,11 @@ def test_garbled_facets_found_without_checksums(built, tmp_path):
 def _tmpfs(path: Path, size: str) -> bool:
     path.mkdir(parents=True, exist_ok=True)
     return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          capture_output=True).returncode == 0
+                          check=False, capture_output=True).returncode == 0
 
 
 def _run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "searchapp.cli", *args], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "searchapp.cli", *args], cwd=cwd, check=False, capture_output=True, text=True,
                           timeout=300, env={**__import__("os").environ,
                                             "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
 
@@ -158,7 +157,7 @@ def test_full_disk_and_read_only_give_one_line_and_leave_no_running_state(tmp_pa
         r = _run_cli("index", str(big), "--index-dir", str(ix), "-q", "--workers", "1", cwd=tmp_path)
         assert r.returncode == 1 and "read-only" in r.stderr and "Traceback" not in r.stderr, r.stderr
     finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+        subprocess.run(["umount", "-l", str(mnt)], check=False, capture_output=True)
 
 
 # -- no false alarms: what normal life does to an index ---------------------------------------

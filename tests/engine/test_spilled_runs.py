@@ -17,8 +17,8 @@ from whoosh import index as whoosh_index
 
 from indexer.engine import runs
 from indexer.engine.fastwrite import BulkWriter, prepare
-from indexer.engine.schema import build_schema
 from indexer.engine.postings import read_term
+from indexer.engine.schema import build_schema
 from tests.equivalence.test_bulk_writer_vs_whoosh import _field_dicts
 
 

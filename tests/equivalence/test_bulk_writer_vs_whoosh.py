@@ -12,16 +12,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from whoosh import index as whoosh_index
 from whoosh import formats
+from whoosh import index as whoosh_index
 from whoosh import query as Q
 from whoosh.writing import CLEAR
 
 from indexer.engine import blocks, fastwrite
 from indexer.engine.fastwrite import BulkWriter, prepare
 from indexer.engine.format import WHOOSH_IDENTICAL
-from indexer.pipeline import documents_from_file, text_key
 from indexer.engine.schema import build_schema, to_fields
+from indexer.pipeline import documents_from_file, text_key
 
 ROOT = Path(__file__).resolve().parents[2]
 

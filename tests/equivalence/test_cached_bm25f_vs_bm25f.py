@@ -4,8 +4,8 @@ from __future__ import annotations
 from whoosh import scoring
 
 from indexer.engine import store
-from searchapp import query as qmod
 from indexer.engine.scoring import CachedBM25F
+from searchapp import query as qmod
 
 QUERIES = ["卫生", "基本药物 制度", '"人民群众"', "教育 OR 医疗", "经济 发展 -农业", "乡村振兴", "醫療"]
 

@@ -16,14 +16,14 @@ from whoosh import index as whoosh_index
 from whoosh import query as Q
 
 from indexer.engine import store
-from indexer.pipeline import documents_from_file, text_key
+from indexer.engine.fastquery import Evaluator, PostingCache, Unsupported, top_order
+from indexer.engine.postings import read_term, read_terms
 from indexer.engine.schema import build_schema, to_fields
+from indexer.engine.scoring import CachedBM25F
+from indexer.pipeline import documents_from_file, text_key
 from searchapp import engine as engine_mod
 from searchapp import query as qmod
 from searchapp.facets import FACET_NAMES, FacetTable, Filters
-from indexer.engine.fastquery import Evaluator, PostingCache, Unsupported, top_order
-from indexer.engine.postings import read_term, read_terms
-from indexer.engine.scoring import CachedBM25F
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -277,10 +277,10 @@ def test_engine_gives_the_same_page_and_facets_as_whooshs_matcher(full_index, mo
 
 
 def test_facet_table_after_an_update_reads_only_new_segments(tmp_path, monkeypatch):
+    from reportgen import make_pages, page_text
+
     from indexer.pipeline import index_paths
     from searchapp import facets as facets_mod
-
-    from reportgen import make_pages, page_text
 
     src = tmp_path / "pages"
     make_pages(src, 8)

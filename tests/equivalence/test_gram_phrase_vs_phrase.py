@@ -4,8 +4,8 @@ from __future__ import annotations
 from whoosh import index as whoosh_index
 from whoosh import query as Q
 
-from indexer.engine import store
 from indexer.analysis import bigrams
+from indexer.engine import store
 from indexer.engine.phrase import GramPhrase
 
 PHRASES = ["基本药物", "卫生服务", "人民群众", "高质量发展", "全面建成小康社会", "公共卫生服务", "工作工作",
@@ -27,8 +27,8 @@ def test_same_documents_and_scores_as_phrase(full_index):
 
 
 def test_repeated_bigram_needs_consecutive_positions(tmp_path):
-    from whoosh.fields import ID, TEXT, Schema
     from whoosh.analysis import SpaceSeparatedTokenizer
+    from whoosh.fields import ID, TEXT, Schema
 
     ix = whoosh_index.create_in(str(tmp_path), Schema(id=ID(stored=True), grams=TEXT(
         analyzer=SpaceSeparatedTokenizer(), phrase=True)))

@@ -14,12 +14,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from reportgen import make_pages, page_text
 
 from indexer.engine import store
-from indexer.pipeline import workers
-from indexer.pipeline import index_paths
-
-from reportgen import make_pages, page_text
+from indexer.pipeline import index_paths, workers
 
 
 def _stored(index_dir: Path) -> list[tuple]:
@@ -130,8 +128,8 @@ def test_pool_replays_only_the_lost_segments_files(tmp_path, pages, forked, monk
     from whoosh import index as whoosh_index
     from whoosh.reading import SegmentReader
 
-    from indexer.pipeline import file_hash
     from indexer.engine.schema import build_schema
+    from indexer.pipeline import file_hash
 
     folder = tmp_path / "ix"
     folder.mkdir()

@@ -1,9 +1,9 @@
 """Speed-ups must not change answers: pre-tokenized fields, cached results."""
 from __future__ import annotations
 
-from indexer.analysis import gram_analyzer, bigrams, index_words, word_analyzer
-from indexer.models import Article, Document, Meta
+from indexer.analysis import bigrams, gram_analyzer, index_words, word_analyzer
 from indexer.engine.schema import to_fields
+from indexer.models import Article, Document, Meta
 from searchapp.facets import Filters
 
 

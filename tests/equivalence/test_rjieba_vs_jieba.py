@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import jieba
 import pytest
+from conftest import shared_texts
 
 from indexer import analysis
-from conftest import shared_texts
 
 pytestmark = pytest.mark.skipif(not analysis.fast_segmenter(), reason="rjieba not installed")
 

@@ -14,6 +14,7 @@ import unicodedata
 
 import numpy as np
 import pytest
+from conftest import shared_texts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +25,6 @@ from indexer.clean.damage import damage_hits
 from indexer.meta import regions, textutil
 from indexer.meta.acmatch import NEVER, NO_WORD, LongestMatcher
 from indexer.textnorm import nfkc
-from conftest import shared_texts
 
 ahocorasick = pytest.importorskip("ahocorasick")
 

@@ -80,7 +80,7 @@ def test_doc_type(idx: int, metas) -> None:
 
 
 def test_seed_002_is_a_plan_without_title_or_heading() -> None:
-    lab, art = next((lab, art) for lab, art in ARTICLES if lab["id"] == "002")
+    _lab, art = next((lab, art) for lab, art in ARTICLES if lab["id"] == "002")
     assert art.title is None
     assert extract_meta(Article(title=None, text=art.text)).doc_type == "工作计划"
 

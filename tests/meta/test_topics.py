@@ -38,8 +38,8 @@ def test_malformed_taxonomy_is_rejected(tmp_path: Path) -> None:
     [
         '[[topic]]\nname = "a"\nparent = "b"\nterms = { "甲乙" = 1 }\n',  # unknown parent
         '[[topic]]\nname = "a"\nparent = "a"\nterms = { "甲乙" = 1 }\n',  # its own parent
-        '[[topic]]\nname = "a"\nterms = { "甲乙" = 1 }\n[[topic]]\nname = "b"\nparent = "a"\nterms = { "丙丁" = 1 }\n'
-        '[[topic]]\nname = "c"\nparent = "b"\nterms = { "戊己" = 1 }\n',  # two levels
+        ('[[topic]]\nname = "a"\nterms = { "甲乙" = 1 }\n[[topic]]\nname = "b"\nparent = "a"\nterms = { "丙丁" = 1 }\n'
+        '[[topic]]\nname = "c"\nparent = "b"\nterms = { "戊己" = 1 }\n'),  # two levels
         '[[topic]]\nname = "a"\nterms = { "甲乙" = true }\n',  # not a weight
     ],
 )

@@ -6,12 +6,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from reportgen import make_pages, page_text
 
 from indexer.engine import store
-from searchapp.cli import _ProgressOutput, main
 from indexer.pipeline import file_hash, index_paths, indexed_files_from_postings
-
-from reportgen import make_pages, page_text
+from searchapp.cli import _ProgressOutput, main
 
 
 def hits(index_dir: Path, q: str) -> int:

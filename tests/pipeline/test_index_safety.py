@@ -17,15 +17,14 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
+from reportgen import make_pages, page_text
+from whoosh.index import TOC
 
 from indexer.engine import store
 from indexer.engine.integrity import check_index
 from indexer.pipeline import IndexBusy, index_paths
 from searchapp.engine import SearchEngine
-from whoosh.index import TOC
-
-from conftest import ROOT
-from reportgen import make_pages, page_text
 
 GOOD = 30  # documents of the last good state
 MORE = 170  # pages added before the runs that get killed
@@ -33,10 +32,11 @@ MORE = 170  # pages added before the runs that get killed
 
 def start_run(src: Path, ix: Path, *extra: str, pause: str = "", workers: int = 2) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT), REPORTSEARCH_TEST_PAUSE=pause)
-    log = open(ix.parent / f"run-{time.monotonic_ns()}.log", "w")
-    return subprocess.Popen([sys.executable, "-m", "searchapp.cli", "index", str(src), "--index-dir", str(ix),
-                             "--workers", str(workers), "--json", *extra],
-                            cwd=str(ROOT), env=env, stdout=log, stderr=subprocess.STDOUT)
+    # the child holds its own copy of the log's file descriptor: ours closes once it is started
+    with open(ix.parent / f"run-{time.monotonic_ns()}.log", "w") as log:
+        return subprocess.Popen([sys.executable, "-m", "searchapp.cli", "index", str(src), "--index-dir", str(ix),
+                                 "--workers", str(workers), "--json", *extra],
+                                cwd=str(ROOT), env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def children(pid: int) -> list[int]:

@@ -17,15 +17,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from reportgen import make_pages, page_text
 
 from indexer import dedup as dedup_mod
+from indexer.dedup import DedupState, group_near_duplicates, journal_path
 from indexer.engine import store
+from indexer.pipeline import file_hash, index_paths
 from indexer.pipeline import run as pipeline
 from searchapp.cli import main
-from indexer.dedup import DedupState, group_near_duplicates, journal_path
-from indexer.pipeline import file_hash, index_paths
-
-from reportgen import make_pages, page_text
 
 
 @pytest.fixture()

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 import shutil
 
-from searchapp.cli import main
-
 from conftest import ROOT
+
+from searchapp.cli import main
 
 
 def test_index_search_export(tmp_path, capsys):

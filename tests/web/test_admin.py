@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from reportgen import make_pages
 from werkzeug.security import generate_password_hash
 
 from indexer.engine import store
@@ -16,8 +17,6 @@ from searchapp import create_app
 from searchapp.admin import bar_chart, load_or_create_secret
 from searchapp.adminstate import AdminState
 from searchapp.uploads import safe_component, safe_relative_path
-
-from reportgen import make_pages
 
 PASSWORD = "正确的密码-horse-42"
 PAGE = ("浙江省东阳市卫生局2019年工作总结\n\n今年以来，全市卫生系统以创建卫生强市为目标，"

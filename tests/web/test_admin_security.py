@@ -15,13 +15,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from reportgen import make_pages
 
 from indexer.engine import store
 from indexer.pipeline import index_paths
 from searchapp import create_app
 from searchapp.uploads import MAX_NAME_BYTES, safe_component
-
-from reportgen import make_pages
 
 PASSWORD = "正确的密码-horse-42"
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 
 def test_damaged_page_is_searchable_and_flagged(tmp_path: Path) -> None:
-    from searchapp.cli import main
     from indexer.pipeline import index_paths
     from searchapp import create_app
+    from searchapp.cli import main
 
     paras = "".join(
         f"<p>第{i}项：全县新建村卫生室{i}所，基本公共卫生服务项目全面落实，家庭医生签约服务稳步推进。</p>" for i in range(1, 30)
