@@ -294,8 +294,8 @@ class IndexHealth:
     def _state_key(self) -> tuple[Any, ...]:
         try:
             folder = store.live_dir(self.index_dir)
-            return tuple(sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in os.scandir(folder)
-                                if e.name.endswith(".toc") or e.name == CHECKSUMS_FILE))
+            wanted = [e for e in os.scandir(folder) if e.name.endswith(".toc") or e.name == CHECKSUMS_FILE]
+            return tuple(sorted((e.name, st.st_size, st.st_mtime_ns) for e in wanted for st in (e.stat(),)))
         except OSError:
             return ()
 
