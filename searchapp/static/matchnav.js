@@ -20,6 +20,19 @@
     var m = /^#m(\d+)$/.exec(location.hash);
     set(m ? Math.min(parseInt(m[1], 10), total) : 0);
   }
+  // Follow the link here and update the counter at once: "hashchange" arrives a task later, and
+  // until then the address and the counter would disagree.  (Letting the browser follow it would
+  // read the href after set() has already moved it on.)
+  function follow(ev) {
+    var m = /#m(\d+)$/.exec(ev.currentTarget.getAttribute("href") || "");
+    if (!m) return;
+    ev.preventDefault();
+    var k = Math.min(parseInt(m[1], 10), total);
+    location.hash = "#m" + k;
+    set(k);
+  }
+  prev.addEventListener("click", follow);
+  next.addEventListener("click", follow);
   window.addEventListener("hashchange", fromHash);
   fromHash();
 })();

@@ -31,7 +31,8 @@ def test_search_click_facet_open_document(server, page, tmp_path):
     total_before = int(page.inner_text("#total"))
     link = page.locator("#facet-region a[data-value='云南省']")
     facet_count = int(link.locator("xpath=following-sibling::span").inner_text())
-    link.click()
+    with page.expect_navigation():  # the old page has hits too: wait for the new one
+        link.click()
     page.wait_for_selector(".active-filters")
     assert "region=" in page.url
     total_after = int(page.inner_text("#total"))
@@ -39,11 +40,13 @@ def test_search_click_facet_open_document(server, page, tmp_path):
     regions = page.locator(".hit .meta span:first-child").all_inner_texts()
     assert regions and all("云南省" in r for r in regions)
     page.screenshot(path=str(tmp_path / "results.png"), full_page=True)
-    page.locator("ol.hits li.hit h2 a").first.click()
+    with page.expect_navigation():
+        page.locator("ol.hits li.hit h2 a").first.click()
     page.wait_for_selector("article.doc .text p")
     assert page.locator("article.doc .text mark").count() > 0
     # removing the filter chip brings the full result set back
     page.go_back()
-    page.locator(".chip a.x").first.click()
+    with page.expect_navigation():
+        page.locator(".chip a.x").first.click()
     page.wait_for_selector("ol.hits li.hit")
     assert int(page.inner_text("#total")) == total_before

@@ -55,7 +55,8 @@ def test_a_province_beyond_the_twentieth_is_reachable_and_clickable(site, page):
     assert late, values
     target = page.locator(f"#facet-list li a[data-value='{late[-1]}']")
     count = int(target.locator("xpath=following-sibling::span").inner_text())
-    target.click()
+    with page.expect_navigation():
+        target.click()
     page.wait_for_selector("ol.hits li.hit")
     assert _total(page) == count
     regions = page.locator(".hit .meta span:first-child").all_inner_texts()
@@ -65,7 +66,8 @@ def test_a_province_beyond_the_twentieth_is_reachable_and_clickable(site, page):
     page.fill("#facet_prefix", "江")
     visible = [t for t in page.locator("#facet-list li:not([hidden]) a[data-value]").all_inner_texts()]
     assert visible and all("江" in t for t in visible)
-    page.click("form.facetfilter button[type=submit]")
+    with page.expect_navigation():
+        page.click("form.facetfilter button[type=submit]")
     page.wait_for_selector("#facet-list")
     assert all("江" in v for v in page.locator("#facet-list li a[data-value]").all_inner_texts())
 
@@ -79,11 +81,13 @@ def test_own_level_counts_add_up(site, page):
     own = page.locator("#facet-region li.own a")
     assert own.inner_text().strip() == "云南省（本级）"
     own_count = int(page.locator("#facet-region li.own .count").inner_text())
-    own.click()
+    with page.expect_navigation():
+        own.click()
     page.wait_for_selector("ol.hits li.hit")
     assert _total(page) == own_count
     assert all(r.strip() == "地区：云南省" for r in page.locator(".hit .meta span:first-child").all_inner_texts())
-    page.locator(".chip a.x").first.click()  # removing the province drops 本级 too
+    with page.expect_navigation():
+        page.locator(".chip a.x").first.click()  # removing the province drops 本级 too
     page.wait_for_selector("ol.hits li.hit")
     assert "region_exact" not in page.url and "region" not in page.url
 

@@ -85,7 +85,8 @@ def test_no_sentences_links_to_the_reports(browser, server, shots):
     n = int(re.search(r"查看匹配的 (\d+) 篇报告", box.inner_text()).group(1))
     assert n > 0
     page.screenshot(path=str(shots / "sentences-none-desktop.png"))
-    page.click("#see-reports")
+    with page.expect_navigation():
+        page.click("#see-reports")
     page.wait_for_selector("ol.hits li.hit")
     assert int(page.inner_text("#total")) == n
     ctx.close()
@@ -103,12 +104,13 @@ def test_document_match_navigation_with_script(browser, server, shots, size):
     assert set(page.locator("article.doc mark[id^=m]").all_inner_texts()) <= {"家庭医生签约", "家医"}
     page.screenshot(path=str(shots / f"doc-{size}.png"), full_page=False)
     page.click("#match-next")
-    assert page.url.endswith("#m1")
+    expect(page).to_have_url(re.compile(r"#m1$"))
     page.click("#match-next")
-    assert page.url.endswith("#m2")
-    assert page.inner_text("#match-pos") == f"第 2 / {total} 处"
+    expect(page).to_have_url(re.compile(r"#m2$"))
+    expect(page.locator("#match-pos")).to_have_text(f"第 2 / {total} 处")
     page.click("#match-prev")
-    assert page.url.endswith("#m1")
+    expect(page).to_have_url(re.compile(r"#m1$"))
+    expect(page.locator("#match-pos")).to_have_text(f"第 1 / {total} 处")
     # the current match is in view, below the sticky bar
     top = page.evaluate("document.getElementById('m1').getBoundingClientRect().top")
     bar = page.evaluate("document.getElementById('matchnav').getBoundingClientRect().bottom")
