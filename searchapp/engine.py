@@ -451,7 +451,10 @@ class SearchEngine:
             messages.append(f"页码超出范围：共 {result.pages} 页。")
             return result, complete
         for stored in self._collapsed_page(s, table, key, fdocs, page, per_page, stored_of):
-            result.hits.append(self._hit(gen, stored, needles))
+            # marked as on the document page: a query item's words only where the report lacks
+            # the item itself, so the snippet does not scatter 医生 and 签约 around 家庭医生签约
+            text = stored.get("content") or ""
+            result.hits.append(self._hit(gen, stored, page_needles(text, pq) if needles else []))
         return result, complete
 
     def _match(self, gen: Generation, r: _Reader, wq: Q.Query, deadline: float | None = None,
