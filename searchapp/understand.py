@@ -23,7 +23,8 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections import OrderedDict
+import unicodedata
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -291,6 +292,7 @@ def warm() -> None:
     first request, so no request stalls on a one-time import that no query deadline can interrupt."""
     regions.gazetteer()
     _sound("体")
+    _by_sound()
 
 
 @functools.lru_cache(maxsize=8192)
@@ -300,6 +302,44 @@ def _sound(ch: str) -> str:
 
     got = lazy_pinyin(ch)
     return got[0] if got else ch
+
+
+def _toneless(reading: str) -> str:
+    """A pinyin reading without its tone marks (wèi → wei, lǜ → lu)."""
+    return "".join(c for c in unicodedata.normalize("NFD", reading) if not unicodedata.combining(c))
+
+
+@functools.lru_cache(maxsize=1)
+def _by_sound() -> dict[str, tuple[str, ...]]:
+    """Every common character (U+4E00–U+9FFF) by its main toneless reading, from pypinyin's table.
+
+    Only the main reading: a pinyin typist means a character by its usual sound, and
+    the rare readings (有 read wěi) would flood the candidates."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    out: defaultdict[str, list[str]] = defaultdict(list)
+    for cp, readings in pinyin_dict.items():
+        if 0x4E00 <= cp <= 0x9FFF and readings:
+            out[_toneless(readings.split(",")[0])].append(chr(cp))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _homophones(ch: str) -> list[str]:
+    """Characters sharing a toneless reading with ``ch`` (为 → 卫, 位, 委 …), ``ch`` excluded."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    table = _by_sound()
+    readings = {_toneless(x) for x in pinyin_dict.get(ord(ch), "").split(",") if x}
+    return [c for c in dict.fromkeys(c for r in readings for c in table.get(r, ())) if c != ch]
+
+
+def _first_candidates(text: str, reader, limit: int = 8) -> list[str]:
+    """Substitutes for the first character, which has no left neighbour to propose them: its
+    homophones c (pinyin input makes most typos) such that c + text[1] is a bigram of the index,
+    the most frequent first."""
+    found = [(reader.doc_frequency("grams", c + text[1]), c) for c in _homophones(text[0])
+             if _has(reader, "grams", c + text[1])]
+    return [c for _df, c in sorted(found, key=lambda x: -x[0])[:limit]]
 
 
 def _candidates(before: str, right: str | None, reader, exclude: str | None = None, limit: int = 8) -> list[str]:
@@ -392,6 +432,10 @@ def fix_item(text: str, reader, count: Callable[[str], int]) -> str | None:
     for j in positions:  # one character replaced
         for ch in _candidates(text[:j], text[j + 1] if j + 1 < n else None, reader, exclude=text[j]):
             consider(text[:j] + ch + text[j + 1:], _sound(ch) == _sound(text[j]))
+    if best is None and (p == 1 or s == n - 1):  # the first character replaced (为生健康 → 卫生健康)
+        budget = probes[0] + MAX_EXTRA_PROBES
+        for ch in _first_candidates(text, reader):
+            consider(ch + text[1:], True, budget)
     if best is None:  # one character too many (医疗卫生体制制改革), or one missing (医疗卫生体改革)
         budget = probes[0] + MAX_EXTRA_PROBES
         for j in dict.fromkeys((p, p - 1, n - s - 1)):

@@ -150,6 +150,17 @@ def test_did_you_mean_catches_one_character_typo_in_long_terms(engine):
     # a character missing or one too many
     assert engine.search("医疗卫生体改革").suggestion == "医疗卫生体制改革"
     assert engine.search("基本药物物制度").suggestion == "基本药物制度"
+    # the first character, which has no left neighbour to propose a substitute: its homophones
+    assert engine.search("为生健康").suggestion == "卫生健康"
+    assert engine.search("加庭医生").suggestion == "家庭医生"
+    assert engine.search("技本公共卫生服务").suggestion == "基本公共卫生服务"
+
+
+def test_homophones_use_the_main_reading():
+    from searchapp.understand import _homophones
+
+    assert "卫" in _homophones("为") and "为" not in _homophones("为")
+    assert "有" not in _homophones("为")  # 有 is read wěi only rarely
 
 
 def test_did_you_mean_never_returns_a_non_term(engine):
