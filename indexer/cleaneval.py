@@ -182,3 +182,86 @@ def count_breaks(paths: list[Path], out: Callable[[str], None] = print) -> tuple
     for e in examples:
         out(f"  still broken: {e}")
     return docs, before, after
+
+
+#: Title methods in table order: the product's title (``ours``: the article's title, else what
+#: a result list shows, the start of its text), trafilatura's metadata title, and the <title>
+#: element's first part (what a browser tab shows, site names cut at - _ |).
+TITLE_METHODS = ("ours", "trafilatura", "<title>")
+
+
+def _title_element(raw: str) -> str:
+    from .clean.html import head_info, parse
+
+    doc = parse(raw)
+    parts = head_info(doc).get("title_parts") if doc is not None else None
+    return parts[0] if parts else ""
+
+
+def _trafilatura_title(raw: str) -> str:
+    try:
+        import trafilatura
+    except ImportError:  # optional: the column reads 0 without it
+        return ""
+    meta = trafilatura.extract_metadata(raw)
+    return (meta.title or "") if meta is not None else ""
+
+
+def shown_title(articles: list[Article]) -> str:
+    """What a reader sees as the first article's title: its own, else the start of its text
+    (``searchapp.engine.display_title`` does the same for result lists)."""
+    if not articles:
+        return ""
+    a = articles[0]
+    return a.title or " ".join(a.text.split())[:30]
+
+
+@dataclass
+class TitleResult:
+    #: split → method → [right, pages]
+    counts: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    wrong: list[str] = field(default_factory=list)
+
+    def accuracy(self, split: str | None = None, method: str = "ours") -> float:
+        rows = [c[method] for s, c in self.counts.items() if split in (None, s)]
+        n = sum(r[1] for r in rows)
+        return sum(r[0] for r in rows) / n if n else 0.0
+
+
+def score_titles(spec: Path, base: Path | None = None, out: Callable[[str], None] = print) -> TitleResult:
+    """Title accuracy per method on labelled pages (``tests/data/titles.json``: page, title, split).
+
+    A title is right when it equals the label up to spacing, width, case and punctuation
+    (digits count: 2019年 must be right); a missing title counts as wrong.
+    """
+    from .analysis import matching_form
+
+    def title_key(t: str) -> str:
+        return _NOT_TEXT.sub("", matching_form(t))
+
+    data = json.loads(spec.read_text(encoding="utf-8"))
+    root = base or (Path(__file__).resolve().parents[1].parent / "shared")
+    res = TitleResult()
+    for item in data.get("pages", []):
+        path, want, split = root / item["page"], item["title"], item.get("split", "")
+        pages, _skipped = read_file(path) if path.exists() else ([], [])
+        got: dict[str, str] = dict.fromkeys(TITLE_METHODS, "")
+        if pages:
+            got["ours"] = shown_title(clean_page(pages[0]))
+            got["trafilatura"] = _trafilatura_title(pages[0].raw)
+            got["<title>"] = _title_element(pages[0].raw)
+        row = res.counts.setdefault(split, {m: [0, 0] for m in TITLE_METHODS})
+        for m in TITLE_METHODS:
+            ok = bool(got[m]) and title_key(got[m]) == title_key(want)
+            row[m][0] += ok
+            row[m][1] += 1
+        if not (bool(got["ours"]) and title_key(got["ours"]) == title_key(want)):
+            res.wrong.append(f"{item['page']} [{split}]: {got['ours'][:40]!r}, want {want[:40]!r}")
+    out("title accuracy   " + " ".join(f"{m:>12}" for m in TITLE_METHODS))
+    for split in sorted(res.counts):
+        n = res.counts[split][TITLE_METHODS[0]][1]
+        out(f"  {split + ' (' + str(n) + ')':14} " + " ".join(f"{res.accuracy(split, m):12.3f}" for m in TITLE_METHODS))
+    out(f"  {'all':14} " + " ".join(f"{res.accuracy(None, m):12.3f}" for m in TITLE_METHODS))
+    for w in res.wrong:
+        out(f"  wrong title: {w}")
+    return res

@@ -3,7 +3,8 @@
     python -m indexer.evaluate ../shared/labels/seeds.json [--topics]
     python -m indexer.evaluate ../shared/labels/seeds.json --gold tests/data/gold \
         --pages ../shared/pages-dev --breaks ../shared/corpora ../shared/seeds \
-        --min-f1 0.93 --max-lost 0 --max-breaks 30      # + --topics: what CI runs (.ci/run)
+        --min-f1 0.93 --max-lost 0 --max-breaks 30 \
+        --titles tests/data/titles.json --min-title 0.85  # + --topics: what CI runs (.ci/run)
 
 ``--gold`` scores a folder or index of page + gold-text pairs (bigram F1 per method:
 ours, readability, trafilatura, jusText, each library + our line rules, and the
@@ -19,6 +20,10 @@ region/year agreement (``indexer.meta.extract_meta``, imported lazily: "n/a"
 while that module is missing), and per file the article count expected vs got.
 Exit status 1 when any must_keep / must_drop / article-count check fails;
 region/year disagreement is only reported.
+
+``--titles`` scores article titles on labelled pages (``tests/data/titles.json``): ours,
+trafilatura's metadata title and the <title> element's first part, per split, with
+``--min-title`` as the floor (``indexer.cleaneval.score_titles``).
 
 ``--topics`` adds the topic facet scored on hand-judged reports of the shared corpora
 (per-topic precision and recall, with a floor) and the region facet's accuracy there:
@@ -159,12 +164,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-lost", type=int, default=None, help="fail when more pages than this are lost")
     p.add_argument("--max-breaks", type=int, default=None, help="fail when more mid-sentence breaks remain")
     p.add_argument("--topics", action="store_true", help="also score the topic facet on the judged corpus reports")
+    p.add_argument("--titles", type=Path, help="labelled page titles (tests/data/titles.json): accuracy per method")
+    p.add_argument("--min-title", type=float, default=None, help="fail when our title accuracy (all pages) is lower")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
-    if not (args.labels or args.gold or args.pages or args.breaks or args.topics):
+    if not (args.labels or args.gold or args.pages or args.breaks or args.topics or args.titles):
         _parser().print_usage(sys.stderr)
         return 2
     from . import cleaneval
@@ -195,13 +202,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.max_breaks is not None and after > args.max_breaks:
             print(f"FAIL mid-sentence breaks: {after} > {args.max_breaks}")
             ok = False
+    if args.titles:
+        tres = cleaneval.score_titles(args.titles)
+        if args.min_title is not None and tres.accuracy() < args.min_title:
+            print(f"FAIL titles: accuracy {tres.accuracy():.3f} < floor {args.min_title}")
+            ok = False
     if args.topics:
         from .meta.evaluate_topics import evaluate_topics
 
         ok = evaluate_topics() and ok
     if not args.labels:
         print("RESULT " + ("PASS" if ok else "FAIL"))
-    elif args.gold or args.pages or args.breaks or args.topics:
+    elif args.gold or args.pages or args.breaks or args.topics or args.titles:
         print("OVERALL " + ("PASS" if ok else "FAIL"))
     return 0 if ok else 1
 

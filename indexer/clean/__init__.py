@@ -27,6 +27,7 @@ from .fallback import METHODS, Candidate, choose, link_texts, needs_fallback, ru
 from .normalize import cjk_count, normalize_text, split_lines
 from .pageinfo import page_info
 from .split import (
+    DOC_SUFFIX,
     Segment,
     choose_title,
     split_segments,
@@ -151,9 +152,10 @@ def clean_text(
             if m := _PROMO_HEADING.search(p):
                 page_heading = m.group(1)
                 break
+    markup_title = page_heading if html_info.get("title_confirmed") else None
     articles: list[Article] = []
     for seg in segments:
-        art = _segment_article(seg, how, notes, site, hint_title, page_heading, len(segments))
+        art = _segment_article(seg, how, notes, site, hint_title, page_heading, len(segments), markup_title)
         if art is None:
             continue
         art.published, art.source, art.truncated = published, source, truncated
@@ -170,19 +172,26 @@ def _segment_article(
     hint_title: str | None,
     page_heading: str | None,
     n_segments: int,
+    markup_title: str | None = None,
 ) -> Article | None:
     lines = seg.lines
     heading: str | None = None
+    drop: str | None = None
     if how == "single":
         title, heading = choose_title(lines, notes.get("repeated", set()), site)
         if page_heading and not heading and page_heading != title:
             heading = page_heading
+        if markup_title and not hint_title and _markup_title_wins(markup_title, title):
+            # a guessed line (an account name, a byline: short lines repeated or first on the
+            # page) gives way to the title two parts of the markup agree on; it still leaves the
+            # head of the text, as it did when it was taken for the title
+            title, heading, drop = markup_title, None, title
         if hint_title:
             if title and title != hint_title and title_key(title) != title_key(hint_title):
                 heading = heading or title
             title = hint_title if not (title and hint_title.endswith(title) and len(title) >= 6
                                        and re.match(r"^\d{2,4}年?度?$", hint_title[: -len(title)])) else title
-        text_lines = strip_title_lines(lines, title, heading)
+        text_lines = strip_title_lines(lines, title, heading or drop)
     else:
         title = seg.title
         text_lines = [ln for i, ln in enumerate(lines) if i != seg.title_index]
@@ -197,6 +206,17 @@ def _segment_article(
     if heading and title and heading == title:
         heading = None
     return Article(title=title, text=text, heading=heading)
+
+
+def _markup_title_wins(markup_title: str, guessed: str | None) -> bool:
+    """Whether the markup-confirmed title replaces the title guessed from the text's lines: always,
+    except when the guess names a kind of report (…工作总结) and the markup title does not (a
+    文库 page whose heading is the collection's, its report's own title in the text)."""
+    if not guessed:
+        return True
+    if title_key(guessed) == title_key(markup_title):
+        return False
+    return not (DOC_SUFFIX.search(guessed) and not DOC_SUFFIX.search(markup_title))
 
 
 def _str(v: object) -> str | None:

@@ -49,6 +49,7 @@ from lxml import html as lxml_html
 from .deep import flatten_deep
 from .normalize import cjk_count, normalize_text, split_lines
 from .pageinfo import find_credit, find_published, find_site, find_truncated
+from .split import title_key
 
 _JUNK_TAGS = (
     "script", "style", "noscript", "iframe", "nav", "header", "footer", "aside", "form", "select", "button",
@@ -111,24 +112,50 @@ def head_info(doc: etree._Element) -> dict:
             info.setdefault("meta_date", val)
         elif key in ("og:title", "articletitle", "title") and not info.get("meta_title"):
             info["meta_title"] = val
-    h1 = None
-    for tag in ("h1", "h2"):
-        for h in doc.iter(tag):
-            txt = " ".join(h.text_content().split())
-            if 4 <= len(txt) <= 80 and cjk_count(txt) >= 4:
-                h1 = txt
-                break
-        if h1:
-            break
+    tagged = [(tag, txt) for tag in ("h1", "h2", "h3") for h in doc.iter(tag)
+              if 4 <= len(txt := " ".join(h.text_content().split())) <= 80 and cjk_count(txt) >= 4]
+    headings = [txt for _tag, txt in tagged]
+    h1 = next((txt for tag, txt in tagged if tag != "h3"), None)  # unconfirmed: the first h1, else h2
     parts = [p for p in _TITLE_SEP.split(title) if p] if title else []
     if parts and not site and len(parts) >= 2 and len(parts[-1]) <= 20:
         site = parts[-1]
-    info["title"] = h1 or info.get("meta_title") or (parts[0] if parts else None)
+    info["title_parts"] = parts
+    confirmed = confirmed_title(headings, title, info.get("meta_title"))
+    info["title_confirmed"] = confirmed is not None
+    info["title"] = confirmed or h1 or info.get("meta_title") or (parts[0] if parts else None)
     if site:
         info["site"] = site
     if (md := info.get("meta_date")) and (m := re.match(r"(\d{4})-(\d{2})-(\d{2})", md)):
         info["published"] = "-".join(m.groups())
     return info
+
+
+def confirmed_title(headings: list[str], title: str, meta_title: str | None) -> str | None:
+    """The article title two parts of the markup agree on, or None.
+
+    A page's headings (h1, then h2, h3) include channel logos, site names and box
+    titles (新闻中心, 相关推荐); its <title> element is the article title followed by
+    site and channel names (…_政务_澎湃新闻); an og:title or ArticleTitle meta is
+    the title alone.  The heading the <title> begins with (or holds whole, when
+    long) is the article title, as is a heading the meta title repeats.  A heading
+    that is a <title> part with a badge before it (原创最不愁… against 最不愁…)
+    gives the part.
+    """
+    whole = title_key(title or "")
+    meta = title_key(meta_title or "")
+    parts = [p for p in _TITLE_SEP.split(title or "") if len(title_key(p)) >= 8]
+    for h in headings:
+        hk = title_key(h)
+        if len(hk) < 6:
+            continue
+        if whole.startswith(hk) or (len(hk) >= 10 and hk in whole) or hk == meta:
+            return h
+        for p in parts:
+            if hk.endswith(title_key(p)):
+                return p
+    if meta and len(meta) >= 6 and whole.startswith(meta):
+        return meta_title
+    return None
 
 
 def _own_text(el: etree._Element) -> tuple[str, int]:
