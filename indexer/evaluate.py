@@ -4,7 +4,7 @@
     python -m indexer.evaluate ../shared/labels/seeds.json --gold tests/data/gold \
         --pages ../shared/pages-dev --breaks ../shared/corpora ../shared/seeds \
         --min-f1 0.93 --max-lost 0 --max-breaks 30 \
-        --titles tests/data/titles.json --min-title 0.85  # + --topics: what CI runs (.ci/run)
+        --titles tests/data/titles.json --min-title 0.85  # + --topics --doctypes: what CI runs
 
 ``--gold`` scores a folder or index of page + gold-text pairs (bigram F1 per method:
 ours, readability, trafilatura, jusText, each library + our line rules, and the
@@ -24,6 +24,9 @@ region/year disagreement is only reported.
 ``--titles`` scores article titles on labelled pages (``tests/data/titles.json``): ours,
 trafilatura's metadata title and the <title> element's first part, per split, with
 ``--min-title`` as the floor (``indexer.cleaneval.score_titles``).
+
+``--doctypes`` scores the document-type facet on judged pages, per type and method, with a
+floor (:mod:`indexer.meta.evaluate_doctypes`).
 
 ``--topics`` adds the topic facet scored on hand-judged reports of the shared corpora
 (per-topic precision and recall, with a floor) and the region facet's accuracy there:
@@ -164,6 +167,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-lost", type=int, default=None, help="fail when more pages than this are lost")
     p.add_argument("--max-breaks", type=int, default=None, help="fail when more mid-sentence breaks remain")
     p.add_argument("--topics", action="store_true", help="also score the topic facet on the judged corpus reports")
+    p.add_argument("--doctypes", action="store_true",
+                   help="also score the document-type facet on judged pages (tests/data/doctype_judgments.json)")
     p.add_argument("--titles", type=Path, help="labelled page titles (tests/data/titles.json): accuracy per method")
     p.add_argument("--min-title", type=float, default=None, help="fail when our title accuracy (all pages) is lower")
     return p
@@ -171,7 +176,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
-    if not (args.labels or args.gold or args.pages or args.breaks or args.topics or args.titles):
+    if not (args.labels or args.gold or args.pages or args.breaks or args.topics or args.titles or args.doctypes):
         _parser().print_usage(sys.stderr)
         return 2
     from . import cleaneval
@@ -207,13 +212,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.min_title is not None and tres.accuracy() < args.min_title:
             print(f"FAIL titles: accuracy {tres.accuracy():.3f} < floor {args.min_title}")
             ok = False
+    if args.doctypes:
+        from .meta.evaluate_doctypes import evaluate_doctypes
+
+        ok = evaluate_doctypes() and ok
     if args.topics:
         from .meta.evaluate_topics import evaluate_topics
 
         ok = evaluate_topics() and ok
     if not args.labels:
         print("RESULT " + ("PASS" if ok else "FAIL"))
-    elif args.gold or args.pages or args.breaks or args.topics or args.titles:
+    elif args.gold or args.pages or args.breaks or args.topics or args.titles or args.doctypes:
         print("OVERALL " + ("PASS" if ok else "FAIL"))
     return 0 if ok else 1
 

@@ -12,6 +12,10 @@ Types (``DOC_TYPES``):
                   are neither reports nor lost in 其他
     其他          anything else
 
+A titled text whose title names no type is typed by its vocabulary only when it reads as a
+report (``reads_as_report``: 我局/我县… and no reporter or agency marks): news about work
+uses the same words (确保, 取得了) and would otherwise fill 工作计划 and 工作总结.
+
 The title decides when it names a type (003's title says 总结 although its text says
 汇报如下 → 工作总结).  Without a title the text's own vocabulary decides (a plan says
 力争, 年内完成, 工作措施; a summary says 取得了, 截至目前; a speech says 同志们); the
@@ -58,6 +62,21 @@ _STRUCT: dict[str, list[tuple[re.Pattern[str], float]]] = {
 }
 
 
+# The generic vocabulary of summaries and plans (取得了, 确保, 将进一步) is also the vocabulary of
+# news about work.  A report speaks as the institution (我局, 我县, 我院); a news item speaks
+# about it and names its reporter or agency.  Where a title exists and names no type, that
+# vocabulary counts only in the institution's voice and without a news item's marks.
+_NEWS = re.compile(r"记者|通讯员|本报讯|新华社|中新社|日电[（(\s]|\d日讯|讯[（(]记者|据.{0,12}报道|责任编辑|原标题")
+_VOICE = re.compile(r"我(?:局|县|市|区|院|镇|乡|委|厅|省|州|旗|盟|中心|所|站|单位|科|校|处|室)")
+_GENERIC = ("工作总结", "工作计划")
+
+
+def reads_as_report(text: str) -> bool:
+    """Whether a text speaks as an institution reporting on its work rather than as news about it:
+    at least two 我局/我县/我院… and no reporter, agency or 原标题 mark."""
+    return len(_VOICE.findall(text)) >= 2 and not _NEWS.search(text)
+
+
 def _from_title(title: str) -> str | None:
     best: tuple[int, int, str] | None = None
     for t, pat in _TITLE_RULES:
@@ -69,22 +88,35 @@ def _from_title(title: str) -> str | None:
     return best[2] if best else None
 
 
-def extract_doc_type(title: str | None, text: str | None, heading: str | None = None) -> str:
-    """One of ``DOC_TYPES``; ``其他`` when neither title nor structure says. Never raises."""
+def extract_doc_type(title: str | None, text: str | None, heading: str | None = None, *,
+                     require_voice: bool = True) -> str:
+    """One of ``DOC_TYPES``; ``其他`` when neither title nor structure says. Never raises.
+
+    ``require_voice=False`` is the rule before ``reads_as_report`` (vocabulary counted for
+    every text), kept for the evaluation's comparison (``indexer.meta.evaluate_doctypes``).
+    """
     try:
-        return _extract(fold_width(title), fold_width(text), fold_width(heading))
+        return _extract(fold_width(title), fold_width(text), fold_width(heading), require_voice)
     except Exception as exc:  # noqa: BLE001 - documented never to raise: a facet must not break indexing
         log.debug("doc type extraction failed: %r", exc)
         return "其他"
 
 
-def _extract(title: str, text: str, heading: str) -> str:
+def title_doc_type(title: str | None) -> str:
+    """The type the title names, else ``其他`` (the evaluation's title-only baseline)."""
+    return _from_title(fold_width(title)) or "其他"
+
+
+def _extract(title: str, text: str, heading: str, require_voice: bool = True) -> str:
     if title:
         t = _from_title(title)
         if t:
             return t
     scores = {t: 0.0 for t in _STRUCT}
+    generic_counts = not title or not require_voice or reads_as_report(text)
     for t, rules in _STRUCT.items():
+        if t in _GENERIC and not generic_counts:
+            continue
         for pat, w in rules:
             scores[t] += w * len(pat.findall(text))
     if heading:

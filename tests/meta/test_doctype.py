@@ -47,6 +47,32 @@ def test_summary_by_structure() -> None:
     assert extract_doc_type(None, text) == "工作总结"
 
 
+def test_news_about_work_is_not_a_report() -> None:
+    """A titled news item uses a plan's and a summary's words; only a text in the institution's
+    own voice, without a reporter's or an agency's marks, is typed by them."""
+    plan_words = ("会议强调，要进一步加强疫情防控，确保各项措施落实到位，力争年内完成目标任务，"
+                  "将继续加快推进重点项目建设，确保群众安全。")
+    news = "新华社北京2月10日电（记者张三）" + plan_words
+    assert extract_doc_type("国务院联防联控机制：湖北要严格管控", news) == "其他"
+    assert extract_doc_type("国务院联防联控机制：湖北要严格管控", news, require_voice=False) == "工作计划"
+    third_person = "该县卫生健康局表示，" + plan_words  # about the institution, not by it
+    assert extract_doc_type("县卫生健康局推进重点项目", third_person) == "其他"
+    own_voice = "我局将继续推进重点项目。我县" + plan_words
+    assert extract_doc_type("县卫生健康局2021年重点工作", own_voice) == "工作计划"
+    # without a title (a 文库 text that lost it) the vocabulary still decides, as before
+    assert extract_doc_type(None, news.replace("新华社北京2月10日电（记者张三）", "")) == "工作计划"
+
+
+def test_doctype_evaluation_passes_its_floor() -> None:
+    from indexer.meta.evaluate_doctypes import evaluate_doctypes
+
+    if not (SHARED / "pages-dev").is_dir():
+        pytest.skip("needs ../shared/pages-dev")
+    lines: list[str] = []
+    assert evaluate_doctypes(out=lines.append), "\n".join(lines)
+    assert any("+ vocabulary" in ln for ln in lines)
+
+
 def test_speech_and_report_by_structure() -> None:
     assert extract_doc_type(None, "同志们：今天召开会议，我讲几点意见。谢谢大家。") == "讲话"
     assert extract_doc_type(None, "各位代表：现在，我代表省人民政府，向大会报告工作，请予审议。") == "政府工作报告"
