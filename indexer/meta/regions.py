@@ -365,6 +365,7 @@ class _Gazetteer:
                     self._alias(base + "中心卫生院", nid, "town_inst")
         self._load_changes(pref_node, county_node)
         self._add_renamed_kinds(pref_node, county_node)
+        self._add_shared_shorts(county_node)
         self._load_common_words()
         self._build_automaton()
 
@@ -432,6 +433,28 @@ class _Gazetteer:
                 key = short + "地区"
                 if key not in current:
                     self._alias(key, nid, "old")
+
+    def _add_shared_shorts(self, county_node: dict) -> None:
+        """Give back the short form jionlp leaves out when another county-level place has it.
+
+        jionlp's table writes no short form for a county whose short form another place
+        already has (广州's 南沙区 has none, because 三沙's 南沙区 is 南沙), so a text saying
+        广州南沙 counted for 三沙 only.  Where the other holders are all county-level
+        places, the short form is added as one more candidate: the name is then ambiguous,
+        and the rest of the text decides (:func:`_vote_round`), as for 朝阳区 or 鼓楼区.
+        Not when a province or prefecture has it (东营 is 东营市, not 东营区), nor for
+        Taiwan's districts (their names mostly repeat mainland counties' short forms).
+        """
+        for path, nid in county_node.items():
+            name = path[-1]
+            if path[0] == "台湾省" or len(name) < 3 or not name.endswith(("区", "县", "市")) or name.endswith("新区"):
+                continue
+            if self._shorts.get(nid, name) not in ("", name):
+                continue  # jionlp gives a short form of its own
+            short = name[:-1]
+            holders = self.aliases.get(short, [])
+            if holders and all(self._levels[a.node] == COUNTY and a.node != nid for a in holders):
+                self._alias(short, nid, "bare")
 
     def _load_common_words(self) -> None:
         """Bare short forms that are also everyday words (和平, 东方, 平原 …) need context.

@@ -130,3 +130,18 @@ def test_the_gazetteers_filler_levels_are_not_shown() -> None:
     assert resolve_name("仙桃市") == ["湖北省", "仙桃市"]
     text = "东莞市卫生健康局认真落实全市卫生健康工作会议部署，东莞市各镇街医疗服务能力持续提升。\n" + _PAD
     assert extract_region("东莞市卫生健康局2020年工作总结", text) == ["广东省", "东莞市"]
+
+
+def test_a_short_form_two_counties_share_is_decided_by_the_text():
+    """jionlp gives 南沙 to 三沙's 南沙区 only (广州's has no short form there); both hold it now,
+    and the rest of the text decides between them."""
+    from indexer.meta.regions import extract_region, gazetteer
+
+    g = gazetteer()
+    assert {g.nodes[a.node].path for a in g.aliases["南沙"]} == {("海南省", "三沙市", "南沙区"), ("广东省", "广州市", "南沙区")}
+    guangzhou = "广州市卫生健康委员会指导下，南沙医院建设加快，南沙群众看病更方便，南沙卫生事业发展。"
+    assert extract_region("2020年工作总结", guangzhou) == ["广东省", "广州市", "南沙区"]
+    sansha = "三沙市南沙区工委推进岛礁医疗，南沙卫生事业发展，南沙医疗点建设。"
+    assert extract_region("2020年工作总结", sansha) == ["海南省", "三沙市", "南沙区"]
+    # a short form a prefecture holds stays the prefecture's (东营 is 东营市, not 东营区)
+    assert {g.nodes[a.node].path for a in g.aliases["东营"]} == {("山东省", "东营市")}
