@@ -152,6 +152,9 @@ _PHOTO_CREDIT = re.compile(
     r"|[。！]\s*[^。！？，]{0,16}记者\s*[\u4e00-\u9fff·]{2,4}(?:\s+[\u4e00-\u9fff]{1,3})?$"
     r"|^(?:图为|图片为|资料图|▲|△|图片来[自源]|图片均来自|图片由.{1,12}提供|(?:图|摄影|图片)\s*[:：/])"
 )
+# A news page's note of the headline it was first published under: "（原标题：…）",
+# "原标题：…", "原题为…" — the whole line is the note (the headline itself is the title).
+_ORIGINAL_TITLE = re.compile(r"^[（(【\[]?\s*(?:本文)?原(?:标)?题(?:\s*[:：]|[为是]\s*[:：《“])\s*\S.{0,118}$")
 #: A caption is short; a report paragraph that mentions a photographer is not a caption.
 PHOTO_MAX = 200
 
@@ -174,6 +177,11 @@ def is_related_list(line: str) -> bool:
 def is_photo_credit(line: str) -> bool:
     """A photo caption or credit line."""
     return len(line) <= PHOTO_MAX and bool(_PHOTO_CREDIT.search(line))
+
+
+def is_original_title_note(line: str) -> bool:
+    """A whole line noting the headline a news item was first published under."""
+    return len(line) <= 120 and bool(_ORIGINAL_TITLE.match(line)) and not re.search(r"[。；]\S", line)
 
 
 def is_count_info(line: str) -> bool:
@@ -362,6 +370,8 @@ def chrome_kind(line: str) -> str | None:
         return "related" if is_related_list(line) else None
     if is_photo_credit(line):
         return "photo"
+    if is_original_title_note(line):
+        return "info"
     if is_related_list(line) and _RELATED_HEAD.match(line).end() < len(line):  # type: ignore[union-attr]
         return "related"  # header and titles on one line (a lone header is a tail marker, see tail_cut)
     if is_crumb(line):

@@ -24,6 +24,11 @@ def test_chrome_kinds() -> None:
     assert rules.chrome_kind("上传人:la****1 文档编号:1029488 上传时间:2023-04-17 格式:DOCX 页数:9 大小:21.79KB") == "info"
     assert rules.chrome_kind("2011-11-23 13:50| 发布者: vv7| 查看: 384| 评论: 0") == "info"
     assert rules.chrome_kind("来源：安徽日报") == "info"
+    # the note of a news item's first headline, in its usual shapes
+    assert rules.chrome_kind("（原标题：国务院联防联控机制印发通知 进一步指导各地落实防控策略）") == "info"
+    assert rules.chrome_kind("原标题：快讯！陈同佳刑满出狱，向潘晓颖家人鞠躬致歉") == "info"
+    assert rules.chrome_kind("原题为《关于加强基层卫生工作的意见》") == "info"
+    assert rules.chrome_kind("原题目难度较大，学生完成率低。") is None  # 原题目 is not a note
     assert rules.chrome_kind("2026-02-03 09:02:33") == "info"
     assert rules.chrome_kind("第1页 / 共9页") == "page"
     assert rules.chrome_kind("某某材料.docx_第3页") == "page"
