@@ -42,6 +42,7 @@ class Article:
     heading: str | None = None  # the page's own heading when it is not this article's title (weak evidence only)
     undecodable_bytes: int = 0  # places in the page's bytes that could not be decoded (shown as U+FFFD in the text)
     extractor: str = "ours"  # which extraction found the text: ours, or a fallback library (readability, trafilatura, justext)
+    news_marks: bool = False  # the page carries a news item's marks (reporter byline, agency dateline, 原标题 note)
 
 
 @dataclass

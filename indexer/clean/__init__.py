@@ -145,6 +145,7 @@ def clean_text(
         published = info.published or html_info.get("published") or _hint_date(hints)
     source = site or _str(hints.get("source")) or info.credit or html_info.get("credit")
     truncated = info.truncated or bool(html_info.get("truncated"))
+    news = info.news or bool(html_info.get("news"))
 
     page_heading: str | None = rules.strip_file_ext(html_info["title"]) if html_info.get("title") else None
     if how == "pian" and not page_heading:
@@ -158,7 +159,7 @@ def clean_text(
         art = _segment_article(seg, how, notes, site, hint_title, page_heading, len(segments), markup_title)
         if art is None:
             continue
-        art.published, art.source, art.truncated = published, source, truncated
+        art.published, art.source, art.truncated, art.news_marks = published, source, truncated, news
         art.damaged = is_damaged(art.text)
         articles.append(art)
     return articles
@@ -176,22 +177,21 @@ def _segment_article(
 ) -> Article | None:
     lines = seg.lines
     heading: str | None = None
-    drop: str | None = None
     if how == "single":
         title, heading = choose_title(lines, notes.get("repeated", set()), site)
         if page_heading and not heading and page_heading != title:
             heading = page_heading
         if markup_title and not hint_title and _markup_title_wins(markup_title, title):
             # a guessed line (an account name, a byline: short lines repeated or first on the
-            # page) gives way to the title two parts of the markup agree on; it still leaves the
-            # head of the text, as it did when it was taken for the title
-            title, heading, drop = markup_title, None, title
+            # page) gives way to the title two parts of the markup agree on; it stays the page
+            # heading and leaves the head of the text, as it did when it was taken for the title
+            title, heading = markup_title, title or heading
         if hint_title:
             if title and title != hint_title and title_key(title) != title_key(hint_title):
                 heading = heading or title
             title = hint_title if not (title and hint_title.endswith(title) and len(title) >= 6
                                        and re.match(r"^\d{2,4}年?度?$", hint_title[: -len(title)])) else title
-        text_lines = strip_title_lines(lines, title, heading or drop)
+        text_lines = strip_title_lines(lines, title, heading)
     else:
         title = seg.title
         text_lines = [ln for i, ln in enumerate(lines) if i != seg.title_index]
@@ -214,8 +214,8 @@ def _markup_title_wins(markup_title: str, guessed: str | None) -> bool:
     文库 page whose heading is the collection's, its report's own title in the text)."""
     if not guessed:
         return True
-    if title_key(guessed) == title_key(markup_title):
-        return False
+    if title_key(guessed).startswith(title_key(markup_title)):
+        return False  # the same title, or the full form of one the markup cut short
     return not (DOC_SUFFIX.search(guessed) and not DOC_SUFFIX.search(markup_title))
 
 

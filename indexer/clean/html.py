@@ -41,14 +41,14 @@ docs/cleaning.md).  Publish dates stated in the markup come from htmldate.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from lxml import etree
 from lxml import html as lxml_html
 
 from .deep import flatten_deep
 from .normalize import cjk_count, normalize_text, split_lines
-from .pageinfo import find_credit, find_published, find_site, find_truncated
+from .pageinfo import find_credit, find_news_marks, find_published, find_site, find_truncated
 from .split import title_key
 
 _JUNK_TAGS = (
@@ -72,6 +72,13 @@ _UNLIKELY = re.compile(
 _LIKELY = re.compile(r"article|content|main|post|text|body|detail|message|t_f\b|entry|con\b|zoom|news_?txt|TRS_Editor|Custom_UnionStyle", re.IGNORECASE)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]{0,200}\?>", re.IGNORECASE)
 _TITLE_SEP = re.compile(r"\s*(?:[-_|–—]|\s-\s)\s*")
+#: An aside with this much text is the article's container, not a sidebar.
+_ASIDE_ARTICLE_CHARS = 1000
+#: Site and channel names in a <title> are at most this long (headlines are longer).
+_FRAME_NAME_CHARS = 20
+#: Blocks of a page's frame, by class or id: where a site prints its own name as a heading.
+_FRAME_BLOCK = re.compile(r"logo|\bnav|menu|sidebar|side-bar|\baside|banner|breadcrumb|crumb|footer|copyright|topbar|top-bar",
+                          re.IGNORECASE)
 
 
 def parse(html: str) -> etree._Element | None:
@@ -112,15 +119,16 @@ def head_info(doc: etree._Element) -> dict:
             info.setdefault("meta_date", val)
         elif key in ("og:title", "articletitle", "title") and not info.get("meta_title"):
             info["meta_title"] = val
-    tagged = [(tag, txt) for tag in ("h1", "h2", "h3") for h in doc.iter(tag)
+    tagged = [(tag, txt, h) for tag in ("h1", "h2", "h3") for h in doc.iter(tag)
               if 4 <= len(txt := " ".join(h.text_content().split())) <= 80 and cjk_count(txt) >= 4]
-    headings = [txt for _tag, txt in tagged]
-    h1 = next((txt for tag, txt in tagged if tag != "h3"), None)  # unconfirmed: the first h1, else h2
+    h1 = next((txt for tag, txt, _h in tagged if tag != "h3"), None)  # unconfirmed: the first h1, else h2
+    headings = [txt for _tag, txt, _h in tagged]
+    framed = {txt for _tag, txt, h in tagged if _in_page_chrome(h)}
     parts = [p for p in _TITLE_SEP.split(title) if p] if title else []
     if parts and not site and len(parts) >= 2 and len(parts[-1]) <= 20:
         site = parts[-1]
     info["title_parts"] = parts
-    confirmed = confirmed_title(headings, title, info.get("meta_title"))
+    confirmed = confirmed_title(headings, title, info.get("meta_title"), site, framed)
     info["title_confirmed"] = confirmed is not None
     info["title"] = confirmed or h1 or info.get("meta_title") or (parts[0] if parts else None)
     if site:
@@ -130,30 +138,64 @@ def head_info(doc: etree._Element) -> dict:
     return info
 
 
-def confirmed_title(headings: list[str], title: str, meta_title: str | None) -> str | None:
+def _in_page_chrome(el: etree._Element) -> bool:
+    """Whether a heading sits in the page's frame rather than its article: inside a header, nav,
+    footer or (short) aside element outside any article/main, or a logo, menu or sidebar block."""
+    for anc in el.iterancestors():
+        tag = anc.tag if isinstance(anc.tag, str) else ""
+        if tag in ("article", "main"):
+            return False
+        if tag in ("header", "nav", "footer"):
+            return True
+        if tag == "aside" and len(anc.text_content()) < _ASIDE_ARTICLE_CHARS:
+            return True  # a sidebar (some mobile layouts put the whole article in an aside)
+        if _FRAME_BLOCK.search(_attr_sig(anc)):
+            return True
+    return False
+
+
+def confirmed_title(headings: list[str], title: str, meta_title: str | None, site: str | None = None,
+                    framed: Collection[str] = ()) -> str | None:
     """The article title two parts of the markup agree on, or None.
 
     A page's headings (h1, then h2, h3) include channel logos, site names and box
     titles (新闻中心, 相关推荐); its <title> element is the article title followed by
-    site and channel names (…_政务_澎湃新闻); an og:title or ArticleTitle meta is
-    the title alone.  The heading the <title> begins with (or holds whole, when
-    long) is the article title, as is a heading the meta title repeats.  A heading
-    that is a <title> part with a badge before it (原创最不愁… against 最不愁…)
-    gives the part.
+    channel and site names (…_政务_澎湃新闻), or the site name alone; an og:title or
+    ArticleTitle meta is the title alone.  In order: a heading the meta title repeats;
+    the heading the <title> begins with; a long heading the <title> holds whole; a
+    heading that is a <title> part with a badge before it (原创最不愁… against 最不愁…)
+    gives the part; the meta title the <title> begins with.  A heading that is (or is
+    inside) a later <title> part or the site name never counts: that is the site's own
+    name, printed in its header or sidebar.  A heading in the page's frame (``framed``:
+    header, nav, footer, sidebar, logo) counts only when the meta title repeats it: a
+    government site's name heads every page and often begins its <title> as well, and a
+    文库 sidebar repeats the collection its <title> names (a layout that puts the
+    article's own heading in an aside loses it: a wrong page-wide name is worse).
     """
     whole = title_key(title or "")
     meta = title_key(meta_title or "")
-    parts = [p for p in _TITLE_SEP.split(title or "") if len(title_key(p)) >= 8]
-    for h in headings:
-        hk = title_key(h)
-        if len(hk) < 6:
-            continue
-        if whole.startswith(hk) or (len(hk) >= 10 and hk in whole) or hk == meta:
+    raw_parts = [p for p in _TITLE_SEP.split(title or "") if p]
+    # channel and site names: short later parts (a long later part is a headline the <title>
+    # split at a | inside it: 棱镜|数据业大整顿…)
+    frame = [k for k in (title_key(p) for p in raw_parts[1:] + ([site] if site else [])) if k and len(k) <= _FRAME_NAME_CHARS]
+    if len(raw_parts) == 1 and site and title_key(site) == whole:
+        frame.append(whole)  # the <title> is the site name alone
+    keyed = [(h, title_key(h)) for h in headings]
+    cands = [(h, hk) for h, hk in keyed if len(hk) >= 6 and not any(hk in f for f in frame)]
+    if meta:
+        for h, hk in cands:
+            if hk == meta:
+                return h
+    cands = [(h, hk) for h, hk in cands if h not in framed]
+    for h, hk in cands:
+        if whole.startswith(hk) or (len(hk) >= 10 and hk in whole):
             return h
-        for p in parts:
+    first = [p for p in raw_parts if len(title_key(p)) >= 8 and not any(title_key(p) in f for f in frame)]
+    for h, hk in cands:
+        for p in first:
             if hk.endswith(title_key(p)):
                 return p
-    if meta and len(meta) >= 6 and whole.startswith(meta):
+    if meta and len(meta) >= 6 and whole.startswith(meta) and not any(meta in f for f in frame):
         return meta_title
     return None
 
@@ -323,6 +365,7 @@ def extract_lines(html: str) -> tuple[list[str], dict]:
         info["site"] = site
     info["credit"] = find_credit(whole)
     info["truncated"] = find_truncated(whole)
+    info["news"] = find_news_marks(whole)
     strip_junk(doc)
     best = select_content(doc)
     if best is None:

@@ -45,6 +45,7 @@ class PageInfo:
     site: str | None = None
     credit: str | None = None
     truncated: bool = False
+    news: bool = False
 
 
 def _iso(y: str, m: str, d: str) -> str | None:
@@ -147,5 +148,24 @@ def find_truncated(lines: list[str]) -> bool:
     return False
 
 
+# What marks a page as a news item: a reporter's byline or lead (记者 张三, 记者从…获悉; not 接受记者
+# 采访 or 答记者问, which reports say too), an agency's dateline (新华社北京3月5日电, 10月4日讯,
+# 本报讯) or a note of the headline it first ran under (原标题：…).  Cleaning removes these lines
+# as chrome, so they are looked for here, on the whole page, for the document-type facet.
+_NEWS_MARK = re.compile(
+    r"(?<!接受)(?<![答向对与和给被])(?:本报|本台|本网|特约|见习)?记者(?!问|招待|会|节|站|证|协会|之家|们)"
+    r"|通讯员\s*[:：]?\s*[\u4e00-\u9fff·]{2,4}"
+    r"|(?:新华社|中新社|新华网|人民网|央视网|中新网|央广网)[\u4e00-\u9fff]{0,8}\d{1,2}月\d{1,2}日电"
+    r"|\d{1,2}月\d{1,2}日讯|本报讯|^[（(]?\s*(?:本文)?原标题\s*[:：]",
+    re.MULTILINE,
+)
+
+
+def find_news_marks(lines: list[str]) -> bool:
+    """Whether the page's lines carry a news item's marks (see ``_NEWS_MARK``)."""
+    return bool(_NEWS_MARK.search("\n".join(lines)))
+
+
 def page_info(lines: list[str]) -> PageInfo:
-    return PageInfo(find_published(lines), find_site(lines), find_credit(lines), find_truncated(lines))
+    return PageInfo(find_published(lines), find_site(lines), find_credit(lines), find_truncated(lines),
+                    find_news_marks(lines))

@@ -154,7 +154,11 @@ _PHOTO_CREDIT = re.compile(
 )
 # A news page's note of the headline it was first published under: "（原标题：…）",
 # "原标题：…", "原题为…" — the whole line is the note (the headline itself is the title).
-_ORIGINAL_TITLE = re.compile(r"^[（(【\[]?\s*(?:本文)?原(?:标)?题(?:\s*[:：]|[为是]\s*[:：《“])\s*\S.{0,118}$")
+_ORIGINAL_TITLE = re.compile(
+    r"^[（(【\[]?\s*(?:本文)?原(?:标)?题\s*[:：]\s*\S.{0,118}$"
+    # 原题为/原题是 only as the whole quoted headline (原题为“鸡兔同笼”，我将其改编为… is a lesson report)
+    r"|^[（(【\[]?\s*(?:本文)?原(?:标)?题[为是]\s*[:：]?\s*[《“\"][^》”\"]{1,100}[》”\"]\s*[)）】\]]?\s*$"
+)
 #: A caption is short; a report paragraph that mentions a photographer is not a caption.
 PHOTO_MAX = 200
 

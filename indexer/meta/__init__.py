@@ -75,7 +75,7 @@ def extract_meta(article: Article, hints: dict | None = None) -> Meta:
     heading = to_simplified(heading) if heading else heading
     published = normalize_date(getattr(article, "published", None)) or normalize_date(hints.get("publish_date"))
     try:
-        doc_type = extract_doc_type(title, text, heading)
+        doc_type = extract_doc_type(title, text, heading, news=bool(getattr(article, "news_marks", False)))
     except Exception as exc:  # noqa: BLE001 # pragma: no cover - extract_doc_type already guards; a facet never breaks indexing
         log.debug("doc type extraction failed: %r", exc)
         doc_type = "其他"

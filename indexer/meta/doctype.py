@@ -41,7 +41,7 @@ _TITLE_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("讲话", re.compile(r"讲话|致辞|发言|报告会上的")),
     ("工作总结", re.compile(r"总结|小结|工作回顾")),
     ("工作计划", re.compile(r"计划|工作要点|工作打算|工作安排|工作思路|规划")),
-    ("工作汇报", re.compile(r"汇报|情况报告|工作报告|述职")),
+    ("工作汇报", re.compile(r"汇报|情况报告|情况的报告|工作报告|述职|工作(?:开展|进展|落实|完成)?情况$")),
 ]
 # Specific types beat generic words appearing earlier (交流材料 beats 总结 in one title).
 _TITLE_PRIORITY = {"决议": 0, "政府工作报告": 1, "经验交流材料": 2, "实施方案": 3}
@@ -63,18 +63,21 @@ _STRUCT: dict[str, list[tuple[re.Pattern[str], float]]] = {
 
 
 # The generic vocabulary of summaries and plans (取得了, 确保, 将进一步) is also the vocabulary of
-# news about work.  A report speaks as the institution (我局, 我县, 我院); a news item speaks
+# news about work.  A report speaks as the institution (我局, 本县); a news item speaks
 # about it and names its reporter or agency.  Where a title exists and names no type, that
-# vocabulary counts only in the institution's voice and without a news item's marks.
-_NEWS = re.compile(r"记者|通讯员|本报讯|新华社|中新社|日电[（(\s]|\d日讯|讯[（(]记者|据.{0,12}报道|责任编辑|原标题")
-_VOICE = re.compile(r"我(?:局|县|市|区|院|镇|乡|委|厅|省|州|旗|盟|中心|所|站|单位|科|校|处|室)")
+# vocabulary counts only in the institution's voice and without a news item's marks (found
+# on the whole page by ``indexer.clean.pageinfo.find_news_marks``, since cleaning removes
+# bylines and datelines; looked for in the text too, for texts that arrive without a page).
+_NEWS = re.compile(r"(?:本报|本台|本网|特约)?记者\s*[\u4e00-\u9fff·]{2,4}\s*(?:摄|报道)|本报讯|\d日讯|\d日电[（(]|原标题\s*[:：]")
+_VOICE = re.compile(r"我(?:局|县|市|区|院|镇|乡|委|厅|省|州|旗|盟|中心|所|站|单位|科|校|处|室)"
+                    r"|本(?:县|市|区|局|院|单位|中心|镇|乡|委|所|站)")
 _GENERIC = ("工作总结", "工作计划")
 
 
-def reads_as_report(text: str) -> bool:
+def reads_as_report(text: str, news: bool = False) -> bool:
     """Whether a text speaks as an institution reporting on its work rather than as news about it:
-    at least two 我局/我县/我院… and no reporter, agency or 原标题 mark."""
-    return len(_VOICE.findall(text)) >= 2 and not _NEWS.search(text)
+    at least two 我局/本县… (not 我们: news quotes people) and no reporter, agency or 原标题 mark (``news``: the page had one)."""
+    return not news and len(_VOICE.findall(text or "")) >= 2 and not _NEWS.search(text or "")
 
 
 def _from_title(title: str) -> str | None:
@@ -89,14 +92,14 @@ def _from_title(title: str) -> str | None:
 
 
 def extract_doc_type(title: str | None, text: str | None, heading: str | None = None, *,
-                     require_voice: bool = True) -> str:
+                     news: bool = False, require_voice: bool = True) -> str:
     """One of ``DOC_TYPES``; ``其他`` when neither title nor structure says. Never raises.
 
     ``require_voice=False`` is the rule before ``reads_as_report`` (vocabulary counted for
     every text), kept for the evaluation's comparison (``indexer.meta.evaluate_doctypes``).
     """
     try:
-        return _extract(fold_width(title), fold_width(text), fold_width(heading), require_voice)
+        return _extract(fold_width(title), fold_width(text), fold_width(heading), news, require_voice)
     except Exception as exc:  # noqa: BLE001 - documented never to raise: a facet must not break indexing
         log.debug("doc type extraction failed: %r", exc)
         return "其他"
@@ -107,13 +110,13 @@ def title_doc_type(title: str | None) -> str:
     return _from_title(fold_width(title)) or "其他"
 
 
-def _extract(title: str, text: str, heading: str, require_voice: bool = True) -> str:
+def _extract(title: str, text: str, heading: str, news: bool = False, require_voice: bool = True) -> str:
     if title:
         t = _from_title(title)
         if t:
             return t
     scores = {t: 0.0 for t in _STRUCT}
-    generic_counts = not title or not require_voice or reads_as_report(text)
+    generic_counts = not title or not require_voice or reads_as_report(text, news)
     for t, rules in _STRUCT.items():
         if t in _GENERIC and not generic_counts:
             continue

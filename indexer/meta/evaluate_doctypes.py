@@ -11,8 +11,9 @@ labels (``../shared/labels/seeds.json``).  Every page goes through the product's
 * ``title only`` — the type the title names, else 其他;
 * ``+ vocabulary`` — the rule before ``reads_as_report``: the text's vocabulary (取得了,
   确保 …) decides for every text whose title names no type;
-* ``now`` — the product: that vocabulary counts for a titled text only when it reads as a
-  report (``indexer.meta.doctype.reads_as_report``).
+* ``now`` — the product (``indexer.meta.extract_meta``): that vocabulary counts for a
+  titled text only when it reads as a report and its page has no news marks
+  (``indexer.meta.doctype.reads_as_report``).
 
 A type's precision is the share of the articles given that type that were judged so; its
 recall the share of the articles judged so that got it.  Exit status 1 under ``--min-accuracy``.
@@ -30,6 +31,7 @@ from ..clean import clean_page
 from ..clean.split import title_key
 from ..ingest import read_file
 from ..models import Article
+from . import extract_meta
 from .doctype import DOC_TYPES, extract_doc_type, title_doc_type
 from .evaluate_topics import _pad
 
@@ -43,7 +45,7 @@ MIN_ACCURACY = 0.95
 METHODS: dict[str, Callable[[Article], str]] = {
     "title only": lambda a: title_doc_type(a.title),
     "+ vocabulary": lambda a: extract_doc_type(a.title, a.text, a.heading, require_voice=False),
-    "now": lambda a: extract_doc_type(a.title, a.text, a.heading),
+    "now": lambda a: extract_meta(a).doc_type,  # the product's own path
 }
 
 

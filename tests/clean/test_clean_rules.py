@@ -29,6 +29,7 @@ def test_chrome_kinds() -> None:
     assert rules.chrome_kind("原标题：快讯！陈同佳刑满出狱，向潘晓颖家人鞠躬致歉") == "info"
     assert rules.chrome_kind("原题为《关于加强基层卫生工作的意见》") == "info"
     assert rules.chrome_kind("原题目难度较大，学生完成率低。") is None  # 原题目 is not a note
+    assert rules.chrome_kind("原题为“已知鸡兔同笼共35头”，我将其改编为生活情境题，学生参与度明显提高") is None
     assert rules.chrome_kind("2026-02-03 09:02:33") == "info"
     assert rules.chrome_kind("第1页 / 共9页") == "page"
     assert rules.chrome_kind("某某材料.docx_第3页") == "page"

@@ -44,6 +44,29 @@ def test_a_badge_before_the_heading_is_left_out_and_meta_confirms():
     assert confirmed_title(["今日股市行情_明日大盘"], "明日股市预测--最新出炉联合国贸发报告", None) is None
 
 
+def test_the_site_name_in_the_header_or_title_is_never_the_title():
+    """Government sites print their own name as a heading and end (or begin) every <title> with it."""
+    body = BODY.replace("<p>", "<p>会议指出，").replace("</p>", "</p>")
+    site = "武宁县卫生健康委员会"
+    news = "县卫健委召开2023年度卫生健康工作推进会"
+    cases = [
+        # <title>: headline_channel_site; meta title; site name as the header's h1; headline in a div
+        (f"<title>{news}_工作动态_{site}</title><meta name='ArticleTitle' content='{news}'>",
+         f"<header><h1>{site}</h1></header><div class='article'><div class='title'>{news}</div>{body}</div>", news),
+        # <title>: the site name alone; the site name again in a sidebar heading
+        (f"<title>{site}</title>",
+         f"<div class='article'><h1>{news}</h1>{body}</div><aside><h3>{site}</h3><p>地址：某某路1号</p></aside>", news),
+        # <title>: site-channel
+        (f"<title>{site}-工作动态</title>",
+         f"<div class='article'><h1>{news}</h1>{body}</div><aside><h3>{site}</h3></aside>", news),
+    ]
+    for head, body_html, want in cases:
+        html = f"<html><head>{head}</head><body>{body_html}</body></html>"
+        art = clean_page(Page("x", html, "html", {}))[0]
+        assert art.title == want, (head, art.title)
+    assert confirmed_title([site], f"{news}_工作动态_{site}", news, None) == news  # the meta title, not the site
+
+
 def test_a_report_title_in_the_text_beats_a_generic_confirmed_heading():
     head = "<title>工作总结范文大全_某某文库</title>"
     html = _page(head, "<h1>工作总结范文大全</h1><p>某县卫生健康局2020年卫生健康工作总结</p>")

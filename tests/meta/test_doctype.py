@@ -63,6 +63,37 @@ def test_news_about_work_is_not_a_report() -> None:
     assert extract_doc_type(None, news.replace("新华社北京2月10日电（记者张三）", "")) == "工作计划"
 
 
+def test_news_marks_found_on_the_page_survive_cleaning() -> None:
+    """Cleaning removes bylines and 原标题 notes as chrome; the page still counts as news."""
+    from indexer.clean import clean_page
+    from indexer.meta import extract_meta
+    from indexer.models import Page
+
+    body = ["今年以来，我市完成了家庭医生签约服务扩面提质，重点人群签约率达到75%，取得了明显成效。",
+            "我市开展了卫生应急演练，累计处置疫情12起，截至目前无重大突发公共卫生事件发生。",
+            "我市深化医改，医共体建设取得了阶段性成效，已完成县域影像中心建设，累计投入资金1.2亿元。"]
+
+    def page(marks: str) -> str:
+        return ("<html><head><title>我市基层医疗卫生服务能力持续提升_某某日报</title></head><body><div class='article'>"
+                f"<h1>我市基层医疗卫生服务能力持续提升</h1>{marks}" + "".join(f"<p>{b}</p>" for b in body)
+                + "</div></body></html>")
+
+    for marks in ("<p>记者 张三 通讯员 李四</p>", "<p>（原标题：基层医疗服务能力提升 群众就医更方便）</p>"):
+        art = clean_page(Page("n", page(marks), "html", {}))[0]
+        assert "张三" not in art.text and "原标题" not in art.text  # gone from the text …
+        assert art.news_marks and extract_meta(art).doc_type == "其他"  # … but the page was news
+    art = clean_page(Page("r", page(""), "html", {}))[0]
+    assert not art.news_marks and extract_meta(art).doc_type == "工作总结"  # in 我市 voice, no marks
+    # a report that mentions reporters is not news
+    assert not clean_page(Page("r", page("<p>我局主动接受记者采访，答记者问三次。</p>"), "html", {}))[0].news_marks
+
+
+def test_work_status_titles_are_reports_to_superiors() -> None:
+    assert extract_doc_type("XX县卫生健康局关于2023年工作情况的报告", "") == "工作汇报"
+    assert extract_doc_type("某镇卫生院2023年工作开展情况", "") == "工作汇报"
+    assert extract_doc_type("工作情况通报会召开", "") == "其他"  # 情况 not at the end: not a status report
+
+
 def test_doctype_evaluation_passes_its_floor() -> None:
     from indexer.meta.evaluate_doctypes import evaluate_doctypes
 
