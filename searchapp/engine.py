@@ -49,7 +49,7 @@ from . import facets as facets_mod
 from . import query as qmod
 from . import ranking, understand
 from .facets import FacetTable, Filters
-from .highlight import highlight, page_needles, snippet
+from .highlight import highlight, item_needles, needles_in, page_needles, snippet
 from .sentences import Example, find_examples, no_sentence_reason, sentence_key
 
 MAX_PER_PAGE = 100
@@ -450,11 +450,11 @@ class SearchEngine:
         if (page - 1) * per_page >= total:
             messages.append(f"页码超出范围：共 {result.pages} 页。")
             return result, complete
+        # marked as on the document page: a query item's words only where the report lacks
+        # the item itself, so the snippet does not scatter 医生 and 签约 around 家庭医生签约
+        items = item_needles(pq) if needles else []
         for stored in self._collapsed_page(s, table, key, fdocs, page, per_page, stored_of):
-            # marked as on the document page: a query item's words only where the report lacks
-            # the item itself, so the snippet does not scatter 医生 and 签约 around 家庭医生签约
-            text = stored.get("content") or ""
-            result.hits.append(self._hit(gen, stored, page_needles(text, pq) if needles else []))
+            result.hits.append(self._hit(gen, stored, needles_in(stored.get("content") or "", items)))
         return result, complete
 
     def _match(self, gen: Generation, r: _Reader, wq: Q.Query, deadline: float | None = None,

@@ -97,8 +97,20 @@ def phrase_needles(text: str, needles: list[str]) -> list[str]:
             if not any(m != n and n.lower() in m.lower() for m in present)]
 
 
-def page_needles(text: str, pq: qmod.ParsedQuery) -> list[str]:
-    """What to mark on a document page for a query: per query item, the item itself where the text has it.
+def item_needles(pq: qmod.ParsedQuery) -> list[tuple[tuple[str, ...], list[str]]]:
+    """Per query item, what :func:`needles_in` looks for: the item as written (and as typed), and
+    the needles to fall back on (its synonym forms, then its words).  Independent of any text,
+    so a search computes it once for all its hits (the words come from jieba)."""
+    out: list[tuple[tuple[str, ...], list[str]]] = []
+    for it in pq.positive_items():
+        single = qmod.ParsedQuery(groups=[[it]], use_synonyms=pq.use_synonyms)
+        out.append((tuple(t for t in (it.text, it.typed) if t), qmod.highlight_needles(single)))
+    return out
+
+
+def needles_in(text: str, items: list[tuple[tuple[str, ...], list[str]]]) -> list[str]:
+    """What to mark in ``text``: per query item (:func:`item_needles`), the item itself where the
+    text has it.
 
     Only when the text lacks the item as typed are its synonym forms and, failing
     those, its words marked (:func:`phrase_needles`), so 家庭医生签约 is not
@@ -106,14 +118,15 @@ def page_needles(text: str, pq: qmod.ParsedQuery) -> list[str]:
     """
     low = (text or "").lower()
     out: list[str] = []
-    for it in pq.positive_items():
-        own = [t for t in (it.text, it.typed) if t and t.lower() in low]
-        if own:
-            out += own
-            continue
-        single = qmod.ParsedQuery(groups=[[it]], use_synonyms=pq.use_synonyms)
-        out += phrase_needles(text, qmod.highlight_needles(single))
+    for forms, fallback in items:
+        own = [t for t in forms if t.lower() in low]
+        out += own if own else phrase_needles(text, fallback)
     return list(dict.fromkeys(out))
+
+
+def page_needles(text: str, pq: qmod.ParsedQuery) -> list[str]:
+    """What to mark on a document page for a query (:func:`needles_in` of :func:`item_needles`)."""
+    return needles_in(text, item_needles(pq))
 
 
 def mark_matches(pieces: list[str], needles: list[str]) -> tuple[list[Markup], int]:
