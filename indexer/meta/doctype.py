@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import re
 
+from ..clean.pageinfo import find_news_marks
 from .textutil import fold_width
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,6 @@ _STRUCT: dict[str, list[tuple[re.Pattern[str], float]]] = {
 # vocabulary counts only in the institution's voice and without a news item's marks (found
 # on the whole page by ``indexer.clean.pageinfo.find_news_marks``, since cleaning removes
 # bylines and datelines; looked for in the text too, for texts that arrive without a page).
-_NEWS = re.compile(r"(?:本报|本台|本网|特约)?记者\s*[\u4e00-\u9fff·]{2,4}\s*(?:摄|报道)|本报讯|\d日讯|\d日电[（(]|原标题\s*[:：]")
 _VOICE = re.compile(r"我(?:局|县|市|区|院|镇|乡|委|厅|省|州|旗|盟|中心|所|站|单位|科|校|处|室)"
                     r"|本(?:县|市|区|局|院|单位|中心|镇|乡|委|所|站)")
 _GENERIC = ("工作总结", "工作计划")
@@ -77,7 +77,7 @@ _GENERIC = ("工作总结", "工作计划")
 def reads_as_report(text: str, news: bool = False) -> bool:
     """Whether a text speaks as an institution reporting on its work rather than as news about it:
     at least two 我局/本县… (not 我们: news quotes people) and no reporter, agency or 原标题 mark (``news``: the page had one)."""
-    return not news and len(_VOICE.findall(text or "")) >= 2 and not _NEWS.search(text or "")
+    return not news and len(_VOICE.findall(text or "")) >= 2 and not find_news_marks([text or ""])
 
 
 def _from_title(title: str) -> str | None:
