@@ -53,3 +53,15 @@ def make_pages(folder: Path, count: int, start: int = 0, seed: int = 0) -> list[
         p.write_text(page_text(n, seed=seed), encoding="utf-8")
         out.append(p)
     return out
+
+
+def index_records(root: Path, records: list[dict]) -> Path:
+    """Index hand-written records (title, content, year …) as one JSONL file under ``root``;
+    returns the index folder (``root/ix``).  For tests that build a few reports to a purpose."""
+    from indexer.pipeline import index_paths
+
+    src = root / "src"
+    src.mkdir()
+    (src / "r.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
+    index_paths([src], root / "ix")
+    return root / "ix"

@@ -26,9 +26,8 @@ def test_snippet_without_match_is_text_start():
 def test_result_snippet_marks_the_phrase_not_its_scattered_words(tmp_path):
     """A report holding the query as a phrase shows it marked whole; its words elsewhere stay unmarked,
     while a report holding only the words shows them (the document page marks the same way)."""
-    import json
+    from reportgen import index_records
 
-    from indexer.pipeline import index_paths
     from searchapp.engine import SearchEngine
 
     filler = "会议强调，要统筹推进各项工作，确保各项任务落到实处。" * 3
@@ -36,11 +35,7 @@ def test_result_snippet_marks_the_phrase_not_its_scattered_words(tmp_path):
              "content": "医生队伍不断壮大，签约服务扩面。全面推进家庭医生签约服务，重点人群覆盖率提高。" + filler},
             {"title": "乙县卫生工作报告", "year": 2020,
              "content": "乡村医生培训三百人次，与二十家企业签约合作，公共卫生服务。" + filler}]
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "r.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in recs) + "\n", encoding="utf-8")
-    index_paths([src], tmp_path / "ix")
-    eng = SearchEngine(tmp_path / "ix")
+    eng = SearchEngine(index_records(tmp_path, recs))
     try:
         hits = {h.title: str(h.snippet) for h in eng.search("家庭医生签约").hits}
     finally:

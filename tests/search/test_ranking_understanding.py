@@ -2,9 +2,8 @@
 in the query, short region names, "did you mean"."""
 from __future__ import annotations
 
-import json
-
 import pytest
+from reportgen import index_records
 
 from searchapp import query as qmod
 from searchapp.engine import SearchEngine
@@ -22,7 +21,6 @@ def _record(title: str, body: str, year: int = 2015, province: str = "") -> dict
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> SearchEngine:
     """A few reports built to tell phrase from scattered words, and expansions from loose words."""
-    from indexer.pipeline import index_paths
 
     d = tmp_path_factory.mktemp("rank")
     recs = [
@@ -37,11 +35,7 @@ def small(tmp_path_factory) -> SearchEngine:
         # 医改 written out in full only (a quoted 医改 must not find it)
         _record("戊县卫生工作报告", "深化医药卫生体制改革，推进分级诊疗。"),
     ]
-    src = d / "src"
-    src.mkdir()
-    (src / "r.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in recs) + "\n", encoding="utf-8")
-    index_paths([src], d / "ix")
-    eng = SearchEngine(d / "ix")
+    eng = SearchEngine(index_records(d, recs))
     yield eng
     eng.close()
 

@@ -2,9 +2,8 @@
 text) and the page's hits share the reads, and the hits are the same as reading them apart."""
 from __future__ import annotations
 
-import json
-
 import pytest
+from reportgen import index_records
 
 from searchapp.engine import SearchEngine
 
@@ -13,17 +12,12 @@ FILLER = "会议强调，要坚持稳中求进工作总基调，统筹推进各�
 
 @pytest.fixture(scope="module")
 def eng(tmp_path_factory):
-    from indexer.pipeline import index_paths
 
     d = tmp_path_factory.mktemp("memo")
     bodies = ["加强卫生监督执法。", "卫生事业发展。" * 3 + "监督体系健全。", "卫生与监督分开写。" + FILLER + "监督。",
               "只有卫生。", "只有监督。"]
     recs = [{"title": f"第{i}县工作报告", "content": b + FILLER * (i + 2), "year": 2010 + i} for i, b in enumerate(bodies)]
-    src = d / "src"
-    src.mkdir()
-    (src / "r.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in recs) + "\n", encoding="utf-8")
-    index_paths([src], d / "ix")
-    e = SearchEngine(d / "ix")
+    e = SearchEngine(index_records(d, recs))
     yield e
     e.close()
 
