@@ -496,15 +496,27 @@ def load_manifest(folder: str | Path) -> tuple[int | None, dict[str, str]]:
     return gen, files
 
 
-def load_manifest_stats(folder: str | Path) -> tuple[int | None, dict[str, str], dict[str, tuple[int, int, int, int]]]:
+_UNREAD = object()  # a manifest argument not given: the reader reads the file
+
+
+def read_manifest(folder: str | Path) -> object:
+    """The parsed ``manifest.json`` (``None`` if absent), for the ``load_manifest_*`` readers: a
+    run reads the file once and takes its parts from it (on a large index it is many MB)."""
+    return read_json(Path(folder) / MANIFEST_FILE, None)
+
+
+def load_manifest_stats(folder: str | Path, data: object = _UNREAD
+                        ) -> tuple[int | None, dict[str, str], dict[str, tuple[int, int, int, int]]]:
     """``(generation, {file: hash}, {file: (size, mtime_ns, ctime_ns, inode)})``; ``(None, {}, {})`` if absent.
 
     The stat records say under which stat each hash was computed (see
     ``indexer.pipeline.stat_key``).  A manifest written before they existed, or
     one whose records are malformed or of other fields, simply has none: every
-    file is hashed once and the next manifest has them.
+    file is hashed once and the next manifest has them.  ``data``: the manifest
+    already read (:func:`read_manifest`).
     """
-    data = read_json(Path(folder) / MANIFEST_FILE, None)
+    if data is _UNREAD:
+        data = read_manifest(folder)
     if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
         return None, {}, {}
     gen = data.get("generation")
@@ -537,15 +549,16 @@ def save_manifest(folder: str | Path, generation: int, files: dict[str, str],
     write_json_atomic(Path(folder) / MANIFEST_FILE, data)
 
 
-def load_manifest_copies(folder: str | Path) -> dict[str, list[str]]:
+def load_manifest_copies(folder: str | Path, data: object = _UNREAD) -> dict[str, list[str]]:
     """file → files holding the originals of its skipped exact copies, from ``manifest.json``.
 
     Read whatever generation the manifest describes: after a run killed
     between its commit and its sidecars, the previous run's record is still
     the best knowledge of which copies were skipped (an older manifest without
-    the table gives ``{}``).
+    the table gives ``{}``).  ``data``: the manifest already read (:func:`read_manifest`).
     """
-    data = read_json(Path(folder) / MANIFEST_FILE, None)
+    if data is _UNREAD:
+        data = read_manifest(folder)
     raw = data.get("copies") if isinstance(data, dict) else None
     if not isinstance(raw, dict):
         return {}

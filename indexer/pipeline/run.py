@@ -517,11 +517,12 @@ def _scan(ix, folder: Path, paths: list[Path], summary: RunSummary, *, fresh: bo
     """Scanning: list the input files, reuse recorded hashes where the stat vouches, hash the rest."""
     gen = store.generation_of(ix)
     recorded: dict[str, StatKey] = {}  # file → the stat its manifest hash was computed under
+    manifest = None if fresh else store.read_manifest(folder)  # read once: stats now, copies below
     if fresh:
         indexed: dict[str, str] = {}
         recovered = False
     else:
-        mgen, indexed, recorded = store.load_manifest_stats(folder)
+        mgen, indexed, recorded = store.load_manifest_stats(folder, manifest)
         recovered = mgen != gen
         if recovered:  # no manifest, or the last run died between its commit and its sidecars
             indexed = indexed_files_from_postings(ix)
@@ -584,7 +585,7 @@ def _scan(ix, folder: Path, paths: list[Path], summary: RunSummary, *, fresh: bo
     # Records skipped as exact copies of a document in a file that changed or went: their files
     # are read again (their other documents are kept as they are), so the copy comes back when its
     # original goes, as in a fresh build.
-    inv.copies = {} if fresh else store.load_manifest_copies(folder)
+    inv.copies = {} if fresh else store.load_manifest_copies(folder, manifest)
     restore = _files_to_restore(inv.copies, changed_files | inv.gone, {k for k, _ in jobs}, indexed, seen)
     for f, h, changed in restore:
         if changed:  # outside this run's paths and edited meanwhile: an ordinary changed file
