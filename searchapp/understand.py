@@ -20,6 +20,7 @@ generation and is never asked for results emptied by filters alone.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import threading
@@ -127,13 +128,12 @@ def canonical_filters(filters: Filters, table: FacetTable) -> Filters:
     fixed = list(dict.fromkeys(canonical_region(v, known) for v in filters.region))
     if fixed == filters.region:
         return filters
-    return Filters(region=fixed, year=filters.year, topic=filters.topic, doc_type=filters.doc_type,
-                   year_from=filters.year_from, year_to=filters.year_to)
+    return dataclasses.replace(filters, region=fixed)  # every other filter (本级 too) as it was
 
 
 def region_known(table: FacetTable) -> Callable[[str], bool]:
-    names = set(table.names.get("region", []))
-    return names.__contains__
+    """Whether a region value is one the index holds (the facet table's own value → code map)."""
+    return table.vocab["region"].__contains__
 
 
 _LEADING_YEAR = re.compile(r"^((?:19|20)\d\d年?(?:度)?(?:[-–—~～至到](?:19|20)\d\d年?(?:度)?)?)(\D.*)$")

@@ -185,3 +185,11 @@ def test_did_you_mean_not_run_for_filter_only_empty_results(engine, client, monk
     assert not calls
     assert client.get("/api/search?q=zzzzqx&year_from=-1").status_code == 200
     engine.forget_results()  # nothing answered by the stand-in stays cached
+
+
+def test_short_region_name_keeps_the_own_level_filter(engine):
+    """region=云南 is read as 云南省; the 本级 filter beside it must survive that rewrite."""
+    full = engine.search("", Filters(region=["云南省"], region_exact=True))
+    short = engine.search("", Filters(region=["云南"], region_exact=True))
+    assert short.filters.region_exact and short.total == full.total
+    assert short.total < engine.search("", Filters(region=["云南省"])).total
