@@ -209,9 +209,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    if not store.index_exists(args.index_dir):
-        print(f"error: no index in {args.index_dir}; run `reportsearch index PATH` first", file=sys.stderr)
-        return 2
     from searchapp.engine import SearchEngine
     from searchapp.facets import Filters
 
@@ -239,9 +236,6 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    if not store.index_exists(args.index_dir):
-        print(f"error: no index in {args.index_dir}", file=sys.stderr)
-        return 2
     from searchapp.engine import SearchEngine
 
     eng = SearchEngine(args.index_dir)
@@ -334,7 +328,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command with the settings of the environment and the command line.
 
-    A damaged index never gives a traceback: ``search`` and ``export`` check first, and any
+    A missing or damaged index never gives a traceback: ``search`` and ``export`` check first, and any
     other failure is looked at again with the quick integrity check, which names the damage.
     """
     from indexer.engine.integrity import IndexDamaged, check_index, ensure_healthy
@@ -343,7 +337,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = settings_mod.current() if settings_mod.is_installed() else None
     settings_mod.install(args.settings)  # for what sits below an entry point (cache folder, segmenter)
     try:
-        if args.cmd in ("search", "export") and store.index_exists(args.index_dir):
+        if args.cmd in ("search", "export"):  # both read an index: there must be one, and whole
+            if not store.index_exists(args.index_dir):
+                print(f"error: no index in {args.index_dir}; run `reportsearch index PATH` first", file=sys.stderr)
+                return 2
             ensure_healthy(args.index_dir)  # never answer from a damaged index as if it were whole
         return int(args.func(args) or 0)
     except IndexDamaged as exc:

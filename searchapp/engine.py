@@ -564,7 +564,7 @@ class SearchEngine:
             year=meta.get("year"), topics=list(meta.get("topics") or []),
             doc_type=meta.get("doc_type") or UNKNOWN, snippet=snippet(stored.get("content") or "", needles),
             duplicates=list(gen.groups.get(stored["id"], [])), source=stored.get("source"),
-            published=stored.get("published"), url=meta.get("url") or stored.get("url"),
+            published=stored.get("published"), url=meta.get("url"),
         )
 
     def _did_you_mean(self, gen: Generation, r: _Reader, pq: qmod.ParsedQuery,

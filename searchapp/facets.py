@@ -97,7 +97,6 @@ class FacetItem:
     count: int
     selected: bool = False
     label: str = ""
-    exact: bool = False  # the "本级" row: reports filed at the selected region itself
 
     def __post_init__(self) -> None:
         self.label = self.label or self.value
@@ -232,11 +231,7 @@ class Facet:
                          pinned)
 
 
-class _SingleValued(Facet):
-    pass
-
-
-class YearFacet(_SingleValued):
+class YearFacet(Facet):
     """The year a report covers; also the numeric store for year ranges (``year_num``)."""
 
     name, label, field = "year", "年份", "year_key"
@@ -255,7 +250,7 @@ class YearFacet(_SingleValued):
         return sorted(counts.items(), key=lambda kv: (kv[0] == UNKNOWN, int(kv[0]) if kv[0].isdigit() else 0))
 
 
-class DocTypeFacet(_SingleValued):
+class DocTypeFacet(Facet):
     name, label, field = "doc_type", "文档类型", "doc_type"
 
     def values(self, rec: FacetRecord) -> list[str]:
@@ -827,7 +822,7 @@ def listings(res: Any, options: ListingOptions) -> dict[str, FacetList]:
             own = getattr(res, "own_level", 0)
             # only when it tells something apart: some reports lie below, or it is the active filter
             if (own and res.facets.get("region")) or f.region_exact:
-                fl.own = FacetItem(f.region[-1], own, f.region_exact, REGION.own_label(f.region[-1]), exact=True)
+                fl.own = FacetItem(f.region[-1], own, f.region_exact, REGION.own_label(f.region[-1]))
         out[name] = fl
     return out
 

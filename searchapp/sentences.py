@@ -48,7 +48,6 @@ _ENUMERATORS = [
     r"[①-⑳]",
     r"[A-Za-z]\s*[、.．](?![A-Za-z])",
 ]
-_ENUM = [re.compile(r"^\s*" + e + r"\s*") for e in _ENUMERATORS]
 _ENUM_ANY = re.compile(r"^\s*(?:" + "|".join(f"(?P<l{i}>{e})" for i, e in enumerate(_ENUMERATORS)) + r")\s*")
 _LONGEST_HEADING = MAX_HEADING_CHARS + 10 + 12  # rest + a long enumerator (第十二部分) + final marks
 PLAIN_LEVEL = 1  # an unnumbered heading line counts as a top-level section
@@ -104,9 +103,8 @@ def heading_level(sentence: str, alone: bool) -> int | None:
 def heading_label(heading: str) -> str:
     """A heading without its enumerator and final mark: ``三、存在问题。`` → ``存在问题``."""
     core = heading.strip().rstrip(_TRAILING)
-    for rx in _ENUM:
-        if m := rx.match(core):
-            return core[m.end():].strip() or core
+    if m := _ENUM_ANY.match(core):
+        return core[m.end():].strip() or core
     return core
 
 
@@ -176,11 +174,6 @@ def paragraphs(text: str) -> list[list[Sentence]]:
 def sentences_of(text: str) -> list[Sentence]:
     """Every sentence and heading of a text in reading order, numbered like :func:`paragraphs`."""
     return [s for para in paragraphs(text) for s in para]
-
-
-def split_sentences(text: str) -> list[str]:
-    """The sentence texts of a text in reading order (headings included)."""
-    return [s.text for s in sentences_of(text)]
 
 
 def matches(sentence: str, groups: list[list[str]]) -> bool:

@@ -262,10 +262,6 @@ class DidYouMean:
                 self._cache.popitem(last=False)
         return fixed
 
-    def clear(self) -> None:
-        with self._lock:
-            self._cache.clear()
-
 
 def _has(reader, fieldname: str, term: str) -> bool:
     try:

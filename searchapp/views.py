@@ -10,10 +10,12 @@ import io
 import json
 import re
 from datetime import UTC, date, datetime
-from urllib.parse import quote, unquote, urlencode, urlsplit
+from urllib.parse import quote, unquote, urlencode
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup
+
+from indexer.provenance import site_of
 
 from . import query as qmod
 from .csvcell import safe_row
@@ -123,7 +125,10 @@ def facet_page(name: str):
         abort(404)
     base_path = "/sentences" if request.path.startswith("/sentences/") else "/"
     q = request.args.get("q", "")
-    res = eng.search(q, Filters.from_args(request.args), request.args.get("sort", "relevance"), 1, 1)
+    # the result page's own search (same page size, so the cached result answers; only its
+    # facets and total are used here)
+    res = eng.search(q, Filters.from_args(request.args), request.args.get("sort", "relevance"), 1,
+                     request.args.get("per_page", DEFAULT_PER_PAGE))
     opts = ListingOptions.from_args(request.args, FACET_PAGE_SIZE)
     fl = listings(res, opts)[name]
     return render_template("facet.html", res=res, q=q, fl=fl, name=name, base_path=base_path,
@@ -162,10 +167,12 @@ SENTENCE_EXPORT_CAP = 2000
 SENTENCE_CSV_COLUMNS = ["sentence", "heading", "title", "region", "year", "reports", "doc_id", "url", "citation"]
 
 
-def attachment(name: str, ext: str) -> str:
-    """A Content-Disposition value for a download named after what it holds (UTF-8 names, RFC 6266)."""
-    ascii_name = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in name)
-    return f"attachment; filename={ascii_name}.{ext}; filename*=UTF-8''{quote(name)}.{ext}"
+def attachment(name: str, ext: str, ascii_name: str | None = None) -> str:
+    """A Content-Disposition value for a download named after what it holds: the UTF-8 name
+    (RFC 6266 / RFC 5987) and an ASCII name for old clients (``ascii_name``, else the name with
+    every other character replaced)."""
+    fallback = ascii_name or "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in name)
+    return f"attachment; filename=\"{fallback}.{ext}\"; filename*=UTF-8''{quote(name)}.{ext}"
 
 
 @bp.get("/sentences/export")
@@ -204,16 +211,6 @@ EXPORT_FIELDS = ("id", "title", "region", "year", "topics", "doc_type", "site", 
                  "snippet", "duplicates", "permalink")
 
 
-def _site(source: str | None, url: str | None) -> str:
-    """The site a report comes from: the name the page gives itself, else its address's host."""
-    if source:
-        return source
-    try:
-        return urlsplit(url).hostname or "" if url else ""
-    except ValueError:
-        return ""
-
-
 def export_filename(q: str, filters: Filters, ext: str, now: datetime | None = None) -> str:
     """A file name that says what the file holds: query, filters, date (``报告_卫生_云南省_20261206.csv``)."""
     parts = ["报告"]
@@ -230,10 +227,11 @@ def export_filename(q: str, filters: Filters, ext: str, now: datetime | None = N
 
 
 def _disposition(filename: str) -> str:
-    """``attachment`` with an ASCII fallback name and the UTF-8 name (RFC 6266 / RFC 5987)."""
-    stamp = re.search(r"(\d{8})\.(\w+)$", filename)
-    ascii_name = f"reports_{stamp.group(1)}.{stamp.group(2)}" if stamp else "reports"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    """:func:`attachment` for an export file name (``报告_…_20261206.csv``): ``reports_20261206.csv``
+    for old clients."""
+    stem, _, ext = filename.rpartition(".")
+    stamp = re.search(r"(\d{8})$", stem)
+    return attachment(stem, ext, f"reports_{stamp.group(1)}" if stamp else "reports")
 
 
 @bp.get("/export")
@@ -253,7 +251,7 @@ def export():
     rows = []
     for h in res.hits:
         rows.append({"id": h.id, "title": h.title, "region": h.region, "year": h.year, "topics": h.topics,
-                     "doc_type": h.doc_type, "site": _site(h.source, h.url), "source_url": h.url or "",
+                     "doc_type": h.doc_type, "site": h.source or site_of(h.url) or "", "source_url": h.url or "",
                      "published": h.published, "snippet": Markup(h.snippet).striptags(),
                      "duplicates": h.duplicates, "permalink": f"{base}/doc/{h.id}"})
     note = f"共 {res.total} 篇，导出前 {min(res.total, EXPORT_CAP)} 篇（上限 {EXPORT_CAP}）"
