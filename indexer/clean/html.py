@@ -328,18 +328,21 @@ def page_lines(doc: etree._Element) -> list[str]:
 HTMLDATE_MAX_CHARS = 5_000_000
 
 
-def publish_date(html: str) -> str | None:
+def publish_date(html: str, doc: etree._Element | None = None) -> str | None:
     """The publish date the page states, read by htmldate (meta tags, JSON-LD, <time>,
     dates in the page's header markup); original date, not the last update.  Only what the
     page states: htmldate's extensive text search (which guesses from any date on the
     page, the copyright year included) is off, our labelled-line reader covers the rest.
-    A huge page (over ``HTMLDATE_MAX_CHARS``) is left to that reader: htmldate parses it again."""
+    ``doc``: the page already parsed (:func:`parse`), which htmldate reads from a copy instead
+    of parsing the page again (and a page string that looks like an address is never taken
+    for one to download).  A huge page (over ``HTMLDATE_MAX_CHARS``) is left to that reader:
+    htmldate copies and prunes the whole tree."""
     if len(html) > HTMLDATE_MAX_CHARS:
         return None
     try:
         from htmldate import find_date  # type: ignore[import-untyped]
 
-        found = find_date(html, original_date=True, extensive_search=False, outputformat="%Y-%m-%d")
+        found = find_date(doc if doc is not None else html, original_date=True, extensive_search=False, outputformat="%Y-%m-%d")
     except Exception:  # noqa: BLE001 - a library failure on a hostile page costs only the date
         return None
     return found if isinstance(found, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", found) else None
@@ -351,7 +354,7 @@ def extract_lines(html: str) -> tuple[list[str], dict]:
     if doc is None:
         return [], {}
     info = head_info(doc)
-    stated = publish_date(html)
+    stated = publish_date(html, doc)
     if stated:
         info["published"] = stated
         info["published_by"] = "htmldate"
