@@ -63,8 +63,9 @@ def method_texts(page: Page) -> dict[str, str]:
     lines, info = extract_lines(raw)
     out = {"ours": articles_text(clean_text(lines, page.hints, info))}
     for m in METHODS:
-        out[m] = "\n".join(run_extractor(m, raw))
-        out[f"{m}+rules"] = articles_text(extractor_articles(raw, m, page.hints, info))
+        got = run_extractor(m, raw)
+        out[m] = "\n".join(got)
+        out[f"{m}+rules"] = articles_text(extractor_articles(raw, m, page.hints, info, lines=got))
     out["combined"] = articles_text(clean_page(page))
     return out
 

@@ -64,7 +64,7 @@ def clean_page(page: Page, join_breaks: bool = True) -> list[Article]:
             lines, html_info = extract_lines(raw)
             articles = clean_text(lines, hints, html_info, join_breaks)
             if needs_fallback(sum(cjk_count(a.text) for a in articles), len(raw)):
-                articles = _best_of_extractors(raw, articles, hints, html_info)
+                articles = _best_of_extractors(raw, articles, hints, html_info, join_breaks)
             return articles
         lines = split_lines(normalize_text(raw))
         return clean_text(lines, hints, {}, join_breaks)
@@ -86,27 +86,30 @@ def article_lines(articles: list[Article]) -> list[str]:
     return out
 
 
-def extractor_articles(raw: str, method: str, hints: dict | None = None, html_info: dict | None = None) -> list[Article]:
-    """A fallback library's text for an HTML page, cleaned by our line rules."""
+def extractor_articles(raw: str, method: str, hints: dict | None = None, html_info: dict | None = None,
+                       join_breaks: bool = True, lines: list[str] | None = None) -> list[Article]:
+    """A fallback library's text for an HTML page, cleaned by our line rules (``lines``: what
+    :func:`run_extractor` already gave for it, so it is not run again)."""
     html_info = html_info or {}
-    lines = run_extractor(method, raw)
+    lines = run_extractor(method, raw) if lines is None else list(lines)
     title = html_info.get("title")
     if lines and title and title not in lines[:20]:
         lines = [title, ""] + lines
-    articles = clean_text(lines, hints or {}, html_info) if lines else []
+    articles = clean_text(lines, hints or {}, html_info, join_breaks) if lines else []
     for a in articles:
         a.extractor = method
     return articles
 
 
-def _best_of_extractors(raw: str, ours: list[Article], hints: dict, html_info: dict) -> list[Article]:
+def _best_of_extractors(raw: str, ours: list[Article], hints: dict, html_info: dict,
+                        join_breaks: bool = True) -> list[Article]:
     """Our articles, or a fallback library's when ours found too little (see fallback.py)."""
     from .html import parse
 
     results: dict[str, list[Article]] = {"ours": ours}
     cands = [Candidate("ours", article_lines(ours))]
     for method in METHODS:
-        results[method] = extractor_articles(raw, method, hints, html_info)
+        results[method] = extractor_articles(raw, method, hints, html_info, join_breaks)
         cands.append(Candidate(method, article_lines(results[method])))
     score(cands, link_texts(parse(raw)), MIN_ARTICLE_CJK)
     best = choose(cands, MIN_ARTICLE_CJK)
