@@ -160,10 +160,15 @@ def _pian_markers(texts: list[str]) -> list[tuple[int, str | None, str | None]]:
     return []
 
 
-def _repeated_titles(runs: list[tuple[str, int, int]], texts: list[str]) -> list[int]:
+def _prose_mass(texts: list[str]) -> list[int]:
+    """Per line, its CJK characters when it is prose (0 for a title-like line): how much report
+    text lies between two candidate report starts."""
+    return [cjk_count(t) if not title_like(t) else 0 for t in texts]
+
+
+def _repeated_titles(texts: list[str], mass: list[int]) -> list[int]:
     """Lines starting reports that share one title: a title-like line naming a document type,
-    printed two or more times with a report's worth of prose (150 CJK) after each copy."""
-    mass = [cjk_count(t) if not title_like(t) else 0 for t in texts]
+    printed two or more times with a report's worth of prose (150 CJK, ``mass``) after each copy."""
     by_key: dict[str, list[int]] = {}
     for i, t in enumerate(texts):
         if title_like(t, 40) and DOC_SUFFIX.search(t):
@@ -215,7 +220,8 @@ def split_segments(lines: list[str], stacked: bool = True) -> tuple[list[Segment
         return segs, "pian"
     if not stacked:
         return [Segment(texts)], "single"
-    repeated = _repeated_titles(runs, texts)
+    mass = _prose_mass(texts)  # shared by the repeated-title and the stacked-report cuts
+    repeated = _repeated_titles(texts, mass)
     if repeated:
         segs = []
         pre = texts[: repeated[0]]
@@ -225,7 +231,6 @@ def split_segments(lines: list[str], stacked: bool = True) -> tuple[list[Segment
             segs.append(Segment(texts[a:b], title=texts[a], title_index=0))
         return segs, "repeated"
     # stacked reports
-    mass = [cjk_count(t) if not title_like(t) else 0 for t in texts]
     cands = [
         i
         for i, (t, bb, ba) in enumerate(runs)
