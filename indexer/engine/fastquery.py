@@ -64,6 +64,13 @@ _EMPTY_IDS = np.zeros(0, dtype=np.int64)
 _EMPTY_SC = np.zeros(0, dtype=np.float64)
 
 
+
+def _bm25(st: _TermStats, idf: Any, tf: np.ndarray, fl: np.ndarray) -> np.ndarray:
+    """Whoosh's ``bm25(idf, tf, fl, avgfl, B, K1)``, operation for operation (bit-equal scores),
+    for one term (``idf`` a number) or many (an array per posting)."""
+    scores: np.ndarray = idf * ((tf * (st.K1 + 1)) / (tf + st.K1 * ((1 - st.B) + st.B * fl / st.avgfl)))
+    return scores
+
 class Unsupported(Exception):
     """A query node this evaluator does not implement (the caller uses Whoosh instead)."""
 
@@ -309,10 +316,7 @@ class Evaluator:
     def _score(self, fieldname: str, tbytes: bytes, tp: TermPostings) -> np.ndarray:
         """``bm25(idf, tf, fl, avgfl, B, K1)`` for every posting, operation for operation."""
         st = self._stats_for(fieldname, tbytes)
-        tf = tp.weights
-        fl = self.lengths(fieldname)[tp.ids]
-        scores: np.ndarray = st.idf * ((tf * (st.K1 + 1)) / (tf + st.K1 * ((1 - st.B) + st.B * fl / st.avgfl)))
-        return scores
+        return _bm25(st, st.idf, tp.weights, self.lengths(fieldname)[tp.ids])
 
     def _term(self, fieldname: str, text: Any, boost: float) -> tuple[np.ndarray, np.ndarray]:
         tbytes = self._bytes(fieldname, text)
@@ -362,9 +366,6 @@ class Evaluator:
             keep = set(sorted(terms, key=lambda t: (-df[t], t))[:MAX_PREFIX_TERMS])
             terms = [t for t in terms if t in keep]
             self._local.capped = True
-        for li in range(len(self.leaves)):
-            for tb in terms:
-                infos.setdefault((li, fieldname, tb), None)
         if not terms:
             return _EMPTY_IDS, _EMPTY_SC
         if not self.schema[fieldname].scorable:
@@ -375,7 +376,7 @@ class Evaluator:
             idf = np.asarray([log(n / (df[tb] + 1)) + 1 for tb in terms], dtype=np.float64)
         else:
             idf = np.asarray([self._stats_for(fieldname, tb).idf for tb in terms], dtype=np.float64)
-        stats = [self._stats_for(fieldname, terms[0])]  # avgfl, B and K1 are the field's
+        st = self._stats_for(fieldname, terms[0])  # avgfl, B and K1 are the field's; idf is the term's
         sc_all = np.zeros(self.ndocs, dtype=np.float64)
         hit = np.zeros(self.ndocs, dtype=bool)
         lengths = self.lengths(fieldname)
@@ -385,11 +386,8 @@ class Evaluator:
             ids, tf, t = read_many(self.leaves, fieldname, terms[k:k + PREFIX_BATCH], infos)
             if not len(ids):
                 continue
-            st = stats[0]  # avgfl, B and K1 are the field's; idf is the term's
-            fl = lengths[ids]
-            # bm25 per posting, the same operations as _score; a document's bigrams then added
-            sc = idf[k + t] * ((tf * (st.K1 + 1)) / (tf + st.K1 * ((1 - st.B) + st.B * fl / st.avgfl)))
-            np.add.at(sc_all, ids, sc)
+            # bm25 per posting, as _score; a document's bigrams then added
+            np.add.at(sc_all, ids, _bm25(st, idf[k + t], tf, lengths[ids]))
             hit[ids] = True
         ids = np.flatnonzero(hit)
         sc = sc_all[ids]
