@@ -32,10 +32,11 @@ from typing import Any
 from whoosh import index as whoosh_index
 
 from . import store
-from .schema import UNKNOWN
+from .schema import UNKNOWN, FacetRecord, decode_facet_record, facet_field_values
 
 CHECKSUMS_FILE = store.CHECKSUMS_FILE
 _CHUNK = 1 << 20
+_EMPTY_RECORD = FacetRecord("", [], None, [], UNKNOWN, "")  # a document written without one
 #: Columns and the TOC are checksummed even in a quick check: small, and a garbled one
 #: gives wrong answers rather than errors.  Stored documents and postings only in a deep check.
 _SMALL_SUFFIXES = (".toc", ".col")
@@ -144,13 +145,10 @@ def _check_files(folder: Path, deep: bool) -> tuple[list[Problem], bool]:
     return problems, True
 
 
-def _facet_terms(record: dict[str, Any]) -> dict[str, set[str]]:
-    """The facet-field terms a document with this packed facet record was indexed under."""
-    region = [str(v).replace(",", " ") for v in record.get("r") or [] if v]
-    topics = [str(v).replace(",", " ") for v in record.get("t") or [] if v]
-    year = record.get("y")
-    return {"region": set(region) or {UNKNOWN}, "topics": set(topics) or {UNKNOWN},
-            "year_key": {str(year) if year else UNKNOWN}, "doc_type": {record.get("d") or UNKNOWN}}
+def _facet_terms(rec: FacetRecord) -> dict[str, set[str]]:
+    """The facet-field terms a document with this facet record was indexed under."""
+    values = facet_field_values([str(v) for v in rec.region], rec.year, [str(v) for v in rec.topics], rec.doc_type)
+    return {field: set(v.split(",")) for field, v in values.items()}
 
 
 def _check_segments(folder: Path, facets: bool) -> list[Problem]:
@@ -171,21 +169,21 @@ def _check_segments(folder: Path, facets: bool) -> list[Problem]:
             if not reader.has_column("facets"):
                 return [Problem("facets column", "missing")] if live else []
             col = reader.column_reader("facets")
-            records: dict[int, dict[str, Any]] = {}
+            records: dict[int, FacetRecord] = {}
             for d in live:
-                try:
-                    rec = json.loads(col[d] or b"{}")
-                except (ValueError, UnicodeDecodeError):
+                raw = col[d]
+                rec = decode_facet_record(raw) if raw else _EMPTY_RECORD
+                if rec is None:
                     problems.append(Problem("facets column", f"document {d}: the facet record is not readable"))
                     continue
-                records[d] = rec if isinstance(rec, dict) else {}
+                records[d] = rec
             # What each document's record says, against which documents each term's postings hold.
             wanted: dict[tuple[str, str], set[int]] = {}
             for d, rec in records.items():
                 for field, terms in _facet_terms(rec).items():
                     for t in terms:
                         wanted.setdefault((field, t), set()).add(d)
-            ids = {d: rec.get("i") for d, rec in records.items()}
+            ids = {d: rec.id for d, rec in records.items()}
             bad: set[int] = set()
             for field in ("region", "topics", "year_key", "doc_type"):
                 for term in reader.lexicon(field):

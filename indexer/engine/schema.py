@@ -68,6 +68,13 @@ def _keywords(values: list[str]) -> str:
     return ",".join(v.replace(",", " ") for v in values if v)
 
 
+def facet_field_values(region: list[str], year: int | None, topics: list[str], doc_type: str | None) -> dict[str, str]:
+    """The four facet fields as indexed (KEYWORD fields comma separated, ``UNKNOWN`` for none): what
+    :func:`to_fields` writes and what the integrity check expects a facet record's postings to be."""
+    return {"region": _keywords(region) or UNKNOWN, "year_key": str(year) if year else UNKNOWN,
+            "topics": _keywords(topics) or UNKNOWN, "doc_type": doc_type or UNKNOWN}
+
+
 # -- the facet record: one small JSON object per document in the ``facets`` column -------------
 
 @dataclass
@@ -142,10 +149,7 @@ def to_fields(doc: Document, *, file: str, file_hash: str, text_key: str, gram_c
         "_stored_content": a.text,
         "grams": _grams(title + "\n" + a.text + (GRAM_SEPARATOR + repaired if repaired else ""), gram_codes),
         "repaired": index_words(repaired),
-        "region": _keywords(m.region) or UNKNOWN,
-        "year_key": str(m.year) if m.year else UNKNOWN,
-        "topics": _keywords(m.topics) or UNKNOWN,
-        "doc_type": m.doc_type or UNKNOWN,
+        **facet_field_values(m.region, m.year, m.topics, m.doc_type),
         "source": a.source,
         "published": m.published,
         "truncated": bool(a.truncated),
