@@ -340,9 +340,10 @@ class SearchEngine:
         return Generation(ix, toc, live, (str(live), toc.generation, gstat), groups, self._postings)
 
     @contextlib.contextmanager
-    def _borrow(self) -> Iterator[tuple[Generation, _Reader]]:
-        """``with engine._borrow() as (gen, reader)``: a searcher of the live generation, given back after."""
-        gen = self._generation()
+    def _borrow(self, gen: Generation | None = None) -> Iterator[tuple[Generation, _Reader]]:
+        """``with engine._borrow() as (gen, reader)``: a searcher of the live generation (``gen``: the
+        one the caller already looked up), given back after."""
+        gen = gen or self._generation()
         try:
             r = gen.acquire()
         except Exception as exc:  # noqa: BLE001 - its files were replaced between the check and the open: take the new state
@@ -381,10 +382,11 @@ class SearchEngine:
         deadline = time.monotonic() + self.deadline_s
         filters = filters or Filters()
         key = (q or "", tuple(filters.pairs()), sort, str(page), str(per_page), _max_per_page, did_you_mean)
-        with self._borrow() as (gen, r):
-            hit = gen.cached(key)
-            if hit is not None:
-                return hit
+        gen = self._generation()
+        hit = gen.cached(key)  # a repeated query needs no searcher
+        if hit is not None:
+            return hit
+        with self._borrow(gen) as (gen, r):
             result, complete = self._search(gen, r, q, filters, sort, page, per_page, _max_per_page, deadline,
                                             did_you_mean)
         if complete:
