@@ -242,7 +242,8 @@ class Generation:
         for r in idle:
             r.close()
 
-    def cached(self, key: tuple) -> SearchResult | None:
+    def cached(self, key: tuple) -> Any:
+        """A copy of the finished result kept under ``key`` (a search or a query's example sentences), or None."""
         with self._lock:
             hit = self.results.get(key)
             if hit is None:
@@ -250,7 +251,7 @@ class Generation:
             self.results.move_to_end(key)
         return copy.deepcopy(hit)
 
-    def remember(self, key: tuple, result: SearchResult) -> None:
+    def remember(self, key: tuple, result: SearchResult | SentenceResult) -> None:
         kept = copy.deepcopy(result)
         with self._lock:
             self.results[key] = kept
@@ -607,20 +608,47 @@ class SearchEngine:
         pq = qmod.parse(q)
         per_page = clamp_int(per_page, 20, 1, _max_per_page)
         page = clamp_int(page, 1, 1, 10**6)
-        res = SentenceResult(query=q or "", filters=filters, total=0, sentences=[], facets={}, page=page,
-                             per_page=per_page, messages=list(pq.notes()), needles=qmod.highlight_needles(pq))
+        # every example of the query is gathered once per index generation; a page (or the
+        # export, or the next page) is cut from that
+        key = ("sentences", q or "", tuple(filters.pairs()), scan_docs)
+        gen = self._generation()
+        res = gen.cached(key)
+        if res is None:
+            res, complete = self._sentence_pool(gen, pq, q, filters, scan_docs)
+            if complete:
+                gen.remember(key, res)
+        res.page, res.per_page = page, per_page
+        if pq.empty:
+            return res
+        examples_all = res.sentences
+        start = (page - 1) * per_page
+        if examples_all and start >= len(examples_all):
+            res.messages.append(f"页码超出范围：共 {res.pages} 页。")
+        res.sentences = examples_all[start:start + per_page]
+        # text under a matching heading is marked with the whole query items only (its words
+        # alone, scattered in the body, are not what matched)
+        whole = [n for n in res.needles if not any(n != m and n in m for m in res.needles)]
+        res.marked = [highlight(e.text, whole if e.heading else res.needles) for e in res.sentences]
+        return res
+
+    def _sentence_pool(self, live: Generation, pq: qmod.ParsedQuery, q: str | None, filters: Filters,
+                       scan_docs: int) -> tuple[SentenceResult, bool]:
+        """Every example sentence of the query (not yet paged) with the facets and notes, and whether
+        the evaluation finished before the deadline (only then is it kept for the next page)."""
+        res = SentenceResult(query=q or "", filters=filters, total=0, sentences=[], facets={}, page=1,
+                             per_page=1, messages=list(pq.notes()), needles=qmod.highlight_needles(pq))
         if pq.empty:
             res.messages.append("请输入要查找例句的词语或短语。")
-            return res
+            return res, True
         groups = qmod.sentence_needles(pq)
         wq = qmod.to_whoosh(pq)
         deadline = time.monotonic() + self.deadline_s
         res.messages.extend(filters.notes)
         reasons: dict[str, int] = {}
-        with self._borrow() as (gen, r):
+        with self._borrow(live) as (gen, r):
             s, table = r.searcher, gen.table
             filters = res.filters = understand.canonical_filters(filters, table)  # region=云南 → 云南省
-            matched, scores, _complete = self._match(gen, r, wq, deadline, res.messages)
+            matched, scores, complete = self._match(gen, r, wq, deadline, res.messages)
             docs = matched
             full = table.filter_mask(filters)
             if full is not None:
@@ -654,22 +682,14 @@ class SearchEngine:
                                          list(meta.get("region") or []), meta.get("year"),
                                          doc_ids=[stored["id"]], heading=f.heading, before=f.before,
                                          after=f.after)
-        examples_all = list(found.values())
-        res.total = len(examples_all)
-        if not examples_all and res.reports:
+        res.sentences = list(found.values())
+        res.total = len(res.sentences)
+        if not res.sentences and res.reports:
             res.why_none = no_sentence_reason(reasons)
         added = [other.split() for _typed, other in pq.expansions]
-        if any(all(w in e.text for w in words) for e in examples_all for words in added):
+        if any(all(w in e.text for w in words) for e in res.sentences for words in added):
             res.messages.append(pq.expansion_note() or "")  # only when an expanded form gave a sentence
-        start = (page - 1) * per_page
-        if examples_all and start >= len(examples_all):
-            res.messages.append(f"页码超出范围：共 {res.pages} 页。")
-        res.sentences = examples_all[start:start + per_page]
-        # text under a matching heading is marked with the whole query items only (its words
-        # alone, scattered in the body, are not what matched)
-        whole = [n for n in res.needles if not any(n != m and n in m for m in res.needles)]
-        res.marked = [highlight(e.text, whole if e.heading else res.needles) for e in res.sentences]
-        return res
+        return res, complete
 
     # -- similar reports, suggestions ------------------------------------------------------
     def similar(self, doc_id: str, limit: int = 5) -> list[tuple[str, str]]:
