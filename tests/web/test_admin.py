@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from adminkit import PASSWORD, login, token, upload, zip_bytes
 from reportgen import make_pages
 from werkzeug.security import generate_password_hash
 
@@ -18,7 +19,6 @@ from searchapp.admin import bar_chart, load_or_create_secret
 from searchapp.adminstate import AdminState
 from searchapp.uploads import safe_component, safe_relative_path
 
-PASSWORD = "正确的密码-horse-42"
 PAGE = ("浙江省东阳市卫生局2019年工作总结\n\n今年以来，全市卫生系统以创建卫生强市为目标，"
         "推进基本公共卫生服务均等化，独一无二标记词玄鸟瓷砖已全面落实。\n\n家庭医生签约服务稳步推进。\n")
 
@@ -39,18 +39,6 @@ def make_app(tmp_path: Path, ix: Path, **cfg):
             "UPLOAD_DIR": str(tmp_path / "uploads"), "INDEX_WORKERS": 1}
     base.update(cfg)
     return create_app(base)
-
-
-def token(client, path="/admin/login") -> str:
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def login(client) -> str:
-    tok = token(client)
-    r = client.post("/admin/login", data={"password": PASSWORD, "csrf_token": tok})
-    assert r.status_code == 303 and r.headers["Location"].endswith("/admin/")
-    return token(client, "/admin/")
 
 
 @pytest.fixture()
@@ -174,23 +162,6 @@ def test_secret_key_file_is_private_and_stable(tmp_path):
 
 
 # -- uploads ------------------------------------------------------------------------------------
-
-def upload(client, tok, *files):
-    data = {"csrf_token": tok, "files": [(io.BytesIO(b), n) for n, b in files]}
-    return client.post("/admin/upload", data=data, content_type="multipart/form-data")
-
-
-def zip_bytes(members: dict[str, bytes], symlink: str | None = None) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-        if symlink:
-            info = zipfile.ZipInfo(symlink)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            zf.writestr(info, "/etc/passwd")
-    return buf.getvalue()
-
 
 def all_files(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())

@@ -11,10 +11,11 @@ import re
 import subprocess
 import sys
 import threading
-import zipfile
 from pathlib import Path
 
 import pytest
+from adminkit import PASSWORD, login, upload, zip_bytes
+from adminkit import token as csrf
 from reportgen import make_pages
 
 from indexer.engine import store
@@ -22,7 +23,6 @@ from indexer.pipeline import index_paths
 from searchapp import create_app
 from searchapp.uploads import MAX_NAME_BYTES, safe_component
 
-PASSWORD = "正确的密码-horse-42"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -40,16 +40,6 @@ def ix(tmp_path, monkeypatch):
 def worker(ix: Path, **cfg):
     """One server process's app, configured as gunicorn's would be (password from the environment)."""
     return create_app({"INDEX_DIR": str(ix), "TESTING": True, **cfg})
-
-
-def csrf(client, path="/admin/login") -> str:
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def login(client) -> None:
-    r = client.post("/admin/login", data={"password": PASSWORD, "csrf_token": csrf(client)})
-    assert r.status_code == 303, r.get_data(as_text=True)[:300]
 
 
 @pytest.fixture()
@@ -139,9 +129,7 @@ def test_cookie_samesite_and_secure(ix, monkeypatch):
 
 
 def _upload(client, *files):
-    tok = csrf(client, "/admin/")
-    data = {"csrf_token": tok, "files": [(io.BytesIO(b), n) for n, b in files]}
-    return client.post("/admin/upload", data=data, content_type="multipart/form-data")
+    return upload(client, csrf(client, "/admin/"), *files)
 
 
 def test_long_chinese_upload_name_is_cut_to_bytes(two_workers):
@@ -156,26 +144,18 @@ def test_long_chinese_upload_name_is_cut_to_bytes(two_workers):
     assert len(safe_component("报" * 300).encode()) <= MAX_NAME_BYTES
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for n, d in members.items():
-            zf.writestr(n, d)
-    return buf.getvalue()
-
-
 def test_zip_with_a_file_and_a_folder_of_one_name_writes_nothing(two_workers):
     a, _ = two_workers
     c = a.test_client()
     login(c)
     page = "<html><body><p>卫生工作总结</p></body></html>".encode()
-    r = _upload(c, ("x.zip", _zip({"a.html": page, "a.html/b.html": page, "c.html": page})))
+    r = _upload(c, ("x.zip", zip_bytes({"a.html": page, "a.html/b.html": page, "c.html": page})))
     assert r.status_code == 400 and "既是文件又是文件夹" in r.get_data(as_text=True)
     up = Path(a.config["UPLOAD_DIR"])
     assert not [p for p in up.rglob("*") if not p.name.startswith(".")]
     # against what the folder already holds: a file where the zip needs a folder
     assert _upload(c, ("d.html", page)).status_code == 303
-    r = _upload(c, ("y.zip", _zip({"d.html/e.html": page, "f.html": page})))
+    r = _upload(c, ("y.zip", zip_bytes({"d.html/e.html": page, "f.html": page})))
     assert r.status_code == 400
     assert sorted(p.name for p in up.iterdir() if not p.name.startswith(".")) == ["d.html"]
 
@@ -309,7 +289,7 @@ def test_zip_placement_failing_part_way_puts_everything_back(tmp_path, monkeypat
     root.mkdir()
     (root / "a.html").write_text("旧的内容", encoding="utf-8")
     zpath = tmp_path / "x.zip"
-    zpath.write_bytes(_zip({"a.html": "<p>某县2020年卫生工作总结，新的内容。</p>".encode(),
+    zpath.write_bytes(zip_bytes({"a.html": "<p>某县2020年卫生工作总结，新的内容。</p>".encode(),
                             "sub/b.html": "<p>某县2021年教育工作总结。</p>".encode()}))
     real_place, calls = uploads._place, []
 

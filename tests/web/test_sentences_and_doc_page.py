@@ -216,6 +216,7 @@ def test_site_named_without_url_is_shown(client):
 
 
 def test_admin_sees_the_server_path(small_index, tmp_path):
+    from adminkit import login
     from werkzeug.security import generate_password_hash
 
     app = create_app({"INDEX_DIR": str(small_index), "TESTING": True, "SECRET_KEY": "k" * 64,
@@ -224,8 +225,7 @@ def test_admin_sees_the_server_path(small_index, tmp_path):
     c = app.test_client()
     did = doc_id_with(c, "签约医生", "海东市")
     assert "reports.jsonl" not in c.get(f"/doc/{did}").get_data(as_text=True)
-    tok = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/admin/login").get_data(as_text=True)).group(1)
-    assert c.post("/admin/login", data={"password": "pw-123456", "csrf_token": tok}).status_code == 303
+    login(c, "pw-123456")
     assert "reports.jsonl" in c.get(f"/doc/{did}").get_data(as_text=True)
     assert c.get(f"/api/docs/{did}").get_json()["path"].endswith("reports.jsonl#1")
 
