@@ -6,21 +6,13 @@ missing browser is a failure, so the test cannot pass by not running.
 from __future__ import annotations
 
 import pytest
-from browsing import chromium, serving
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(full_index):
-    with serving({"INDEX_DIR": str(full_index)}) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def page(tmp_path_factory):
-    with chromium() as browser:
-        yield browser.new_page(viewport={"width": 1280, "height": 900})
+def page(browser):
+    return browser.new_page(viewport={"width": 1280, "height": 900})
 
 
 def test_search_click_facet_open_document(server, page, tmp_path):

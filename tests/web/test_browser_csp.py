@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browsing import chromium, serving
+from browsing import serving
 
 pytestmark = pytest.mark.browser
 
@@ -33,15 +33,14 @@ def server(full_index, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page():
-    with chromium() as browser:
-        pg = browser.new_page(viewport={"width": 1280, "height": 900})
-        pg.add_init_script(_COLLECT)
-        errors: list[str] = []
-        pg.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
-        pg.on("pageerror", lambda e: errors.append(f"script error: {e}"))
-        pg.csp_errors = errors  # type: ignore[attr-defined]
-        yield pg
+def page(browser):
+    pg = browser.new_page(viewport={"width": 1280, "height": 900})
+    pg.add_init_script(_COLLECT)
+    errors: list[str] = []
+    pg.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    pg.on("pageerror", lambda e: errors.append(f"script error: {e}"))
+    pg.csp_errors = errors  # type: ignore[attr-defined]
+    return pg
 
 
 def _violations(page) -> list[str]:

@@ -8,7 +8,7 @@ missing browser fails.
 from __future__ import annotations
 
 import pytest
-from browsing import chromium, serving
+from browsing import serving
 from werkzeug.security import generate_password_hash
 
 pytestmark = pytest.mark.browser
@@ -23,12 +23,6 @@ def site(full_index, tmp_path_factory):
     with serving({"INDEX_DIR": str(full_index), "SECRET_KEY": "k" * 64, "UPLOAD_DIR": str(tmp / "uploads"),
                   "ADMIN_PASSWORD_HASH": generate_password_hash(ADMIN_PASSWORD), "INDEX_WORKERS": 1}) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture()

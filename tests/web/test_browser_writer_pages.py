@@ -9,24 +9,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from browsing import chromium, serving
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
-
-
-@pytest.fixture(scope="module")
-def server(full_index):
-    with serving({"INDEX_DIR": str(full_index)}) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")
