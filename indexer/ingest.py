@@ -223,25 +223,23 @@ def decode_page(data: bytes) -> tuple[str, int]:
     for candidate in [guess, *_CANDIDATE_ENCODINGS]:
         if candidate and candidate not in order:
             order.append(candidate)
-    best: tuple[int, int, str] | None = None  # (bad bytes, rank, text)
-    results: dict[int, str] = {}
-    for rank, enc in enumerate(order):
+    best: tuple[int, str, str] | None = None  # (bad bytes, encoding, its text): only the best is kept
+    for enc in order:
         try:
             text, bad = decode_counting(data, enc)
         except LookupError:
             continue
         if not _plausible(text, text.count("\ufffd") if bad else 0):  # the damage is judged by ``bad``
             continue
-        results[rank] = text
         if bad == 0:
             return text, 0
-        if best is None or bad < best[0]:
-            best = (bad, rank, enc)
+        if best is None or bad < best[0]:  # ties: the earlier (more trustworthy) stays
+            best = (bad, enc, text)
     if best is not None and best[0] <= allowed_bad_bytes(len(data)):
-        return results[best[1]], best[0]
+        return best[2], best[0]
     if best is not None:
         raise DecodeError(
-            f"undecodable: {best[0]} places with invalid bytes in {len(data)} bytes, even in the best-fitting encoding ({best[2]})"
+            f"undecodable: {best[0]} places with invalid bytes in {len(data)} bytes, even in the best-fitting encoding ({best[1]})"
         )
     raise DecodeError("undecodable: not UTF-8, GB18030/GBK/GB2312 or Big5 text")
 
