@@ -531,13 +531,22 @@ class DedupState:
             return None
         return _dec(self._ids[slot]), _dec(self._files[self._fidx[slot]])
 
+    def _rows_of_files(self, files: set[str]) -> np.ndarray | None:
+        """Mask of the live rows that came from ``files``; None when there are none to look at."""
+        if not files or not self._n_slots or not self._files.size:
+            return None
+        fmask = np.isin(self._files, _enc(sorted(files)))
+        if not fmask.any():
+            return None
+        mask: np.ndarray = np.isin(self._fidx, np.flatnonzero(fmask)) & self._alive
+        return mask
+
     def ids_of_files(self, files: set[str]) -> list[str]:
         """Ids of the live documents that came from ``files`` (row order)."""
-        if not files or not self._n_slots or not self._files.size:
+        rows = self._rows_of_files(files)
+        if rows is None:
             return []
-        fmask = np.isin(self._files, _enc(sorted(files)))
-        rows = np.flatnonzero(np.isin(self._fidx, np.flatnonzero(fmask)) & self._alive)
-        return [_dec(b) for b in self._ids[rows].tolist()]
+        return [_dec(b) for b in self._ids[np.flatnonzero(rows)].tolist()]
 
     def _find_key_slot(self, key: str) -> int | None:
         kb = key.encode("utf-8", _TEXT_ERRORS)
@@ -692,13 +701,8 @@ class DedupState:
 
     def remove_files(self, files: set[str]) -> list[int]:
         """Drop the rows of ``files``; returns the labels of the groups they left (to split again)."""
-        if not files or not self._n_slots or not self._files.size:
-            return []
-        fmask = np.isin(self._files, _enc(sorted(files)))
-        if not fmask.any():
-            return []
-        gone = np.isin(self._fidx, np.flatnonzero(fmask)) & self._alive
-        if not gone.any():
+        gone = self._rows_of_files(files)
+        if gone is None or not gone.any():
             return []
         labels = self._label[gone]
         touched = sorted({int(x) for x in labels[labels >= 0].tolist()})
