@@ -251,8 +251,21 @@ def is_crumb_start(line: str) -> bool:
     return bool(_CRUMB_LABEL.match(line)) or line in ("首页", "网站首页", "主页", "首 页")
 
 
+def is_crumb_label(line: str) -> bool:
+    """A line that starts with a breadcrumb's label (当前位置：, 您所在的位置：)."""
+    return bool(_CRUMB_LABEL.match(line))
+
+
 def is_crumb_sep(line: str) -> bool:
     return line in (">", "»", "→", "＞", "›", "/", ">>")
+
+
+_CRUMB_ITEM = re.compile(r"^[^。，；：:]{1,16}\s*[>»›＞/→]$")
+
+
+def is_crumb_item(line: str) -> bool:
+    """One breadcrumb item printed on its own line with its separator ('快讯 >')."""
+    return bool(_CRUMB_ITEM.match(line))
 
 
 def is_footer(line: str) -> bool:

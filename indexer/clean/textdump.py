@@ -48,11 +48,11 @@ def mark_chrome(lines: list[str]) -> list[bool]:
         if not ln:
             i += 1
             continue
-        if rules._CRUMB_LABEL.match(ln) and len(ln) <= 20 and _crumb_item(lines[next_nonblank(i + 1)] if next_nonblank(i + 1) < n else ""):
+        if rules.is_crumb_label(ln) and len(ln) <= 20 and rules.is_crumb_item(lines[next_nonblank(i + 1)] if next_nonblank(i + 1) < n else ""):
             # crumb printed one item per line with the separator at the end: 您所在的位置： / 快讯 > / 公司 > / 公司
             drop[i] = True
             j = next_nonblank(i + 1)
-            while j < n and _crumb_item(lines[j]):
+            while j < n and rules.is_crumb_item(lines[j]):
                 drop[j] = True
                 j = next_nonblank(j + 1)
             if j < n and len(lines[j]) <= 16 and not rules.ends_sentence(lines[j]) and rules.chrome_kind(lines[j]) is None:
@@ -64,7 +64,7 @@ def mark_chrome(lines: list[str]) -> list[bool]:
             # crumb printed one item per line: label, 首页, >, 栏目, >, 栏目 [, 栏目 repeated]
             j = next_nonblank(i + 1)
             k = i
-            if rules.is_crumb_sep(lines[j] if j < n else "") or rules._CRUMB_LABEL.match(ln):
+            if rules.is_crumb_sep(lines[j] if j < n else "") or rules.is_crumb_label(ln):
                 drop[i] = True
                 last = ""
                 while j < n:
@@ -107,14 +107,6 @@ def mark_chrome(lines: list[str]) -> list[bool]:
         if not drop[b] and drop[a] and drop[c] and len(lines[b]) <= 4 and not rules.ends_sentence(lines[b]):
             drop[b] = True
     return drop
-
-
-_CRUMB_ITEM = re.compile(r"^[^。，；：:]{1,16}\s*[>»›＞/→]$")
-
-
-def _crumb_item(line: str) -> bool:
-    """One breadcrumb item printed on its own line with its separator ('快讯 >')."""
-    return bool(_CRUMB_ITEM.match(line))
 
 
 def tail_cut(lines: list[str], drop: list[bool]) -> int:
