@@ -146,13 +146,7 @@ def read_terms(leaves: list[tuple[Any, int]], fieldname: str, tbytes: bytes,
             slow.append((li, [i + offset for i in ids], _weights_list(weights, len(ids)),
                          _decode_values(fmt, values, len(ids)) if with_positions else []))
             continue
-        off, length = ti.extent()
-        if isinstance(length, tuple):  # W3TermInfo.from_bytes keeps struct.unpack's tuple
-            length = length[0]
-        raw = _pread(terms._postfile, off, length)
-        if raw[:4] != BLOCK_MAGIC:
-            raise ValueError("not a Whoosh 3 posting list")
-        raws.append(raw)
+        raws.append(_raw_list(reader, ti))
         at_raw.append((li, offset))
     joined = b"".join(raws)
     fast: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, int]] = []  # (leaf, ds, de, n, offset)
@@ -219,6 +213,17 @@ def read_terms(leaves: list[tuple[Any, int]], fieldname: str, tbytes: bytes,
     return out
 
 
+def _raw_list(reader: Any, ti: Any) -> bytes:
+    """The bytes of a term's (not inlined) posting list in a segment, read in one call."""
+    off, length = ti.extent()
+    if isinstance(length, tuple):  # W3TermInfo.from_bytes keeps struct.unpack's tuple
+        length = length[0]
+    raw = _pread(reader._terms._postfile, off, length)
+    if raw[:4] != BLOCK_MAGIC:
+        raise ValueError("not a Whoosh 3 posting list")
+    return raw
+
+
 def read_many(leaves: list[tuple[Any, int]], fieldname: str, terms: list[bytes],
               infos: dict[tuple[int, str, bytes], Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The postings (no positions) of many terms of one field at once: ids (global), weights,
@@ -249,13 +254,7 @@ def read_many(leaves: list[tuple[Any, int]], fieldname: str, terms: list[bytes],
                 s_t += [t] * len(ids)
                 continue
             fmt = reader.schema[fieldname].format
-            off, length = ti.extent()
-            if isinstance(length, tuple):
-                length = length[0]
-            raw = _pread(reader._terms._postfile, off, length)
-            if raw[:4] != BLOCK_MAGIC:
-                raise ValueError("not a Whoosh 3 posting list")
-            raws.append(raw)
+            raws.append(_raw_list(reader, ti))
             owners.append((t, offset))
     out_ids = [np.asarray(s_ids, dtype=np.int64)]
     out_w = [np.asarray(s_w, dtype=np.float64)]
